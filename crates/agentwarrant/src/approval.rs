@@ -1,0 +1,210 @@
+//! Human approval: requests bound to the exact call, answers checked by the engine.
+//!
+//! Whatever the policy says, the engine rejects an approval that is not from a human, that is
+//! self-granted where four eyes are required, that is for another call, expired or reused.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::ids::{CallId, TaskId};
+use crate::policy::Reason;
+
+/// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallDigest(pub(crate) String);
+
+impl CallDigest {
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the approver is asked to approve.
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    /// The call's id.
+    pub call_id: CallId,
+    /// The task's id.
+    pub task_id: TaskId,
+    /// The digest an approval must carry.
+    pub digest: CallDigest,
+    /// The identity asking.
+    pub identity: String,
+    /// The identity's accountable owner.
+    pub owner: String,
+    /// The task's goal.
+    pub intent: String,
+    /// The tool.
+    pub tool: String,
+    /// The args, sensitive ones redacted.
+    pub args: Json,
+    /// Why approval is needed.
+    pub reasons: Vec<Reason>,
+    /// How many distinct approvers must approve.
+    pub approvers_needed: u8,
+    /// When an approval for this request expires at the latest.
+    pub expires_at: OffsetDateTime,
+    /// Principals who may not approve this call (four eyes).
+    pub excluded: Vec<String>,
+}
+
+/// One person's approval of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// Who approved: a human principal such as `bob@acme.com`.
+    pub approver: String,
+    /// The digest of the call approved.
+    pub digest: CallDigest,
+    /// When this approval stops being valid.
+    pub expires_at: OffsetDateTime,
+    /// Identifies the approval; each is usable once.
+    pub id: uuid::Uuid,
+}
+
+impl Approval {
+    /// An approval of `request` by `approver`, bound to its digest and expiring with it.
+    pub fn of(request: &ApprovalRequest, approver: impl Into<String>) -> Self {
+        Self {
+            approver: approver.into(),
+            digest: request.digest.clone(),
+            expires_at: request.expires_at,
+            id: uuid::Uuid::new_v4(),
+        }
+    }
+}
+
+/// The approver's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalAnswer {
+    /// One approval per approver (as many as the request needs).
+    Approved(Vec<Approval>),
+    /// Refused.
+    Denied {
+        /// Who refused, when known.
+        by: Option<String>,
+        /// Why, when given.
+        reason: Option<String>,
+    },
+}
+
+/// The approver could not answer (timeout, transport error, interrupted prompt).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("approver failed: {message}")]
+pub struct ApproverError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ApproverError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// Who answers approval requests: a chat prompt, a ticket system, an on-call page.
+pub trait Approver: Send + Sync {
+    /// Answers `request`. An error refuses the call (fail closed).
+    fn decide(&self, request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError>;
+}
+
+impl<F> Approver for F
+where
+    F: Fn(&ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> + Send + Sync,
+{
+    fn decide(&self, request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
+        self(request)
+    }
+}
+
+/// Refuses every request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenyAll;
+
+impl Approver for DenyAll {
+    fn decide(&self, _request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
+        Ok(ApprovalAnswer::Denied {
+            by: None,
+            reason: Some("every approval is refused by configuration".into()),
+        })
+    }
+}
+
+/// What the engine checks every approval against.
+pub(crate) struct Checks<'a> {
+    pub(crate) request: &'a ApprovalRequest,
+    pub(crate) now: OffsetDateTime,
+    /// Ids of every identity known to the guard (never approvers).
+    pub(crate) agents: &'a BTreeSet<String>,
+}
+
+impl Checks<'_> {
+    /// The approvers, or what is wrong with the approvals.
+    pub(crate) fn verify(
+        &self,
+        approvals: &[Approval],
+        used: &UsedApprovals,
+    ) -> Result<Vec<String>, String> {
+        let request = self.request;
+        let mut approvers = BTreeSet::new();
+        for approval in approvals {
+            let who = approval.approver.trim();
+            if who.is_empty()
+                || who.starts_with("agent://")
+                || who == request.identity
+                || self.agents.contains(who)
+            {
+                return Err(format!("`{who}` is not a human approver"));
+            }
+            if request.excluded.iter().any(|p| p == who) {
+                return Err(format!("four eyes: `{who}` may not approve this call"));
+            }
+            if approval.digest != request.digest {
+                return Err("the approval is for a different call".into());
+            }
+            if approval.expires_at <= self.now {
+                return Err("the approval has expired".into());
+            }
+            if approval.expires_at > request.expires_at {
+                return Err("the approval outlives its request".into());
+            }
+            approvers.insert(who.to_owned());
+        }
+        if approvers.len() < usize::from(request.approvers_needed) {
+            return Err(format!(
+                "{} distinct approver(s) needed, {} given",
+                request.approvers_needed,
+                approvers.len()
+            ));
+        }
+        used.consume(approvals, self.now)?;
+        Ok(approvers.into_iter().collect())
+    }
+}
+
+/// Approval ids already used, until they expire: each approval is single-use.
+#[derive(Debug, Default)]
+pub(crate) struct UsedApprovals {
+    used: Mutex<HashMap<uuid::Uuid, OffsetDateTime>>,
+}
+
+impl UsedApprovals {
+    fn consume(&self, approvals: &[Approval], now: OffsetDateTime) -> Result<(), String> {
+        let mut used = self
+            .used
+            .lock()
+            .map_err(|_| "approval state is poisoned".to_owned())?;
+        used.retain(|_, expires| *expires > now);
+        if approvals.iter().any(|a| used.contains_key(&a.id)) {
+            return Err("the approval was already used".into());
+        }
+        used.extend(approvals.iter().map(|a| (a.id, a.expires_at)));
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! The chain tracker: depth, call counts, labels, destinations and cumulative impact of a task
+//! tree, in bounded memory.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use crate::ids::CallId;
+
+/// What the policy sees of the chain so far, for one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ChainSnapshot {
+    /// This call's depth: 1 at the top, parent's + 1 below.
+    pub(crate) depth: u32,
+    /// Calls decided before this one, refused ones included.
+    pub(crate) calls: u64,
+    pub(crate) tools_used: Vec<String>,
+    pub(crate) labels: Vec<String>,
+    pub(crate) destinations: Vec<String>,
+    pub(crate) impact_total: u32,
+}
+
+/// What an allowed call adds to the chain.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Contribution {
+    pub(crate) tool: String,
+    pub(crate) labels: Vec<String>,
+    pub(crate) destinations: Vec<String>,
+    pub(crate) weight: u32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: u64,
+    tools_used: BTreeSet<String>,
+    labels: BTreeSet<String>,
+    destinations: BTreeSet<String>,
+    impact_total: u32,
+    /// Depth of each allowed call, kept for the most recent `window` calls so that children
+    /// can find their parent.
+    depths: HashMap<CallId, u32>,
+    order: VecDeque<CallId>,
+}
+
+/// Shared by a task and every task delegated from it, so a label read anywhere in the tree
+/// arms the rules everywhere in it.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    state: Mutex<State>,
+    window: usize,
+}
+
+/// The parent named by a call is not a known allowed call of this task tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnknownParent;
+
+impl Chain {
+    pub(crate) fn new(window: usize) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            window: window.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves counters that are still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a call as decided and returns the chain as it stood before it.
+    pub(crate) fn begin_call(
+        &self,
+        parent: Option<CallId>,
+    ) -> (ChainSnapshot, Result<(), UnknownParent>) {
+        let mut state = self.lock();
+        let depth = match parent {
+            None => Ok(1),
+            Some(parent) => state
+                .depths
+                .get(&parent)
+                .map(|d| d.saturating_add(1))
+                .ok_or(UnknownParent),
+        };
+        let snapshot = ChainSnapshot {
+            depth: *depth.as_ref().unwrap_or(&1),
+            calls: state.calls,
+            tools_used: state.tools_used.iter().cloned().collect(),
+            labels: state.labels.iter().cloned().collect(),
+            destinations: state.destinations.iter().cloned().collect(),
+            impact_total: state.impact_total,
+        };
+        state.calls += 1;
+        (snapshot, depth.map(|_| ()))
+    }
+
+    /// Records an allowed call: its depth (for children) and what it adds.
+    pub(crate) fn commit(&self, call: CallId, depth: u32, contribution: Contribution) {
+        let mut state = self.lock();
+        state.tools_used.insert(contribution.tool);
+        state.labels.extend(contribution.labels);
+        for destination in contribution.destinations {
+            if state.destinations.len() < self.window {
+                state.destinations.insert(destination);
+            }
+        }
+        state.impact_total = state.impact_total.saturating_add(contribution.weight);
+        state.depths.insert(call, depth);
+        state.order.push_back(call);
+        while state.order.len() > self.window {
+            if let Some(old) = state.order.pop_front() {
+                state.depths.remove(&old);
+            }
+        }
+    }
+
+    /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
+    pub(crate) fn add_labels(&self, labels: impl IntoIterator<Item = String>) {
+        self.lock().labels.extend(labels);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_follows_parents_and_unknown_parents_are_reported() {
+        let chain = Chain::new(8);
+        let (first, ok) = chain.begin_call(None);
+        assert_eq!((first.depth, first.calls, ok), (1, 0, Ok(())));
+        let root = CallId::new();
+        chain.commit(root, 1, Contribution::default());
+        let (child, ok) = chain.begin_call(Some(root));
+        assert_eq!((child.depth, child.calls, ok), (2, 1, Ok(())));
+        let (_, unknown) = chain.begin_call(Some(CallId::new()));
+        assert_eq!(unknown, Err(UnknownParent));
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_the_window() {
+        let chain = Chain::new(4);
+        for _ in 0..100 {
+            chain.begin_call(None);
+            chain.commit(CallId::new(), 1, Contribution::default());
+        }
+        let state = chain.lock();
+        assert_eq!(
+            (state.depths.len(), state.order.len(), state.calls),
+            (4, 4, 100)
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Errors are for misconfiguration and I/O; policy outcomes are [`Decision`](crate::Decision)s
+//! and [`Refusal`](crate::Refusal)s.
+
+use std::path::PathBuf;
+
+/// Any error the library returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The guard, a policy, an identity, an intent or a tool spec is misconfigured.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The ledger could not be read or written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A task could not be used.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+}
+
+impl Error {
+    /// A stable machine-readable code for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Build(e) => e.code(),
+            Error::Ledger(e) => e.code(),
+            Error::Task(e) => e.code(),
+        }
+    }
+}
+
+/// A misconfiguration found while building a guard or one of its inputs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A Rego module does not compile.
+    #[error("policy `{path}` line {line}: {message}")]
+    PolicyCompile {
+        /// The module's path or name.
+        path: String,
+        /// The 1-based line of the error, 0 when unknown.
+        line: u32,
+        /// What the compiler said.
+        message: String,
+    },
+    /// A policy source could not be read.
+    #[error("cannot read policy `{path}`: {message}")]
+    PolicyRead {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        message: String,
+    },
+    /// The policy data is not a JSON object, or conflicts with a rule.
+    #[error("policy data: {message}")]
+    PolicyData {
+        /// What is wrong.
+        message: String,
+    },
+    /// The policy has no `agentwarrant` package to evaluate.
+    #[error("the policy defines no `package agentwarrant`; add one with `deny`, `require_approval` and `allow` rules")]
+    PolicyPackageMissing,
+    /// An identity is invalid.
+    #[error("identity `{id}`: {problem}")]
+    InvalidIdentity {
+        /// The identity's id as given.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An intent is invalid.
+    #[error("intent: {problem}")]
+    InvalidIntent {
+        /// What is wrong.
+        problem: String,
+    },
+    /// A tool spec is invalid.
+    #[error("tool `{tool}`: {problem}")]
+    InvalidTool {
+        /// The tool's name.
+        tool: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Two tool specs share a name.
+    #[error("tool `{tool}` is declared twice")]
+    DuplicateTool {
+        /// The tool's name.
+        tool: String,
+    },
+}
+
+impl BuildError {
+    /// A stable machine-readable code for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BuildError::PolicyCompile { .. } => "policy_compile",
+            BuildError::PolicyRead { .. } => "policy_read",
+            BuildError::PolicyData { .. } => "policy_data",
+            BuildError::PolicyPackageMissing => "policy_package_missing",
+            BuildError::InvalidIdentity { .. } => "invalid_identity",
+            BuildError::InvalidIntent { .. } => "invalid_intent",
+            BuildError::InvalidTool { .. } => "invalid_tool",
+            BuildError::DuplicateTool { .. } => "duplicate_tool",
+        }
+    }
+}
+
+/// The ledger failed, or a ledger file does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// Reading or writing failed.
+    #[error("ledger `{path}`: {message}")]
+    Io {
+        /// The ledger file.
+        path: PathBuf,
+        /// What the OS said.
+        message: String,
+    },
+    /// A record breaks the hash chain.
+    #[error("ledger `{path}` is broken at line {line}: {problem}")]
+    Broken {
+        /// The ledger file.
+        path: PathBuf,
+        /// The 1-based line of the first broken record.
+        line: u64,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A record could not be serialized.
+    #[error("ledger record could not be encoded: {message}")]
+    Encode {
+        /// What serde said.
+        message: String,
+    },
+}
+
+impl LedgerError {
+    /// A stable machine-readable code for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::Io { .. } => "ledger_io",
+            LedgerError::Broken { .. } => "ledger_broken",
+            LedgerError::Encode { .. } => "ledger_encode",
+        }
+    }
+}
+
+/// A task could not begin, delegate or end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task has ended; its grant is revoked.
+    #[error("task `{task}` has ended; begin a new task")]
+    Ended {
+        /// The task's id.
+        task: String,
+    },
+    /// The ledger refused the record, so the task did not change state.
+    #[error("task `{task}`: {source}")]
+    Ledger {
+        /// The task's id.
+        task: String,
+        /// The ledger's error.
+        source: LedgerError,
+    },
+}
+
+impl TaskError {
+    /// A stable machine-readable code for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TaskError::Ended { .. } => "task_ended",
+            TaskError::Ledger { .. } => "ledger_error",
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Grants: just-in-time, task-scoped credentials that expire and can be revoked.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::ids::GrantId;
+
+/// A task's credential: the scopes it holds (intent ∩ ceiling), until when, and whether it was
+/// revoked. A delegated task's grant has its parent's as `parent` and is never wider or longer.
+#[derive(Debug)]
+pub struct Grant {
+    id: GrantId,
+    scopes: Vec<String>,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    escalated: bool,
+    revoked: AtomicBool,
+    parent: Option<Arc<Grant>>,
+}
+
+/// Why a grant cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantProblem {
+    /// Past its expiry.
+    Expired,
+    /// Revoked (or its parent was).
+    Revoked,
+}
+
+impl GrantProblem {
+    /// `expired` or `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantProblem::Expired => "expired",
+            GrantProblem::Revoked => "revoked",
+        }
+    }
+}
+
+impl Grant {
+    pub(crate) fn issue(
+        scopes: Vec<String>,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+        escalated: bool,
+        parent: Option<Arc<Grant>>,
+    ) -> Self {
+        let mut expires_at = now + ttl;
+        if let Some(parent) = &parent {
+            expires_at = expires_at.min(parent.expires_at);
+        }
+        Self {
+            id: GrantId::new(),
+            scopes,
+            issued_at: now,
+            expires_at,
+            escalated,
+            revoked: AtomicBool::new(false),
+            parent,
+        }
+    }
+
+    /// The grant's id.
+    pub fn id(&self) -> GrantId {
+        self.id
+    }
+
+    /// The scope patterns the grant holds.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// When the grant was issued.
+    pub fn issued_at(&self) -> OffsetDateTime {
+        self.issued_at
+    }
+
+    /// When the grant expires.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// Whether the grant was issued under an escalation identity.
+    pub fn escalated(&self) -> bool {
+        self.escalated
+    }
+
+    /// Revokes the grant (and so every grant delegated from it).
+    pub fn revoke(&self) {
+        self.revoked.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the grant or any ancestor was revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.is_revoked())
+    }
+
+    /// Seconds left at `now` (negative once expired).
+    pub fn expires_in_s(&self, now: OffsetDateTime) -> i64 {
+        (self.expires_at - now).whole_seconds()
+    }
+
+    /// Whether the grant can be used at `now`.
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), GrantProblem> {
+        if self.is_revoked() {
+            Err(GrantProblem::Revoked)
+        } else if now >= self.expires_at {
+            Err(GrantProblem::Expired)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The guard: built once with its policy, tools, approver, ledger and clock; begins tasks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::approval::{Approver, UsedApprovals};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{BuildError, Error};
+use crate::identity::Identity;
+use crate::intent::Intent;
+use crate::ledger::{Ledger, MemoryLedger};
+use crate::policy::{Backend, Policy, PolicyEngine, PolicyEngineOptions, PolicyLimits};
+use crate::task::Task;
+use crate::tool::ToolSpec;
+
+/// Engine limits. Exceeding one refuses the call with its own reason; none is infinite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest args accepted, as serialized JSON bytes (default 1 MiB).
+    pub max_args_bytes: usize,
+    /// Deepest nesting of arrays and objects in args (default 32).
+    pub max_args_depth: usize,
+    /// Most scopes one call may require after template expansion (default 256).
+    pub max_scopes_per_call: usize,
+    /// Recent calls whose depth is remembered so that children can name them (default 1024).
+    pub history_window: usize,
+    /// Wall-clock limit of one policy evaluation (default 250 ms).
+    pub policy_timeout: Duration,
+    /// Instruction limit of one policy evaluation on the RVM (default 2,000,000).
+    pub policy_max_instructions: usize,
+    /// How long a task's grant lives (default 15 minutes).
+    pub grant_ttl: Duration,
+    /// How long an approval stays valid (default 15 minutes).
+    pub approval_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_args_bytes: 1 << 20,
+            max_args_depth: 32,
+            max_scopes_per_call: 256,
+            history_window: 1024,
+            policy_timeout: Duration::from_millis(250),
+            policy_max_instructions: 2_000_000,
+            grant_ttl: Duration::from_secs(15 * 60),
+            approval_ttl: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Everything a task needs from its guard.
+pub(crate) struct GuardInner {
+    pub(crate) engine: PolicyEngine,
+    pub(crate) tools: HashMap<String, Arc<ToolSpec>>,
+    pub(crate) default_tool: Option<Arc<ToolSpec>>,
+    pub(crate) approver: Option<Arc<dyn Approver>>,
+    pub(crate) ledger: Arc<dyn Ledger>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: Limits,
+    pub(crate) env: String,
+    /// Every identity that began a task: none of them may approve anything.
+    pub(crate) agents: RwLock<BTreeSet<String>>,
+    pub(crate) used_approvals: UsedApprovals,
+}
+
+impl GuardInner {
+    pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
+        self.tools.get(name).or(self.default_tool.as_ref()).cloned()
+    }
+}
+
+/// Wraps every tool call of an agent: built once, shared across threads, cheap to clone.
+///
+/// ```
+/// use agentwarrant::{Guard, Identity, Impact, Intent, Role, ToolCall, ToolSpec};
+/// use serde_json::json;
+///
+/// let guard = Guard::builder()
+///     .tool(ToolSpec::builder("read_logs", Impact::Low).scope("logs.read:{service}").build()?)
+///     .build()?;
+/// let ops = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com")
+///     .ceiling(["logs.read:*"])
+///     .build()?;
+/// let task = guard.begin(ops, Intent::builder("triage").scopes(["logs.read:*"]).build()?)?;
+/// match task.authorize(ToolCall::new("read_logs", json!({"service": "api"}))) {
+///     Ok(warrant) => warrant.complete(agentwarrant::Outcome::ok())?,
+///     Err(refusal) => println!("{refusal}"),
+/// }
+/// # Ok::<(), agentwarrant::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Guard {
+    pub(crate) inner: Arc<GuardInner>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("policy", self.inner.engine.digest())
+            .field("tools", &self.inner.tools.len())
+            .field("env", &self.inner.env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// Starts building a guard on the default policy bundle.
+    pub fn builder() -> GuardBuilder {
+        GuardBuilder::default()
+    }
+
+    /// Begins a task: issues its grant (intent ∩ ceiling) and records `task.begun` and
+    /// `grant.issued`.
+    pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
+        Task::begin(self.inner.clone(), identity, intent, None)
+    }
+
+    /// The compiled policy.
+    pub fn policy(&self) -> &PolicyEngine {
+        &self.inner.engine
+    }
+
+    /// The environment the guard runs in (`dev`, `prod`, ...).
+    pub fn env(&self) -> &str {
+        &self.inner.env
+    }
+
+    /// The spec of a declared tool.
+    pub fn tool(&self, name: &str) -> Option<&ToolSpec> {
+        self.inner.tools.get(name).map(|t| &**t)
+    }
+}
+
+/// Builds a [`Guard`]; everything is validated, and the policy compiled, in
+/// [`GuardBuilder::build`].
+pub struct GuardBuilder {
+    policy: Policy,
+    policy_limits: Option<PolicyLimits>,
+    backend: Backend,
+    tools: Vec<ToolSpec>,
+    default_tool: Option<ToolSpec>,
+    approver: Option<Arc<dyn Approver>>,
+    ledger: Option<Arc<dyn Ledger>>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    env: String,
+}
+
+impl Default for GuardBuilder {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default_bundle(),
+            policy_limits: None,
+            backend: Backend::Auto,
+            tools: Vec::new(),
+            default_tool: None,
+            approver: None,
+            ledger: None,
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            env: "dev".into(),
+        }
+    }
+}
+
+impl GuardBuilder {
+    /// Uses the embedded default bundle (the default).
+    pub fn default_policy(mut self) -> Self {
+        self.policy = Policy::default_bundle();
+        self
+    }
+
+    /// Uses `policy` instead of the default bundle.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses the `.rego` files (and `data.json`) of `dir` instead of the default bundle.
+    pub fn policy_dir(mut self, dir: impl AsRef<std::path::Path>) -> Result<Self, BuildError> {
+        self.policy = Policy::from_dir(dir)?;
+        Ok(self)
+    }
+
+    /// Sets the default bundle's `data.limits` (depth, call budget, cumulative impact).
+    pub fn policy_limits(mut self, limits: PolicyLimits) -> Self {
+        self.policy_limits = Some(limits);
+        self
+    }
+
+    /// Chooses the regorus evaluator (default: the RVM where the policy compiles to it).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Declares a tool.
+    pub fn tool(mut self, spec: ToolSpec) -> Self {
+        self.tools.push(spec);
+        self
+    }
+
+    /// Declares several tools.
+    pub fn tools(mut self, specs: impl IntoIterator<Item = ToolSpec>) -> Self {
+        self.tools.extend(specs);
+        self
+    }
+
+    /// Treats undeclared tools as `spec` (its name is ignored) instead of refusing them with
+    /// `unknown_tool`.
+    pub fn default_tool(mut self, spec: ToolSpec) -> Self {
+        self.default_tool = Some(spec);
+        self
+    }
+
+    /// Sets who answers approval requests. Without one, calls that need approval are refused
+    /// with `approval_unavailable`.
+    pub fn approver(mut self, approver: impl Approver + 'static) -> Self {
+        self.approver = Some(Arc::new(approver));
+        self
+    }
+
+    /// Sets the ledger (default: an in-memory ledger).
+    pub fn ledger(mut self, ledger: impl Ledger + 'static) -> Self {
+        self.ledger = Some(Arc::new(ledger));
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Sets the engine limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the environment the policy sees as `task.env` (default `dev`).
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.env = env.into();
+        self
+    }
+
+    /// Compiles the policy and checks the tools.
+    pub fn build(self) -> Result<Guard, BuildError> {
+        let mut policy = self.policy;
+        if let Some(limits) = self.policy_limits {
+            policy = policy.with_limits(limits);
+        }
+        let engine = policy.compile(PolicyEngineOptions {
+            backend: self.backend,
+            timeout: self.limits.policy_timeout,
+            max_instructions: self.limits.policy_max_instructions,
+        })?;
+        let mut tools = HashMap::new();
+        for spec in self.tools {
+            let name = spec.name.clone();
+            if tools.insert(name.clone(), Arc::new(spec)).is_some() {
+                return Err(BuildError::DuplicateTool { tool: name });
+            }
+        }
+        Ok(Guard {
+            inner: Arc::new(GuardInner {
+                engine,
+                tools,
+                default_tool: self.default_tool.map(Arc::new),
+                approver: self.approver,
+                ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
+                clock: self.clock,
+                limits: self.limits,
+                env: self.env,
+                agents: RwLock::new(BTreeSet::new()),
+                used_approvals: UsedApprovals::default(),
+            }),
+        })
+    }
+}

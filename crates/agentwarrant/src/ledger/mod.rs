@@ -1,0 +1,348 @@
+//! The ledger: an append-only, hash-chained record of intent, identity, tool, decision, approver
+//! and outcome. Records are written before the tool runs; a ledger that cannot write refuses
+//! the call.
+//!
+//! Each record's `hash` is the SHA-256 of its canonical JSON (sorted keys, no whitespace)
+//! without the `hash` field; `prev` is the previous record's hash (64 zeros for the first).
+
+mod file;
+mod memory;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+pub use file::{Durability, FileLedger};
+pub use memory::MemoryLedger;
+
+use crate::error::LedgerError;
+
+/// The `prev` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a record records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RecordKind {
+    /// A task began.
+    #[serde(rename = "task.begun")]
+    TaskBegun,
+    /// A grant was issued to a task.
+    #[serde(rename = "grant.issued")]
+    GrantIssued,
+    /// A call was decided (allowed, approved or refused).
+    #[serde(rename = "call.decided")]
+    CallDecided,
+    /// A call was sent for approval.
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested,
+    /// The approver answered.
+    #[serde(rename = "approval.answered")]
+    ApprovalAnswered,
+    /// A call's tool finished, failed, or its warrant was abandoned.
+    #[serde(rename = "call.completed")]
+    CallCompleted,
+    /// A task's grant was revoked.
+    #[serde(rename = "grant.revoked")]
+    GrantRevoked,
+    /// A task ended.
+    #[serde(rename = "task.ended")]
+    TaskEnded,
+}
+
+impl RecordKind {
+    /// The dotted name, e.g. `call.decided`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::TaskBegun => "task.begun",
+            RecordKind::GrantIssued => "grant.issued",
+            RecordKind::CallDecided => "call.decided",
+            RecordKind::ApprovalRequested => "approval.requested",
+            RecordKind::ApprovalAnswered => "approval.answered",
+            RecordKind::CallCompleted => "call.completed",
+            RecordKind::GrantRevoked => "grant.revoked",
+            RecordKind::TaskEnded => "task.ended",
+        }
+    }
+}
+
+/// The decision part of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// `allow`, `approval` or `deny` (the policy's effect, or `deny` for an engine refusal).
+    pub effect: String,
+    /// Reason strings, `code` or `code: detail`.
+    pub reasons: Vec<String>,
+    /// The digest of the policy that decided; absent when the call was refused before policy.
+    pub policy_digest: Option<String>,
+    /// Evaluation time in microseconds.
+    pub eval_us: u64,
+}
+
+/// The outcome part of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    /// `allowed`, `approved`, `denied`, `approval_denied` (for `call.decided`); `ok`, `error`,
+    /// `abandoned` (for `call.completed`).
+    pub status: String,
+    /// How long the tool ran, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_us: Option<u64>,
+    /// Labels the result added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// The error message, for `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One ledger record (one JSON line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// When, RFC 3339 in UTC.
+    pub ts: String,
+    /// What this record records.
+    pub kind: RecordKind,
+    /// The task.
+    pub task_id: String,
+    /// The call, for call and approval records.
+    pub call_id: Option<String>,
+    /// The call this call ran inside.
+    pub parent_call_id: Option<String>,
+    /// The non-human identity the task runs as.
+    pub identity: String,
+    /// The identity's accountable human owner.
+    pub owner: String,
+    /// The task's goal.
+    pub intent: String,
+    /// The tool, for call records.
+    pub tool: Option<String>,
+    /// The call's args, sensitive ones redacted.
+    pub args: Option<Json>,
+    /// SHA-256 of the canonical JSON of the original args.
+    pub args_digest: Option<String>,
+    /// The decision, for `call.decided`.
+    pub decision: Option<DecisionRecord>,
+    /// The approvers, for approval records and approved calls.
+    pub approver: Option<Vec<String>>,
+    /// The outcome, for `call.decided` and `call.completed`.
+    pub outcome: Option<OutcomeRecord>,
+    /// Kind-specific facts (grant scopes and expiry, the intent in full, approval request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Json>,
+    /// The previous record's hash.
+    pub prev: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+/// Where records go. Implementations seal records (assign `seq`, `prev`, `hash`) in append
+/// order and must not report success for a record they did not store.
+pub trait Ledger: Send + Sync {
+    /// Seals and stores `record`; on error nothing is stored.
+    fn append(&self, record: Record) -> Result<Record, LedgerError>;
+
+    /// Makes appended records durable (for buffered ledgers); the default does nothing.
+    fn flush(&self) -> Result<(), LedgerError> {
+        Ok(())
+    }
+}
+
+impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
+    fn append(&self, record: Record) -> Result<Record, LedgerError> {
+        (**self).append(record)
+    }
+
+    fn flush(&self) -> Result<(), LedgerError> {
+        (**self).flush()
+    }
+}
+
+/// Assigns `seq`, `prev` and `hash`: the chain state every ledger keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct Sealer {
+    seq: u64,
+    prev: String,
+}
+
+impl Default for Sealer {
+    fn default() -> Self {
+        Self {
+            seq: 0,
+            prev: GENESIS.to_owned(),
+        }
+    }
+}
+
+impl Sealer {
+    /// Seals `record` and returns its JSON line (without newline); the state advances only
+    /// with [`Sealer::advance`], once the line is stored.
+    pub(crate) fn seal(&self, record: &mut Record) -> Result<String, LedgerError> {
+        record.seq = self.seq + 1;
+        record.prev = self.prev.clone();
+        record.hash = String::new();
+        let mut value = serde_json::to_value(&*record).map_err(encode_error)?;
+        if let Json::Object(map) = &mut value {
+            map.remove("hash");
+        }
+        record.hash = sha256_hex(&canonical_json(&value));
+        if let Json::Object(map) = &mut value {
+            map.insert("hash".into(), Json::String(record.hash.clone()));
+        }
+        Ok(String::from_utf8_lossy(&canonical_json(&value)).into_owned())
+    }
+
+    /// Continues a chain whose last record has `seq` and `hash`.
+    pub(crate) fn resume(seq: u64, hash: String) -> Self {
+        Self { seq, prev: hash }
+    }
+
+    /// Moves the chain past a stored record.
+    pub(crate) fn advance(&mut self, record: &Record) {
+        self.seq = record.seq;
+        self.prev.clone_from(&record.hash);
+    }
+}
+
+fn encode_error(e: serde_json::Error) -> LedgerError {
+    LedgerError::Encode {
+        message: e.to_string(),
+    }
+}
+
+/// Canonical JSON: object keys sorted, no insignificant whitespace.
+pub fn canonical_json(value: &Json) -> Vec<u8> {
+    fn write(value: &Json, out: &mut Vec<u8>) {
+        match value {
+            Json::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (i, (key, value)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(&Json::String(key.clone()), out);
+                    out.push(b':');
+                    write(value, out);
+                }
+                out.push(b'}');
+            }
+            Json::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => {
+                // Scalars serialize infallibly.
+                let _ = serde_json::to_writer(&mut *out, scalar);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    out
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The last record of a verified ledger: anchor it elsewhere to detect truncation of the tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// How many records the ledger holds.
+    pub records: u64,
+    /// The last record's hash ([`GENESIS`] for an empty ledger).
+    pub hash: String,
+}
+
+/// Checks a JSON Lines ledger: every line parses, `seq` counts up from 1, each `prev` is the
+/// previous `hash`, and each `hash` matches the record. Names the first broken record.
+///
+/// ```
+/// use agentwarrant::ledger::verify_str;
+/// assert_eq!(verify_str("").unwrap().records, 0);
+/// assert!(verify_str("{\"seq\":1}\n").is_err());
+/// ```
+pub fn verify_str(text: &str) -> Result<Head, (u64, String)> {
+    let mut head = Head {
+        records: 0,
+        hash: GENESIS.to_owned(),
+    };
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index as u64 + 1;
+        let fail = |problem: String| Err((number, problem));
+        let Some(line) = line.strip_suffix('\n') else {
+            return fail("the record is cut short (no end of line)".into());
+        };
+        let mut value: Json = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => return fail(format!("not valid JSON: {e}")),
+        };
+        let Some(map) = value.as_object_mut() else {
+            return fail("not a JSON object".into());
+        };
+        let hash = match map.remove("hash") {
+            Some(Json::String(h)) => h,
+            _ => return fail("missing `hash`".into()),
+        };
+        if map.get("seq").and_then(Json::as_u64) != Some(number) {
+            return fail(format!(
+                "expected seq {number}: a record was removed, added or moved"
+            ));
+        }
+        if map.get("prev").and_then(Json::as_str) != Some(head.hash.as_str()) {
+            return fail("`prev` does not match the previous record's hash".into());
+        }
+        if sha256_hex(&canonical_json(&value)) != hash {
+            return fail("the record's content does not match its hash (edited)".into());
+        }
+        if let Err(e) = serde_json::from_value::<Record>(with_hash(value, &hash)) {
+            return fail(format!("not a ledger record: {e}"));
+        }
+        head = Head {
+            records: number,
+            hash,
+        };
+    }
+    Ok(head)
+}
+
+fn with_hash(mut value: Json, hash: &str) -> Json {
+    if let Json::Object(map) = &mut value {
+        map.insert("hash".into(), Json::String(hash.to_owned()));
+    }
+    value
+}
+
+/// Verifies a ledger file; see [`verify_str`].
+pub fn verify(path: impl AsRef<Path>) -> Result<Head, LedgerError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| LedgerError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| LedgerError::Broken {
+        path: path.to_owned(),
+        line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64,
+        problem: "not valid UTF-8".into(),
+    })?;
+    verify_str(&text).map_err(|(line, problem)| LedgerError::Broken {
+        path: path.to_owned(),
+        line,
+        problem,
+    })
+}

@@ -1,0 +1,360 @@
+//! The policy: Rego modules and data, compiled once, evaluated in-process for every call.
+//!
+//! Contract `agentwarrant/v1`: the policy's package `agentwarrant` defines `deny` and
+//! `require_approval` (sets of reason strings, `"code"` or `"code: detail"`), `allow` (must be
+//! `true` when both sets are empty) and optionally `obligations`. See `docs/policy.md`.
+
+mod decision;
+mod eval;
+pub(crate) mod input;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+pub use decision::{Decision, Effect, Obligations, PolicyDigest, Reason, ReasonCode};
+pub use eval::Backend;
+
+use crate::error::BuildError;
+use eval::{Compiled, EvalLimits};
+
+/// The default governance bundle's Rego source.
+pub const DEFAULT_BUNDLE: &str = include_str!("../../policies/agentwarrant.rego");
+
+/// The version of the policy input document.
+pub const INPUT_VERSION: &str = "agentwarrant/v1";
+
+/// Limits the default bundle reads from `data.limits`; unset ones keep the bundle's defaults
+/// (`max_depth` 4, `max_calls` 200, `max_impact_total` 6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyLimits {
+    /// Deepest call allowed; deeper calls are denied with `depth_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_depth: Option<u32>,
+    /// Calls per task; the call after the last is denied with `call_budget_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_calls: Option<u64>,
+    /// Cumulative impact weight before `cumulative_impact` asks for approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_impact_total: Option<u32>,
+}
+
+/// Rego modules plus data: what the guard evaluates.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    modules: Vec<(String, String)>,
+    data: Map<String, Json>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::default_bundle()
+    }
+}
+
+impl Policy {
+    /// The embedded default governance bundle.
+    pub fn default_bundle() -> Self {
+        Self {
+            modules: vec![("agentwarrant.rego".into(), DEFAULT_BUNDLE.into())],
+            data: Map::new(),
+        }
+    }
+
+    /// A policy with no modules, to build up with [`Policy::with_module`].
+    pub fn empty() -> Self {
+        Self {
+            modules: Vec::new(),
+            data: Map::new(),
+        }
+    }
+
+    /// The `.rego` files of `dir` (sorted by name) and its optional `data.json`, replacing the
+    /// default bundle.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, BuildError> {
+        Self::empty().with_dir(dir)
+    }
+
+    /// Adds the `.rego` files of `dir` and merges its optional `data.json`.
+    pub fn with_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, BuildError> {
+        let dir = dir.as_ref();
+        let read_error = |path: &Path, e: std::io::Error| BuildError::PolicyRead {
+            path: path.to_owned(),
+            message: e.to_string(),
+        };
+        let mut paths = std::fs::read_dir(dir)
+            .map_err(|e| read_error(dir, e))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| read_error(dir, e))?;
+        paths.sort();
+        let mut found = false;
+        for path in paths {
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("rego") => {
+                    let source =
+                        std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+                    self.modules.push((path.display().to_string(), source));
+                    found = true;
+                }
+                Some("json") if path.file_name().is_some_and(|n| n == "data.json") => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+                    let data = serde_json::from_str(&text).map_err(|e| BuildError::PolicyData {
+                        message: format!("{}: {e}", path.display()),
+                    })?;
+                    self = self.with_data(data)?;
+                }
+                _ => {}
+            }
+        }
+        if !found {
+            return Err(BuildError::PolicyRead {
+                path: dir.to_owned(),
+                message: "no `.rego` files in this directory".into(),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Adds one Rego module.
+    pub fn with_module(mut self, path: impl Into<String>, source: impl Into<String>) -> Self {
+        self.modules.push((path.into(), source.into()));
+        self
+    }
+
+    /// Merges a JSON object into the policy's `data` (top-level keys replace).
+    pub fn with_data(mut self, data: Json) -> Result<Self, BuildError> {
+        match data {
+            Json::Object(map) => {
+                self.data.extend(map);
+                Ok(self)
+            }
+            _ => Err(BuildError::PolicyData {
+                message: "policy data must be a JSON object".into(),
+            }),
+        }
+    }
+
+    /// Sets `data.limits` for the default bundle.
+    pub fn with_limits(mut self, limits: PolicyLimits) -> Self {
+        if let Ok(value) = serde_json::to_value(limits) {
+            self.data.insert("limits".into(), value);
+        }
+        self
+    }
+
+    /// The SHA-256 over every module (path and source) and the data.
+    pub fn digest(&self) -> PolicyDigest {
+        let mut hasher = Sha256::new();
+        for (path, source) in &self.modules {
+            for part in [path.as_bytes(), &[0], source.as_bytes(), &[0]] {
+                hasher.update(part);
+            }
+        }
+        hasher.update(crate::ledger::canonical_json(&Json::Object(
+            self.data.clone(),
+        )));
+        PolicyDigest(format!("{:x}", hasher.finalize()))
+    }
+
+    /// Compiles the policy; a malformed module fails here, naming its file and line.
+    ///
+    /// ```
+    /// use agentwarrant::{Policy, PolicyEngineOptions};
+    /// let bad = Policy::empty().with_module("bad.rego", "package agentwarrant\nallow := ");
+    /// let err = bad.compile(PolicyEngineOptions::default()).unwrap_err();
+    /// assert_eq!(err.code(), "policy_compile");
+    /// ```
+    pub fn compile(&self, options: PolicyEngineOptions) -> Result<PolicyEngine, BuildError> {
+        let limits = EvalLimits {
+            timeout: options.timeout,
+            max_instructions: options.max_instructions,
+        };
+        let compiled = Compiled::new(
+            &self.modules,
+            &Json::Object(self.data.clone()),
+            options.backend,
+            limits,
+        )?;
+        Ok(PolicyEngine {
+            compiled,
+            digest: self.digest(),
+        })
+    }
+}
+
+/// How a policy is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyEngineOptions {
+    /// Which regorus evaluator runs the policy.
+    pub backend: Backend,
+    /// Wall-clock limit for one evaluation.
+    pub timeout: Duration,
+    /// Instruction limit for one evaluation on the RVM.
+    pub max_instructions: usize,
+}
+
+impl Default for PolicyEngineOptions {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Auto,
+            timeout: Duration::from_millis(250),
+            max_instructions: 2_000_000,
+        }
+    }
+}
+
+/// A compiled policy, shared across threads; each evaluation folds the policy's answer into a
+/// [`Decision`], failing closed.
+#[derive(Debug)]
+pub struct PolicyEngine {
+    compiled: Compiled,
+    digest: PolicyDigest,
+}
+
+impl PolicyEngine {
+    /// The digest of the policy this engine evaluates.
+    pub fn digest(&self) -> &PolicyDigest {
+        &self.digest
+    }
+
+    /// `"rvm"` or `"interpreter"`: the evaluator in use.
+    pub fn backend(&self) -> &'static str {
+        self.compiled.backend_name()
+    }
+
+    /// Evaluates one input document (JSON). Never fails: an evaluation error, an undefined
+    /// result or a wrong result type is a deny with reason `policy_error`.
+    ///
+    /// ```
+    /// use agentwarrant::{Effect, Policy, PolicyEngineOptions, ReasonCode};
+    /// let engine = Policy::default_bundle().compile(PolicyEngineOptions::default())?;
+    /// let decision = engine.decide_json(&serde_json::json!({"version": "agentwarrant/v1"}));
+    /// assert_eq!(decision.effect, Effect::Deny); // an incomplete input never allows
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn decide_json(&self, input: &Json) -> Decision {
+        self.decide(regorus::Value::from(input.clone()))
+    }
+
+    pub(crate) fn decide(&self, input: regorus::Value) -> Decision {
+        let started = Instant::now();
+        let outcome = self.compiled.evaluate(input).and_then(|value| fold(&value));
+        let eval_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let (effect, reasons, also, obligations) = match outcome {
+            Ok(folded) => folded,
+            Err(detail) => (
+                Effect::Deny,
+                vec![Reason::with_detail(ReasonCode::PolicyError, detail)],
+                Vec::new(),
+                Obligations::default(),
+            ),
+        };
+        Decision {
+            effect,
+            reasons,
+            also,
+            obligations,
+            policy_digest: self.digest.clone(),
+            eval_us,
+        }
+    }
+}
+
+type Folded = (Effect, Vec<Reason>, Vec<Reason>, Obligations);
+
+/// deny members → deny; else approval members → approval; else `allow == true` → allow;
+/// else deny with `not_allowed`.
+fn fold(value: &regorus::Value) -> Result<Folded, String> {
+    let object = value
+        .as_object()
+        .map_err(|_| "the policy produced no decision (undefined result)".to_owned())?;
+    let field = |name: &str| object.get(&regorus::Value::from(name));
+    let deny = reasons(field("deny"), "deny")?;
+    let approval = reasons(field("require_approval"), "require_approval")?;
+    let obligations = obligations(field("obligations"))?;
+    if !deny.is_empty() {
+        return Ok((Effect::Deny, deny, approval, obligations));
+    }
+    if !approval.is_empty() {
+        return Ok((Effect::Approval, approval, Vec::new(), obligations));
+    }
+    match field("allow") {
+        Some(regorus::Value::Bool(true)) => {
+            Ok((Effect::Allow, Vec::new(), Vec::new(), obligations))
+        }
+        Some(regorus::Value::Bool(false) | regorus::Value::Null) | None => Ok((
+            Effect::Deny,
+            vec![Reason::new(ReasonCode::NotAllowed)],
+            Vec::new(),
+            obligations,
+        )),
+        Some(other) => Err(format!("`allow` must be a boolean, got {other}")),
+    }
+}
+
+/// Reads a set (or array) of reason strings or `{"code", "detail"}` objects.
+fn reasons(value: Option<&regorus::Value>, rule: &str) -> Result<Vec<Reason>, String> {
+    let items: Vec<&regorus::Value> = match value {
+        None => return Ok(Vec::new()),
+        Some(regorus::Value::Set(set)) => set.iter().collect(),
+        Some(regorus::Value::Array(items)) => items.iter().collect(),
+        Some(other) => return Err(format!("`{rule}` must be a set of reasons, got {other}")),
+    };
+    let mut out: Vec<Reason> = items
+        .into_iter()
+        .map(|item| match item {
+            regorus::Value::String(text) => Ok(Reason::parse(text)),
+            regorus::Value::Object(fields) => {
+                let text = |key: &str| match fields.get(&regorus::Value::from(key)) {
+                    Some(regorus::Value::String(s)) => Some(s.to_string()),
+                    _ => None,
+                };
+                let code = text("code")
+                    .ok_or_else(|| format!("a `{rule}` reason object needs a string `code`"))?;
+                Ok(Reason {
+                    code: ReasonCode::from_slug(&code),
+                    detail: text("detail"),
+                })
+            }
+            other => Err(format!("a `{rule}` reason must be a string, got {other}")),
+        })
+        .collect::<Result<_, String>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn obligations(value: Option<&regorus::Value>) -> Result<Obligations, String> {
+    let json = match value {
+        None => return Ok(Obligations::default()),
+        Some(v) => serde_json::to_value(v).map_err(|e| e.to_string())?,
+    };
+    let mut obligations = Obligations::default();
+    let Json::Object(map) = json else {
+        return Err("`obligations` must be an object".into());
+    };
+    for (key, value) in map {
+        match (key.as_str(), value) {
+            ("approvers", Json::Number(n)) => {
+                obligations.approvers = n
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or("`obligations.approvers` must be an integer from 1 to 255")?;
+            }
+            ("ledger_sync", Json::Bool(b)) => obligations.ledger_sync = b,
+            ("max_ttl_s", Json::Number(n)) => {
+                obligations.max_ttl_s = Some(
+                    n.as_u64()
+                        .ok_or("`obligations.max_ttl_s` must be a whole number")?,
+                );
+            }
+            (key, _) => return Err(format!("unknown or mistyped obligation `{key}`")),
+        }
+    }
+    Ok(obligations)
+}

@@ -1,0 +1,814 @@
+//! Tasks: one unit of agent work under one identity and grant, and the pipeline that turns a
+//! tool call into a [`Warrant`] or a [`Refusal`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value as Json};
+use time::OffsetDateTime;
+
+use crate::approval::{ApprovalAnswer, ApprovalRequest, CallDigest, Checks};
+use crate::chain::{Chain, Contribution};
+use crate::clock::rfc3339;
+use crate::error::{Error, LedgerError, TaskError};
+use crate::grant::Grant;
+use crate::guard::GuardInner;
+use crate::identity::{Identity, Role};
+use crate::ids::{CallId, TaskId};
+use crate::intent::Intent;
+use crate::ledger::{
+    canonical_json, sha256_hex, DecisionRecord, OutcomeRecord, Record, RecordKind,
+};
+use crate::policy::input::{self, Band, CallFacts};
+use crate::policy::{Decision, Effect, Reason, ReasonCode};
+use crate::scope::{Scope, ScopeSet};
+use crate::tool::{Impact, ToolCall, ToolSpec};
+use crate::warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
+
+/// One level of a delegation chain: every level's ceiling and intent bound the scopes below it.
+#[derive(Debug, Clone)]
+struct Level {
+    ceiling: ScopeSet,
+    intent: ScopeSet,
+    role: Role,
+    owner: String,
+}
+
+pub(crate) struct TaskInner {
+    guard: Arc<GuardInner>,
+    id: TaskId,
+    parent_task: Option<TaskId>,
+    identity: Identity,
+    intent: Intent,
+    /// Root first, this task's own level last.
+    lineage: Vec<Level>,
+    grant: Arc<Grant>,
+    chain: Arc<Chain>,
+    ended: AtomicBool,
+}
+
+/// One unit of agent work: an identity, an intent, a grant, and the chain of calls so far.
+///
+/// `Task` is `Send + Sync`: parallel tool calls of one task are tracked correctly. Ending the
+/// task (or dropping it) revokes its grant and the grants of tasks delegated from it.
+pub struct Task {
+    inner: Arc<TaskInner>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.inner.id)
+            .field("identity", &self.inner.identity.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the pipeline knows about a call once it has been validated.
+struct Examined {
+    spec: Arc<ToolSpec>,
+    args: Map<String, Json>,
+    required: Vec<Scope>,
+    bands: Vec<(Scope, Band)>,
+    destinations: Vec<String>,
+    args_digest: String,
+}
+
+/// The call-specific fields of a ledger record.
+#[derive(Default)]
+struct CallFields {
+    call_id: Option<CallId>,
+    parent: Option<CallId>,
+    tool: Option<String>,
+    args: Option<Json>,
+    args_digest: Option<String>,
+    decision: Option<DecisionRecord>,
+    approver: Option<Vec<String>>,
+    outcome: Option<OutcomeRecord>,
+    detail: Option<Json>,
+}
+
+fn status(status: &str) -> OutcomeRecord {
+    OutcomeRecord {
+        status: status.to_owned(),
+        duration_us: None,
+        labels: Vec::new(),
+        error: None,
+    }
+}
+
+/// The depth of a JSON value's nesting (a scalar is 0), stopping early past `limit`.
+fn nesting(value: &Json, limit: usize) -> usize {
+    if limit == 0 {
+        return 1;
+    }
+    match value {
+        Json::Array(items) => {
+            1 + items
+                .iter()
+                .map(|v| nesting(v, limit - 1))
+                .max()
+                .unwrap_or(0)
+        }
+        Json::Object(map) => {
+            1 + map
+                .values()
+                .map(|v| nesting(v, limit - 1))
+                .max()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+impl Task {
+    pub(crate) fn begin(
+        guard: Arc<GuardInner>,
+        identity: Identity,
+        intent: Intent,
+        parent: Option<&TaskInner>,
+    ) -> Result<Task, Error> {
+        let now = guard.clock.now();
+        if let Ok(mut agents) = guard.agents.write() {
+            agents.insert(identity.id.clone());
+        }
+        let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
+        lineage.push(Level {
+            ceiling: identity.ceiling.clone(),
+            intent: intent.scopes.clone(),
+            role: identity.role,
+            owner: identity.owner.clone(),
+        });
+        // The grant holds the intent's patterns that every ceiling above covers.
+        let scopes = intent
+            .scopes
+            .patterns()
+            .iter()
+            .filter(|p| {
+                Scope::parse(p.as_str())
+                    .is_ok_and(|s| lineage.iter().all(|l| l.ceiling.contains(&s)))
+            })
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        let ttl = time::Duration::try_from(guard.limits.grant_ttl).unwrap_or(time::Duration::MAX);
+        let grant = Arc::new(Grant::issue(
+            scopes,
+            now,
+            ttl,
+            identity.role == Role::Escalation,
+            parent.map(|p| p.grant.clone()),
+        ));
+        let chain = parent.map_or_else(
+            || Arc::new(Chain::new(guard.limits.history_window)),
+            |p| p.chain.clone(),
+        );
+        let inner = Arc::new(TaskInner {
+            guard,
+            id: TaskId::new(),
+            parent_task: parent.map(|p| p.id),
+            identity,
+            intent,
+            lineage,
+            grant,
+            chain,
+            ended: AtomicBool::new(false),
+        });
+        let begun = json!({
+            "intent": {
+                "goal": inner.intent.goal,
+                "scopes": inner.intent.scopes.to_strings(),
+                "max_impact": inner.intent.max_impact.map(Impact::as_str),
+            },
+            "role": inner.identity.role.as_str(),
+            "env": inner.guard.env,
+            "parent_task_id": inner.parent_task.map(|t| t.to_string()),
+        });
+        let issued = json!({
+            "grant_id": inner.grant.id().to_string(),
+            "scopes": inner.grant.scopes(),
+            "expires_at": rfc3339(inner.grant.expires_at()),
+            "escalated": inner.grant.escalated(),
+        });
+        for (kind, detail) in [
+            (RecordKind::TaskBegun, begun),
+            (RecordKind::GrantIssued, issued),
+        ] {
+            inner
+                .record(
+                    kind,
+                    CallFields {
+                        detail: Some(detail),
+                        ..CallFields::default()
+                    },
+                )
+                .map_err(|source| TaskError::Ledger {
+                    task: inner.id.to_string(),
+                    source,
+                })?;
+        }
+        Ok(Task { inner })
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.inner.id
+    }
+
+    /// The identity the task runs as.
+    pub fn identity(&self) -> &Identity {
+        &self.inner.identity
+    }
+
+    /// The task's intent.
+    pub fn intent(&self) -> &Intent {
+        &self.inner.intent
+    }
+
+    /// The task's grant.
+    pub fn grant(&self) -> &Grant {
+        &self.inner.grant
+    }
+
+    /// Delegates a sub-task to `identity`. Its grant is this task's, narrowed by the
+    /// identity's ceiling and by `intent` (this task's intent when `None`); it never outlives
+    /// this task's grant, and it shares this task's chain.
+    pub fn delegate(&self, identity: Identity, intent: Option<Intent>) -> Result<Task, Error> {
+        let inner = &self.inner;
+        if inner.ended.load(Ordering::SeqCst) {
+            return Err(TaskError::Ended {
+                task: inner.id.to_string(),
+            }
+            .into());
+        }
+        let intent = intent.unwrap_or_else(|| inner.intent.clone());
+        Task::begin(inner.guard.clone(), identity, intent, Some(inner))
+    }
+
+    /// Authorizes one call: validate, check the grant, track the chain, evaluate the policy,
+    /// ask for approval where required, and record the decision before returning the warrant.
+    ///
+    /// Every failure refuses the call with machine-readable reasons; nothing is an error.
+    pub fn authorize(&self, call: ToolCall) -> Result<Warrant, Refusal> {
+        self.inner.authorize(call)
+    }
+
+    /// Authorizes `call`, runs `tool` with its warrant, and records the outcome.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("ping", Impact::Low).build()?).build()?;
+    /// # let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("check").build()?)?;
+    /// let pong = task.run(ToolCall::new("ping", serde_json::json!({})), |_warrant| {
+    ///     Ok::<_, std::io::Error>("pong")
+    /// });
+    /// assert_eq!(pong.unwrap(), "pong");
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn run<T, E, F>(&self, call: ToolCall, tool: F) -> Result<T, RunError<E>>
+    where
+        E: std::fmt::Display,
+        F: FnOnce(&Warrant) -> Result<T, E>,
+    {
+        let warrant = self.authorize(call).map_err(RunError::Refused)?;
+        let result = tool(&warrant);
+        let outcome = match &result {
+            Ok(_) => Outcome::ok(),
+            Err(error) => Outcome::error(error.to_string()),
+        };
+        if let Err(error) = warrant.complete(outcome) {
+            // The tool has already run: report the failure to record it, keep its result.
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record a call's outcome");
+        }
+        result.map_err(RunError::Tool)
+    }
+
+    /// Ends the task: revokes its grant (and every grant delegated from it) and records
+    /// `grant.revoked` and `task.ended`. Ending twice is harmless.
+    pub fn end(self) -> Result<(), Error> {
+        self.inner.end()
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        if let Err(error) = self.inner.end() {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record the end of a task");
+        }
+    }
+}
+
+impl TaskInner {
+    fn end(&self) -> Result<(), Error> {
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.grant.revoke();
+        for kind in [RecordKind::GrantRevoked, RecordKind::TaskEnded] {
+            self.record(kind, CallFields::default())
+                .map_err(|source| TaskError::Ledger {
+                    task: self.id.to_string(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Appends a record and mirrors it as a `tracing` event.
+    fn record(&self, kind: RecordKind, fields: CallFields) -> Result<Record, LedgerError> {
+        let record = Record {
+            seq: 0,
+            ts: rfc3339(self.guard.clock.now()),
+            kind,
+            task_id: self.id.to_string(),
+            call_id: fields.call_id.map(|c| c.to_string()),
+            parent_call_id: fields.parent.map(|c| c.to_string()),
+            identity: self.identity.id.clone(),
+            owner: self.identity.owner.clone(),
+            intent: self.intent.goal.clone(),
+            tool: fields.tool,
+            args: fields.args,
+            args_digest: fields.args_digest,
+            decision: fields.decision,
+            approver: fields.approver,
+            outcome: fields.outcome,
+            detail: fields.detail,
+            prev: String::new(),
+            hash: String::new(),
+        };
+        let record = self.guard.ledger.append(record)?;
+        tracing::event!(
+            target: "agentwarrant::ledger",
+            tracing::Level::INFO,
+            agentwarrant.kind = record.kind.as_str(),
+            agentwarrant.seq = record.seq,
+            agentwarrant.task_id = %record.task_id,
+            agentwarrant.call_id = record.call_id.as_deref(),
+            agentwarrant.decision = record.decision.as_ref().map(|d| d.effect.as_str()),
+            agentwarrant.reason = record.decision.as_ref().map(|d| d.reasons.join(",")),
+            agentwarrant.outcome = record.outcome.as_ref().map(|o| o.status.as_str()),
+            gen_ai.agent.id = %record.identity,
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = record.tool.as_deref(),
+            gen_ai.tool.call.id = record.call_id.as_deref(),
+            "{}",
+            record.kind.as_str()
+        );
+        Ok(record)
+    }
+
+    fn authorize(self: &Arc<Self>, call: ToolCall) -> Result<Warrant, Refusal> {
+        let call_id = CallId::new();
+        let now = self.guard.clock.now();
+        let (chain, parent_known) = self.chain.begin_call(call.parent);
+        let examined = match self.examine(&call, parent_known.is_ok(), now) {
+            Ok(examined) => examined,
+            Err(reason) => {
+                let decision = DecisionRecord {
+                    effect: Effect::Deny.as_str().into(),
+                    reasons: vec![reason.to_string()],
+                    policy_digest: None,
+                    eval_us: 0,
+                };
+                return Err(self.refuse(
+                    call_id,
+                    &call,
+                    None,
+                    RefusalKind::Denied,
+                    vec![reason],
+                    None,
+                    decision,
+                ));
+            }
+        };
+        let spec = &examined.spec;
+        let drift = examined
+            .bands
+            .iter()
+            .filter(|(_, band)| *band == Band::Drift)
+            .map(|(scope, _)| ("scope_outside_intent", scope.to_string()))
+            .chain(
+                self.intent
+                    .max_impact
+                    .filter(|max| spec.impact > *max)
+                    .map(|max| ("impact_above_intent", format!("{} > {max}", spec.impact))),
+            )
+            .collect();
+        let document = input::document(&CallFacts {
+            identity: &self.identity,
+            grant: &self.grant,
+            now,
+            task_id: self.id,
+            intent: &self.intent,
+            env: &self.guard.env,
+            call_id,
+            call: &call,
+            spec,
+            required: &examined.required,
+            bands: &examined.bands,
+            destinations: &examined.destinations,
+            chain: &chain,
+            drift,
+        });
+        let decision = self.guard.engine.decide(document);
+        let record_of = |decision: &Decision, extra: &[Reason]| DecisionRecord {
+            effect: decision.effect.as_str().into(),
+            reasons: decision
+                .reasons
+                .iter()
+                .chain(extra)
+                .map(Reason::to_string)
+                .collect(),
+            policy_digest: Some(decision.policy_digest.to_string()),
+            eval_us: decision.eval_us,
+        };
+        let approvers = match decision.effect {
+            Effect::Deny => {
+                let reasons = decision.reasons.clone();
+                let record = record_of(&decision, &[]);
+                return Err(self.refuse(
+                    call_id,
+                    &call,
+                    Some(&examined),
+                    RefusalKind::Denied,
+                    reasons,
+                    Some(decision),
+                    record,
+                ));
+            }
+            Effect::Allow => Vec::new(),
+            Effect::Approval => match self.approve(call_id, &call, &examined, &decision, now) {
+                Ok(approvers) => approvers,
+                Err(extra) => {
+                    let record = record_of(&decision, &[extra.clone()]);
+                    let mut reasons = decision.reasons.clone();
+                    reasons.push(extra);
+                    return Err(self.refuse(
+                        call_id,
+                        &call,
+                        Some(&examined),
+                        RefusalKind::ApprovalDenied,
+                        reasons,
+                        Some(decision),
+                        record,
+                    ));
+                }
+            },
+        };
+        let status_text = if approvers.is_empty() {
+            "allowed"
+        } else {
+            "approved"
+        };
+        let fields = CallFields {
+            decision: Some(record_of(&decision, &[])),
+            approver: (!approvers.is_empty()).then(|| approvers.clone()),
+            outcome: Some(status(status_text)),
+            ..self.call_fields(call_id, &call, Some(&examined))
+        };
+        let recorded = self.record(RecordKind::CallDecided, fields).and_then(|_| {
+            if decision.obligations.ledger_sync {
+                self.guard.ledger.flush()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(error) = recorded {
+            // SECURITY: no action without evidence.
+            let reasons = vec![Reason::with_detail(
+                ReasonCode::LedgerError,
+                error.to_string(),
+            )];
+            return Err(Refusal {
+                kind: RefusalKind::Denied,
+                call_id,
+                tool: call.tool,
+                reasons,
+                decision: Some(decision),
+            });
+        }
+        self.chain.commit(
+            call_id,
+            chain.depth,
+            Contribution {
+                tool: spec.name.clone(),
+                labels: spec.reads.clone(),
+                destinations: examined.destinations,
+                weight: spec.impact.weight(),
+            },
+        );
+        Ok(Warrant {
+            task: self.clone(),
+            call_id,
+            parent: call.parent,
+            tool: call.tool,
+            depth: chain.depth,
+            decision,
+            approvers,
+            started: Instant::now(),
+            completed: false,
+        })
+    }
+
+    /// Validates the call and the grant; the first problem is the refusal's reason.
+    fn examine(
+        &self,
+        call: &ToolCall,
+        parent_known: bool,
+        now: OffsetDateTime,
+    ) -> Result<Examined, Reason> {
+        let limits = &self.guard.limits;
+        if let Err(problem) = self.grant.check(now) {
+            return Err(Reason::with_detail(
+                ReasonCode::GrantInvalid,
+                problem.as_str(),
+            ));
+        }
+        let spec = self.guard.tool(&call.tool).ok_or_else(|| {
+            Reason::with_detail(
+                ReasonCode::UnknownTool,
+                format!("`{}` is not declared", call.tool),
+            )
+        })?;
+        let invalid = |detail: String| Reason::with_detail(ReasonCode::InvalidCall, detail);
+        let Json::Object(args) = &call.args else {
+            return Err(invalid("args must be a JSON object".into()));
+        };
+        if nesting(&call.args, limits.max_args_depth + 1) > limits.max_args_depth {
+            return Err(invalid(format!(
+                "args nest deeper than {}",
+                limits.max_args_depth
+            )));
+        }
+        let encoded = canonical_json(&call.args);
+        if encoded.len() > limits.max_args_bytes {
+            return Err(invalid(format!(
+                "args are larger than {} bytes",
+                limits.max_args_bytes
+            )));
+        }
+        if !parent_known {
+            return Err(invalid(
+                "the parent call is not an authorized call of this task".into(),
+            ));
+        }
+        let required = spec
+            .required_scopes(args, limits.max_scopes_per_call)
+            .map_err(invalid)?;
+        let bands = required
+            .iter()
+            .map(|scope| (scope.clone(), self.band(scope)))
+            .collect();
+        Ok(Examined {
+            destinations: spec.destinations(args),
+            args: args.clone(),
+            required,
+            bands,
+            args_digest: sha256_hex(&encoded),
+            spec,
+        })
+    }
+
+    /// Outside any ceiling in the lineage → outside_ceiling; outside any intent → drift.
+    fn band(&self, scope: &Scope) -> Band {
+        if !self.lineage.iter().all(|l| l.ceiling.contains(scope)) {
+            Band::OutsideCeiling
+        } else if !self.lineage.iter().all(|l| l.intent.contains(scope)) {
+            Band::Drift
+        } else {
+            Band::Intent
+        }
+    }
+
+    /// Asks the approver and checks the answer; `Err` is the extra reason for the refusal.
+    fn approve(
+        &self,
+        call_id: CallId,
+        call: &ToolCall,
+        examined: &Examined,
+        decision: &Decision,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, Reason> {
+        let Some(approver) = &self.guard.approver else {
+            return Err(Reason::with_detail(
+                ReasonCode::ApprovalUnavailable,
+                "no approver is configured",
+            ));
+        };
+        let mut ttl =
+            time::Duration::try_from(self.guard.limits.approval_ttl).unwrap_or(time::Duration::MAX);
+        if let Some(max) = decision.obligations.max_ttl_s {
+            ttl = ttl.min(time::Duration::seconds(
+                i64::try_from(max).unwrap_or(i64::MAX),
+            ));
+        }
+        let request = ApprovalRequest {
+            call_id,
+            task_id: self.id,
+            digest: self.digest(call_id, call, examined),
+            identity: self.identity.id.clone(),
+            owner: self.identity.owner.clone(),
+            intent: self.intent.goal.clone(),
+            tool: call.tool.clone(),
+            args: examined.spec.redact(&examined.args),
+            reasons: decision.reasons.clone(),
+            approvers_needed: decision.obligations.approvers,
+            expires_at: now + ttl,
+            excluded: self.excluded_approvers(&examined.spec),
+        };
+        let fields = |status_text: &str, approver: Option<Vec<String>>, detail: Json| CallFields {
+            approver,
+            outcome: Some(status(status_text)),
+            detail: Some(detail),
+            ..self.call_fields(call_id, call, Some(examined))
+        };
+        let requested = json!({
+            "reasons": request.reasons.iter().map(Reason::to_string).collect::<Vec<_>>(),
+            "approvers_needed": request.approvers_needed,
+            "expires_at": rfc3339(request.expires_at),
+            "digest": request.digest.as_str(),
+        });
+        self.record(
+            RecordKind::ApprovalRequested,
+            fields("requested", None, requested),
+        )
+        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        let answer = approver.decide(&request);
+        let now = self.guard.clock.now();
+        let (result, who) = match answer {
+            Err(error) => (
+                Err(Reason::with_detail(
+                    ReasonCode::ApprovalUnavailable,
+                    error.message,
+                )),
+                None,
+            ),
+            Ok(ApprovalAnswer::Denied { by, reason }) => (
+                Err(Reason::with_detail(
+                    ReasonCode::ApprovalDenied,
+                    reason.unwrap_or_else(|| "the approver refused".into()),
+                )),
+                by.map(|b| vec![b]),
+            ),
+            Ok(ApprovalAnswer::Approved(approvals)) => {
+                let agents = self
+                    .guard
+                    .agents
+                    .read()
+                    .map(|a| a.clone())
+                    .unwrap_or_default();
+                let checks = Checks {
+                    request: &request,
+                    now,
+                    agents: &agents,
+                };
+                let who = approvals.iter().map(|a| a.approver.clone()).collect();
+                let verified = checks
+                    .verify(&approvals, &self.guard.used_approvals)
+                    .map_err(|problem| Reason::with_detail(ReasonCode::ApprovalInvalid, problem));
+                (verified, Some(who))
+            }
+        };
+        let answered = match &result {
+            Ok(_) => json!({"answer": "approved"}),
+            Err(reason) => json!({"answer": "refused", "reason": reason.to_string()}),
+        };
+        let status_text = if result.is_ok() {
+            "approved"
+        } else {
+            "approval_denied"
+        };
+        self.record(
+            RecordKind::ApprovalAnswered,
+            fields(status_text, who, answered),
+        )
+        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        result
+    }
+
+    /// The people who may not approve this call: for critical impact, RBAC changes and calls
+    /// under an escalation identity, the owner of the task's identity and of every escalation
+    /// identity in the delegation chain.
+    fn excluded_approvers(&self, spec: &ToolSpec) -> Vec<String> {
+        let escalated = self.lineage.iter().any(|l| l.role == Role::Escalation);
+        let four_eyes =
+            spec.impact == Impact::Critical || spec.tags.iter().any(|t| t == "rbac") || escalated;
+        if !four_eyes {
+            return Vec::new();
+        }
+        let mut excluded = vec![self.identity.owner.clone()];
+        excluded.extend(
+            self.lineage
+                .iter()
+                .filter(|l| l.role == Role::Escalation)
+                .map(|l| l.owner.clone()),
+        );
+        excluded.sort();
+        excluded.dedup();
+        excluded
+    }
+
+    /// The digest an approval must carry: task, call, identity, tool and args.
+    fn digest(&self, call_id: CallId, call: &ToolCall, examined: &Examined) -> CallDigest {
+        let bound = json!({
+            "task_id": self.id.to_string(),
+            "call_id": call_id.to_string(),
+            "parent_call_id": call.parent.map(|c| c.to_string()),
+            "identity": self.identity.id,
+            "tool": call.tool,
+            "args_digest": examined.args_digest,
+        });
+        CallDigest(sha256_hex(&canonical_json(&bound)))
+    }
+
+    fn call_fields(
+        &self,
+        call_id: CallId,
+        call: &ToolCall,
+        examined: Option<&Examined>,
+    ) -> CallFields {
+        CallFields {
+            call_id: Some(call_id),
+            parent: call.parent,
+            tool: Some(call.tool.clone()),
+            // SECURITY: args of an unknown or malformed call are not recorded; only the digest.
+            args: examined.map(|e| e.spec.redact(&e.args)),
+            args_digest: Some(examined.map_or_else(
+                || sha256_hex(&canonical_json(&call.args)),
+                |e| e.args_digest.clone(),
+            )),
+            ..CallFields::default()
+        }
+    }
+
+    /// Records a refusal and returns it; a ledger failure adds `ledger_error` to the reasons.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse(
+        &self,
+        call_id: CallId,
+        call: &ToolCall,
+        examined: Option<&Examined>,
+        kind: RefusalKind,
+        mut reasons: Vec<Reason>,
+        decision: Option<Decision>,
+        record: DecisionRecord,
+    ) -> Refusal {
+        let fields = CallFields {
+            decision: Some(record),
+            outcome: Some(status(kind.as_str())),
+            ..self.call_fields(call_id, call, examined)
+        };
+        if let Err(error) = self.record(RecordKind::CallDecided, fields) {
+            reasons.push(Reason::with_detail(
+                ReasonCode::LedgerError,
+                error.to_string(),
+            ));
+        }
+        Refusal {
+            kind,
+            call_id,
+            tool: call.tool.clone(),
+            reasons,
+            decision,
+        }
+    }
+
+    /// Records a warrant's outcome (`None`: abandoned) and adds its result labels.
+    pub(crate) fn complete(
+        &self,
+        warrant: &Warrant,
+        outcome: Option<Outcome>,
+    ) -> Result<(), LedgerError> {
+        let duration_us = u64::try_from(warrant.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let record = match outcome {
+            None => OutcomeRecord {
+                duration_us: Some(duration_us),
+                ..status("abandoned")
+            },
+            Some(outcome) => {
+                self.chain.add_labels(outcome.labels.iter().cloned());
+                OutcomeRecord {
+                    status: if outcome.error.is_some() {
+                        "error"
+                    } else {
+                        "ok"
+                    }
+                    .into(),
+                    duration_us: Some(duration_us),
+                    labels: outcome.labels,
+                    error: outcome.error,
+                }
+            }
+        };
+        let fields = CallFields {
+            call_id: Some(warrant.call_id),
+            parent: warrant.parent,
+            tool: Some(warrant.tool.clone()),
+            approver: (!warrant.approvers.is_empty()).then(|| warrant.approvers.clone()),
+            outcome: Some(record),
+            ..CallFields::default()
+        };
+        self.record(RecordKind::CallCompleted, fields).map(|_| ())
+    }
+}

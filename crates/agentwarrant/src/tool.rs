@@ -1,0 +1,498 @@
+//! Tool specifications, tool calls, and the scopes a call needs.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::BuildError;
+use crate::identity::Role;
+use crate::ids::CallId;
+use crate::scope::Scope;
+
+/// How much harm a tool can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impact {
+    /// Reads and harmless actions.
+    Low,
+    /// Ordinary, reversible changes.
+    Medium,
+    /// Changes that matter.
+    High,
+    /// Changes that can hurt badly.
+    Critical,
+}
+
+impl Impact {
+    /// The weight this impact adds to a task's cumulative impact: 0, 1, 3, 5.
+    pub fn weight(self) -> u32 {
+        match self {
+            Impact::Low => 0,
+            Impact::Medium => 1,
+            Impact::High => 3,
+            Impact::Critical => 5,
+        }
+    }
+
+    /// The lowercase name, as in the policy input.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::Low => "low",
+            Impact::Medium => "medium",
+            Impact::High => "high",
+            Impact::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Impact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One piece of a scope template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Arg(String),
+}
+
+/// A scope with `{arg}` placeholders, filled from a call's args.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScopeTemplate {
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl ScopeTemplate {
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find(['{', '}']) {
+            if rest[open..].starts_with('}') {
+                return Err(format!("unmatched `}}` in scope template `{text}`"));
+            }
+            let close = rest[open..]
+                .find('}')
+                .map(|at| open + at)
+                .ok_or_else(|| format!("unclosed `{{` in scope template `{text}`"))?;
+            let name = &rest[open + 1..close];
+            if name.is_empty() || name.contains('{') {
+                return Err(format!("bad placeholder in scope template `{text}`"));
+            }
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_owned()));
+            }
+            pieces.push(Piece::Arg(name.to_owned()));
+            rest = &rest[close + 1..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_owned()));
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            pieces,
+        })
+    }
+
+    /// Fills the placeholders; a list arg yields one scope per element.
+    fn render(
+        &self,
+        args: &serde_json::Map<String, Value>,
+        max: usize,
+    ) -> Result<Vec<String>, String> {
+        let mut out = vec![String::new()];
+        for piece in &self.pieces {
+            let values = match piece {
+                Piece::Text(text) => vec![text.clone()],
+                Piece::Arg(name) => {
+                    let value = args
+                        .get(name)
+                        .ok_or_else(|| format!("missing arg `{name}` for scope `{}`", self.text))?;
+                    scalar_values(value).ok_or_else(|| {
+                        format!("arg `{name}` must be a string, integer, boolean or list of them")
+                    })?
+                }
+            };
+            if out.len().saturating_mul(values.len()) > max {
+                return Err(format!(
+                    "scope `{}` expands to more than {max} scopes",
+                    self.text
+                ));
+            }
+            out = out
+                .iter()
+                .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{v}")))
+                .collect();
+        }
+        Ok(out)
+    }
+}
+
+/// The template text of a scalar, or of each element of a list of scalars.
+fn scalar_values(value: &Value) -> Option<Vec<String>> {
+    fn scalar(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    match value {
+        Value::Array(items) => items.iter().map(scalar).collect(),
+        other => scalar(other).map(|s| vec![s]),
+    }
+}
+
+/// What a tool is and how risky it is: the guard's knowledge of a tool.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub(crate) name: String,
+    pub(crate) impact: Impact,
+    pub(crate) reversible: bool,
+    pub(crate) external: bool,
+    pub(crate) sink: bool,
+    pub(crate) reads: Vec<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) roles: Option<Vec<Role>>,
+    pub(crate) scopes: Vec<ScopeTemplate>,
+    pub(crate) destination_arg: Option<String>,
+    pub(crate) sensitive_args: BTreeSet<String>,
+}
+
+impl ToolSpec {
+    /// Starts a spec; `impact` is the one required property.
+    ///
+    /// ```
+    /// use agentwarrant::{Impact, ToolSpec};
+    /// let send = ToolSpec::builder("send_email", Impact::Medium)
+    ///     .external(true)
+    ///     .sink(true)
+    ///     .scope("email.send:{to}")
+    ///     .destination_arg("to")
+    ///     .sensitive_args(["body"])
+    ///     .build()?;
+    /// assert_eq!(send.name(), "send_email");
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn builder(name: impl Into<String>, impact: Impact) -> ToolSpecBuilder {
+        ToolSpecBuilder {
+            name: name.into(),
+            impact,
+            reversible: true,
+            external: false,
+            sink: false,
+            reads: Vec::new(),
+            tags: Vec::new(),
+            roles: None,
+            scopes: Vec::new(),
+            destination_arg: None,
+            sensitive_args: BTreeSet::new(),
+        }
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tool's impact.
+    pub fn impact(&self) -> Impact {
+        self.impact
+    }
+
+    /// Whether the tool's effect can be undone.
+    pub fn reversible(&self) -> bool {
+        self.reversible
+    }
+
+    /// Whether the tool crosses the organisation boundary.
+    pub fn external(&self) -> bool {
+        self.external
+    }
+
+    /// Whether the tool sends data out.
+    pub fn sink(&self) -> bool {
+        self.sink
+    }
+
+    /// Labels of what the tool reads (`secret`, `pii`, `untrusted`, ...).
+    pub fn reads(&self) -> &[String] {
+        &self.reads
+    }
+
+    /// Free tags (the default bundle knows `rbac` and `financial`).
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// The roles that may call the tool; `None` means any role.
+    pub fn roles(&self) -> Option<&[Role]> {
+        self.roles.as_deref()
+    }
+
+    /// Args redacted in the ledger and in approval requests.
+    pub fn sensitive_args(&self) -> impl Iterator<Item = &str> {
+        self.sensitive_args.iter().map(String::as_str)
+    }
+
+    /// The scopes a call with `args` needs, in template order, without duplicates.
+    pub(crate) fn required_scopes(
+        &self,
+        args: &serde_json::Map<String, Value>,
+        max: usize,
+    ) -> Result<Vec<Scope>, String> {
+        let mut seen = BTreeSet::new();
+        let mut scopes = Vec::new();
+        for template in &self.scopes {
+            for text in template.render(args, max)? {
+                if seen.insert(text.clone()) {
+                    scopes.push(Scope::parse(&text).map_err(|e| e.to_string())?);
+                }
+                if scopes.len() > max {
+                    return Err(format!("the call needs more than {max} scopes"));
+                }
+            }
+        }
+        Ok(scopes)
+    }
+
+    /// The external destinations named by the call, from `destination_arg`.
+    pub(crate) fn destinations(&self, args: &serde_json::Map<String, Value>) -> Vec<String> {
+        self.destination_arg
+            .as_ref()
+            .and_then(|name| args.get(name))
+            .and_then(scalar_values)
+            .unwrap_or_default()
+    }
+
+    /// `args` with every sensitive arg replaced by `"[redacted]"`.
+    pub(crate) fn redact(&self, args: &serde_json::Map<String, Value>) -> Value {
+        let redacted = args
+            .iter()
+            .map(|(k, v)| {
+                let v = if self.sensitive_args.contains(k) {
+                    Value::String("[redacted]".into())
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        Value::Object(redacted)
+    }
+}
+
+/// Builds a [`ToolSpec`]; templates are parsed in [`ToolSpecBuilder::build`].
+#[derive(Debug, Clone)]
+pub struct ToolSpecBuilder {
+    name: String,
+    impact: Impact,
+    reversible: bool,
+    external: bool,
+    sink: bool,
+    reads: Vec<String>,
+    tags: Vec<String>,
+    roles: Option<Vec<Role>>,
+    scopes: Vec<String>,
+    destination_arg: Option<String>,
+    sensitive_args: BTreeSet<String>,
+}
+
+impl ToolSpecBuilder {
+    /// Whether the effect can be undone (default `true`).
+    pub fn reversible(mut self, reversible: bool) -> Self {
+        self.reversible = reversible;
+        self
+    }
+
+    /// Whether the tool crosses the organisation boundary (default `false`).
+    pub fn external(mut self, external: bool) -> Self {
+        self.external = external;
+        self
+    }
+
+    /// Whether the tool sends data out (default `false`).
+    pub fn sink(mut self, sink: bool) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Adds labels of what the tool reads, e.g. `secret`.
+    pub fn reads<I: IntoIterator<Item = S>, S: Into<String>>(mut self, labels: I) -> Self {
+        self.reads.extend(labels.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds free tags, e.g. `rbac` or `financial`.
+    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    /// Restricts the tool to identities with one of these roles.
+    pub fn roles<I: IntoIterator<Item = Role>>(mut self, roles: I) -> Self {
+        self.roles.get_or_insert_with(Vec::new).extend(roles);
+        self
+    }
+
+    /// Adds a scope template such as `payments.refund:order/{order_id}`.
+    pub fn scope(mut self, template: impl Into<String>) -> Self {
+        self.scopes.push(template.into());
+        self
+    }
+
+    /// Adds several scope templates.
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, templates: I) -> Self {
+        self.scopes.extend(templates.into_iter().map(Into::into));
+        self
+    }
+
+    /// Names the arg that holds the external destination (recorded in the chain).
+    pub fn destination_arg(mut self, name: impl Into<String>) -> Self {
+        self.destination_arg = Some(name.into());
+        self
+    }
+
+    /// Names args redacted in the ledger and in approval requests.
+    pub fn sensitive_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.sensitive_args
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Validates the name and parses the scope templates.
+    pub fn build(self) -> Result<ToolSpec, BuildError> {
+        let invalid = |problem: String| BuildError::InvalidTool {
+            tool: self.name.clone(),
+            problem,
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("the tool name must be non-empty".into()));
+        }
+        let scopes = self
+            .scopes
+            .iter()
+            .map(|t| ScopeTemplate::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        Ok(ToolSpec {
+            name: self.name,
+            impact: self.impact,
+            reversible: self.reversible,
+            external: self.external,
+            sink: self.sink,
+            reads: self.reads,
+            tags: self.tags,
+            roles: self.roles,
+            scopes,
+            destination_arg: self.destination_arg,
+            sensitive_args: self.sensitive_args,
+        })
+    }
+}
+
+/// One request to run a tool, as the agent made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub(crate) tool: String,
+    pub(crate) args: Value,
+    pub(crate) parent: Option<CallId>,
+}
+
+impl ToolCall {
+    /// A call of `tool` with `args` (a JSON object).
+    ///
+    /// ```
+    /// use agentwarrant::ToolCall;
+    /// let call = ToolCall::new("refund", serde_json::json!({"order_id": "A-17", "amount": 20}));
+    /// assert_eq!(call.tool(), "refund");
+    /// ```
+    pub fn new(tool: impl Into<String>, args: Value) -> Self {
+        Self {
+            tool: tool.into(),
+            args,
+            parent: None,
+        }
+    }
+
+    /// Marks this call as made while `parent`'s tool runs (nesting or delegation).
+    pub fn child_of(mut self, parent: CallId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// The tool's name.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// The args as given.
+    pub fn args(&self) -> &Value {
+        &self.args
+    }
+
+    /// The call this one runs inside, if any.
+    pub fn parent(&self) -> Option<CallId> {
+        self.parent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scopes(template: &str, args: Value) -> Result<Vec<String>, String> {
+        let spec = ToolSpec::builder("t", Impact::Low)
+            .scope(template)
+            .build()
+            .unwrap();
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        spec.required_scopes(&args, 64)
+            .map(|s| s.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn templates_fill_scalars_and_expand_lists() {
+        assert_eq!(
+            scopes("p.refund:order/{id}", json!({"id": 12})).unwrap(),
+            ["p.refund:order/12"]
+        );
+        assert_eq!(scopes("f:{on}", json!({"on": true})).unwrap(), ["f:true"]);
+        assert_eq!(
+            scopes("email.send:{to}", json!({"to": ["a@x.com", "b@y.com"]})).unwrap(),
+            ["email.send:a@x.com", "email.send:b@y.com"]
+        );
+    }
+
+    #[test]
+    fn templates_reject_missing_objects_and_nested_lists() {
+        assert!(scopes("a:{x}", json!({}))
+            .unwrap_err()
+            .contains("missing arg `x`"));
+        assert!(scopes("a:{x}", json!({"x": {"y": 1}})).is_err());
+        assert!(scopes("a:{x}", json!({"x": [["y"]]})).is_err());
+        assert!(scopes("a:{x}", json!({"x": 1.5})).is_err());
+        assert!(scopes("a:{x}", json!({"x": "has space"})).is_err());
+    }
+
+    #[test]
+    fn malformed_templates_fail_at_build() {
+        for bad in ["a:{x", "a:x}", "a:{}"] {
+            assert!(
+                ToolSpec::builder("t", Impact::Low)
+                    .scope(bad)
+                    .build()
+                    .is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

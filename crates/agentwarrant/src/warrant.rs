@@ -1,0 +1,206 @@
+//! Warrants (single-use permits for one call), outcomes, and refusals.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::LedgerError;
+use crate::ids::CallId;
+use crate::policy::{Decision, Reason, ReasonCode};
+use crate::task::TaskInner;
+
+/// How a tool call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub(crate) error: Option<String>,
+    pub(crate) labels: Vec<String>,
+}
+
+impl Outcome {
+    /// The tool succeeded.
+    pub fn ok() -> Self {
+        Self {
+            error: None,
+            labels: Vec::new(),
+        }
+    }
+
+    /// The tool failed with `message`.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            error: Some(message.into()),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Labels the result adds to the task (e.g. `untrusted` for fetched web content); they
+    /// count for every later call.
+    pub fn with_labels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, labels: I) -> Self {
+        self.labels.extend(labels.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// A single-use permit for one authorized call. Complete it with the call's outcome; a warrant
+/// dropped without completion is recorded as abandoned.
+pub struct Warrant {
+    pub(crate) task: Arc<TaskInner>,
+    pub(crate) call_id: CallId,
+    pub(crate) parent: Option<CallId>,
+    pub(crate) tool: String,
+    pub(crate) depth: u32,
+    pub(crate) decision: Decision,
+    pub(crate) approvers: Vec<String>,
+    pub(crate) started: Instant,
+    pub(crate) completed: bool,
+}
+
+impl fmt::Debug for Warrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Warrant")
+            .field("call_id", &self.call_id)
+            .field("tool", &self.tool)
+            .field("depth", &self.depth)
+            .field("approvers", &self.approvers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Warrant {
+    /// The call's id; pass it to [`ToolCall::child_of`](crate::ToolCall::child_of) for calls
+    /// made while this one runs.
+    pub fn call_id(&self) -> CallId {
+        self.call_id
+    }
+
+    /// The tool authorized.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// The call's depth in the chain (1 at the top).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The policy's decision (allow, or approval when approved).
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// Whether a human approved the call.
+    pub fn approved(&self) -> bool {
+        !self.approvers.is_empty()
+    }
+
+    /// Who approved the call.
+    pub fn approvers(&self) -> &[String] {
+        &self.approvers
+    }
+
+    /// Records the outcome (`call.completed`) and adds the result's labels to the chain.
+    pub fn complete(mut self, outcome: Outcome) -> Result<(), LedgerError> {
+        self.completed = true;
+        self.task.complete(&self, Some(outcome))
+    }
+}
+
+impl Drop for Warrant {
+    fn drop(&mut self) {
+        if !self.completed {
+            if let Err(error) = self.task.complete(self, None) {
+                tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
+            }
+        }
+    }
+}
+
+/// Whether a refused call was refused outright or refused approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    /// Refused by the policy or by the engine; no approval was asked.
+    Denied,
+    /// Approval was needed and not obtained (refused, invalid, or no approver).
+    ApprovalDenied,
+}
+
+impl RefusalKind {
+    /// `denied` or `approval_denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::Denied => "denied",
+            RefusalKind::ApprovalDenied => "approval_denied",
+        }
+    }
+}
+
+/// A refused call: every reason, machine-readable. Its `Display` is the short message for the
+/// agent; the full record is in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Denied, or approval denied.
+    pub kind: RefusalKind,
+    /// The call's id (as in the ledger).
+    pub call_id: CallId,
+    /// The tool.
+    pub tool: String,
+    /// Every reason, policy and engine alike.
+    pub reasons: Vec<Reason>,
+    /// The policy's decision, when the policy was evaluated.
+    pub decision: Option<Decision>,
+}
+
+impl Refusal {
+    /// Whether any reason has this code.
+    pub fn has(&self, code: &ReasonCode) -> bool {
+        self.reasons.iter().any(|r| &r.code == code)
+    }
+
+    /// The reason codes, in order.
+    pub fn codes(&self) -> Vec<&str> {
+        self.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+}
+
+impl fmt::Display for Refusal {
+    // SECURITY: only codes and fixed texts reach the agent, never details, args or policy text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut seen = Vec::new();
+        for reason in &self.reasons {
+            if !seen.contains(&&reason.code) {
+                seen.push(&reason.code);
+            }
+        }
+        let text: Vec<String> = seen
+            .iter()
+            .map(|code| format!("{code} ({})", code.describe()))
+            .collect();
+        let what = match self.kind {
+            RefusalKind::Denied => "refused",
+            RefusalKind::ApprovalDenied => "refused: approval not granted",
+        };
+        write!(f, "{what}: `{}`: {}", self.tool, text.join("; "))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Why [`Task::run`](crate::Task::run) did not return the tool's value.
+#[derive(Debug)]
+pub enum RunError<E> {
+    /// The call was refused; the tool did not run.
+    Refused(Refusal),
+    /// The tool ran and failed; the failure is recorded as the outcome.
+    Tool(E),
+}
+
+impl<E: fmt::Display> fmt::Display for RunError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Refused(refusal) => refusal.fmt(f),
+            RunError::Tool(error) => error.fmt(f),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for RunError<E> {}
