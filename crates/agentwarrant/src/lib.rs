@@ -49,6 +49,8 @@ pub mod ledger;
 mod policy;
 mod scope;
 mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tool;
 mod warrant;
 

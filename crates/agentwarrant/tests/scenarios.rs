@@ -1,0 +1,57 @@
+//! The scenario corpus in `tests/scenarios/` passes on both regorus evaluators.
+
+use std::path::PathBuf;
+
+use agentwarrant::testing::{run_file, RunOptions};
+use agentwarrant::Backend;
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 20,
+        "the corpus is missing from {}",
+        dir.display()
+    );
+    files
+}
+
+fn run_all(backend: Backend) {
+    let options = RunOptions {
+        backend,
+        ..RunOptions::default()
+    };
+    let mut failures = Vec::new();
+    for file in corpus() {
+        match run_file(&file, &options) {
+            Ok(report) if report.passed => {}
+            Ok(report) => {
+                for step in report.failures() {
+                    failures.push(format!("{}: {step}", file.display()));
+                }
+            }
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn corpus_passes_on_the_rvm() {
+    run_all(Backend::Vm);
+}
+
+#[test]
+fn corpus_passes_on_the_interpreter() {
+    run_all(Backend::Interpreter);
+}
