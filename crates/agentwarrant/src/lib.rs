@@ -73,3 +73,8 @@ pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::Task;
 pub use tool::{Impact, ToolCall, ToolSpec, ToolSpecBuilder};
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
+
+/// The README's examples compile and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
