@@ -141,7 +141,7 @@ mod tests {
     fn memory_stays_bounded_by_the_window() {
         let chain = Chain::new(4);
         for _ in 0..100 {
-            chain.begin_call(None);
+            let _ = chain.begin_call(None);
             chain.commit(CallId::new(), 1, Contribution::default());
         }
         let state = chain.lock();

@@ -441,7 +441,7 @@ impl TaskInner {
             Effect::Approval => match self.approve(call_id, &call, &examined, &decision, now) {
                 Ok(approvers) => approvers,
                 Err(extra) => {
-                    let record = record_of(&decision, &[extra.clone()]);
+                    let record = record_of(&decision, std::slice::from_ref(&extra));
                     let mut reasons = decision.reasons.clone();
                     reasons.push(extra);
                     return Err(self.refuse(
@@ -485,7 +485,7 @@ impl TaskInner {
                 call_id,
                 tool: call.tool,
                 reasons,
-                decision: Some(decision),
+                decision: Some(Box::new(decision)),
             });
         }
         self.chain.commit(
@@ -770,7 +770,7 @@ impl TaskInner {
             call_id,
             tool: call.tool.clone(),
             reasons,
-            decision,
+            decision: decision.map(Box::new),
         }
     }
 

@@ -147,7 +147,7 @@ pub struct Refusal {
     /// Every reason, policy and engine alike.
     pub reasons: Vec<Reason>,
     /// The policy's decision, when the policy was evaluated.
-    pub decision: Option<Decision>,
+    pub decision: Option<Box<Decision>>,
 }
 
 impl Refusal {

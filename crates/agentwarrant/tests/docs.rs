@@ -1,4 +1,5 @@
 //! The reason-code table in `docs/reasons.md` and the `ReasonCode` enum cannot drift apart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
 
 use std::collections::BTreeSet;
 
@@ -22,5 +23,8 @@ fn slugs_round_trip_and_unknown_codes_stay_custom() {
     for code in ReasonCode::BUILTIN {
         assert_eq!(&ReasonCode::from_slug(code.as_str()), code);
     }
-    assert_eq!(ReasonCode::from_slug("my_rule"), ReasonCode::Custom("my_rule".into()));
+    assert_eq!(
+        ReasonCode::from_slug("my_rule"),
+        ReasonCode::Custom("my_rule".into())
+    );
 }

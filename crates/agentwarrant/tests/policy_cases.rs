@@ -1,5 +1,6 @@
 //! Every default-bundle rule fires where it should and stays silent where it should not:
 //! `policies/tests/cases.json` (merge patches over `base_input.json`) on both evaluators.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

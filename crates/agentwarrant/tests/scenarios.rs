@@ -1,4 +1,5 @@
 //! The scenario corpus in `tests/scenarios/` passes on both regorus evaluators.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
 
 use std::path::PathBuf;
 
