@@ -1,0 +1,127 @@
+//! The `agentwarrant` command as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn agentwarrant(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentwarrant"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+#[test]
+fn demo_shows_every_effect_and_writes_a_ledger_that_verifies_until_one_byte_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    let demo = agentwarrant(&["demo", "--ledger", ledger_arg]);
+    assert!(demo.status.success());
+    let table = stdout(&demo);
+    for expected in [
+        "allowed",
+        "approved",
+        "production_change",
+        "secret_access",
+        "approval_invalid",
+        "exfiltration",
+        "scope_drift",
+        "depth_exceeded",
+        "bob@acme.com",
+        ledger_arg,
+    ] {
+        assert!(table.contains(expected), "`{expected}` missing from:\n{table}");
+    }
+    assert!(agentwarrant(&["verify", ledger_arg]).status.success());
+
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let at = bytes.iter().position(|b| *b == b'\n').unwrap() + 20;
+    bytes[at] ^= 1;
+    std::fs::write(&ledger, bytes).unwrap();
+    let broken = agentwarrant(&["verify", ledger_arg]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(stdout(&broken).contains("record 2"), "{}", stdout(&broken));
+}
+
+#[test]
+fn verify_with_an_anchored_head_detects_a_truncated_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    assert!(agentwarrant(&["demo", "--ledger", ledger_arg]).status.success());
+    let ok = stdout(&agentwarrant(&["verify", ledger_arg]));
+    let head = ok.rsplit("head ").next().unwrap().trim().to_owned();
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let kept: Vec<&str> = text.lines().collect();
+    std::fs::write(&ledger, format!("{}\n", kept[..kept.len() - 1].join("\n"))).unwrap();
+    assert!(agentwarrant(&["verify", ledger_arg]).status.success());
+    let anchored = agentwarrant(&["verify", ledger_arg, "--expect-head", &head]);
+    assert_eq!(anchored.status.code(), Some(1));
+}
+
+#[test]
+fn test_passes_the_corpus_and_fails_a_wrong_expectation() {
+    let corpus = repo("tests/scenarios");
+    let run = agentwarrant(&["test", corpus.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stdout(&run));
+    assert!(stdout(&run).contains(" passed, 0 failed"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.join("005_exfiltration_after_secret_read.json")).unwrap())
+            .unwrap();
+    let last = scenario["steps"].as_array().unwrap().len() - 1;
+    scenario["steps"][last]["expect"] = "allowed".into();
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(&wrong, scenario.to_string()).unwrap();
+    let run = agentwarrant(&["test", wrong.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(run.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let step = &report[0]["steps"][last];
+    assert_eq!((step["expected"].as_str(), step["passed"].as_bool()), (Some("allowed"), Some(false)));
+}
+
+#[test]
+fn test_names_the_json_path_of_an_unknown_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.json");
+    std::fs::write(
+        &file,
+        r#"{"format": "agentwarrant-scenario/v1", "name": "typo", "tools": [{"name": "t", "impact": "low", "scoeps": []}],
+            "identity": {"id": "agent://a/b", "role": "executor", "owner": "o@a.com"}, "intent": {"goal": "g"}, "steps": []}"#,
+    )
+    .unwrap();
+    let run = agentwarrant(&["test", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stdout(&run).contains("tools[0].scoeps"), "{}", stdout(&run));
+}
+
+#[test]
+fn check_prints_the_decision_for_an_input_document() {
+    let input = repo("crates/agentwarrant/policies/tests/base_input.json");
+    let run = agentwarrant(&["check", "--input", input.to_str().unwrap()]);
+    assert!(run.status.success());
+    let decision: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(decision["effect"], "allow");
+    assert_eq!(decision["policy_digest"].as_str().map(str::len), Some(64));
+}
+
+#[test]
+fn check_reports_a_malformed_policy_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.rego"), "package agentwarrant\n\nallow := if {\n").unwrap();
+    let input = repo("crates/agentwarrant/policies/tests/base_input.json");
+    let run = agentwarrant(&["check", "--input", input.to_str().unwrap(), "--policy", dir.path().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("bad.rego") && stderr.contains("line 3"), "{stderr}");
+}
