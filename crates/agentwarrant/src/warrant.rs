@@ -173,7 +173,10 @@ impl fmt::Display for Refusal {
         }
         let text: Vec<String> = seen
             .iter()
-            .map(|code| format!("{code} ({})", code.describe()))
+            .map(|code| match code {
+                ReasonCode::Custom(code) => code.clone(),
+                known => format!("{known} ({})", known.describe()),
+            })
             .collect();
         let what = match self.kind {
             RefusalKind::Denied => "refused",
