@@ -812,3 +812,15 @@ impl TaskInner {
         self.record(RecordKind::CallCompleted, fields).map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn shared_across_threads<T: Send + Sync>() {}
+
+    #[test]
+    fn guards_tasks_and_warrants_can_cross_threads() {
+        shared_across_threads::<crate::Guard>();
+        shared_across_threads::<super::Task>();
+        shared_across_threads::<crate::Warrant>();
+    }
+}
