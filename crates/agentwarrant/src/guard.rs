@@ -12,6 +12,7 @@ use crate::intent::Intent;
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::policy::{Backend, Policy, PolicyEngine, PolicyEngineOptions, PolicyLimits};
 use crate::task::Task;
+use crate::token::SigningKey;
 use crate::tool::ToolSpec;
 
 /// Engine limits. Exceeding one refuses the call with its own reason; none is infinite.
@@ -63,6 +64,7 @@ pub(crate) struct GuardInner {
     /// Every identity that began a task: none of them may approve anything.
     pub(crate) agents: RwLock<BTreeSet<String>>,
     pub(crate) used_approvals: UsedApprovals,
+    pub(crate) signing_key: SigningKey,
 }
 
 impl GuardInner {
@@ -146,6 +148,7 @@ pub struct GuardBuilder {
     clock: Arc<dyn Clock>,
     limits: Limits,
     env: String,
+    signing_key: Option<SigningKey>,
 }
 
 impl Default for GuardBuilder {
@@ -161,6 +164,7 @@ impl Default for GuardBuilder {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             env: "dev".into(),
+            signing_key: None,
         }
     }
 }
@@ -246,6 +250,12 @@ impl GuardBuilder {
         self
     }
 
+    /// Sets the key that signs warrant tokens (default: a random key of this guard's own).
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
         let mut policy = self.policy;
@@ -276,6 +286,7 @@ impl GuardBuilder {
                 env: self.env,
                 agents: RwLock::new(BTreeSet::new()),
                 used_approvals: UsedApprovals::default(),
+                signing_key: self.signing_key.unwrap_or_else(SigningKey::generate),
             }),
         })
     }

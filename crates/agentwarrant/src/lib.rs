@@ -51,6 +51,7 @@ mod scope;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token;
 mod tool;
 mod warrant;
 
@@ -71,6 +72,7 @@ pub use policy::{
 };
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::Task;
+pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
 pub use tool::{Impact, ToolCall, ToolSpec, ToolSpecBuilder};
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 

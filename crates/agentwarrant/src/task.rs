@@ -506,6 +506,8 @@ impl TaskInner {
             depth: chain.depth,
             decision,
             approvers,
+            scopes: examined.required.iter().map(|s| s.to_string()).collect(),
+            args_digest: examined.args_digest,
             started: Instant::now(),
             completed: false,
         })
@@ -772,6 +774,24 @@ impl TaskInner {
             reasons,
             decision: decision.map(Box::new),
         }
+    }
+
+    /// Signs `warrant` as a token (see [`crate::token`]).
+    pub(crate) fn token(&self, warrant: &Warrant) -> String {
+        let claims = crate::token::Claims {
+            call_id: warrant.call_id.to_string(),
+            task_id: self.id.to_string(),
+            grant_id: self.grant.id().to_string(),
+            identity: self.identity.id.clone(),
+            owner: self.identity.owner.clone(),
+            tool: warrant.tool.clone(),
+            args_digest: warrant.args_digest.clone(),
+            scopes: warrant.scopes.clone(),
+            approvers: warrant.approvers.clone(),
+            issued_at: self.guard.clock.now().unix_timestamp(),
+            expires_at: self.grant.expires_at().unix_timestamp(),
+        };
+        crate::token::sign(&claims, &self.guard.signing_key)
     }
 
     /// Records a warrant's outcome (`None`: abandoned) and adds its result labels.

@@ -51,6 +51,8 @@ pub struct Warrant {
     pub(crate) depth: u32,
     pub(crate) decision: Decision,
     pub(crate) approvers: Vec<String>,
+    pub(crate) args_digest: String,
+    pub(crate) scopes: Vec<String>,
     pub(crate) started: Instant,
     pub(crate) completed: bool,
 }
@@ -96,6 +98,13 @@ impl Warrant {
     /// Who approved the call.
     pub fn approvers(&self) -> &[String] {
         &self.approvers
+    }
+
+    /// A signed token for this call, for a downstream tool or service to verify with the
+    /// guard's [`SigningKey`](crate::SigningKey) without calling back. It names the task,
+    /// identity, tool, args digest, scopes and approvers, and expires with the task's grant.
+    pub fn token(&self) -> String {
+        self.task.token(self)
     }
 
     /// Records the outcome (`call.completed`) and adds the result's labels to the chain.
