@@ -136,6 +136,57 @@ impl Approver for DenyAll {
     }
 }
 
+/// Bounds how long an approver may take: no answer in time (or an approver that panics)
+/// refuses the call with `approval_unavailable`. The inner approver runs on its own thread.
+///
+/// ```
+/// use std::time::Duration;
+/// use agentwarrant::{ApprovalAnswer, ApprovalRequest, ApproverError, Timeout};
+/// let on_call = |_: &ApprovalRequest| -> Result<ApprovalAnswer, ApproverError> {
+///     Ok(ApprovalAnswer::Denied { by: None, reason: None })
+/// };
+/// let approver = Timeout::new(on_call, Duration::from_secs(300));
+/// ```
+#[derive(Debug)]
+pub struct Timeout<A> {
+    inner: std::sync::Arc<A>,
+    timeout: std::time::Duration,
+}
+
+impl<A: Approver + 'static> Timeout<A> {
+    /// Wraps `approver` with a limit.
+    pub fn new(approver: A, timeout: std::time::Duration) -> Self {
+        Self {
+            inner: std::sync::Arc::new(approver),
+            timeout,
+        }
+    }
+}
+
+impl<A: Approver + 'static> Approver for Timeout<A> {
+    fn decide(&self, request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let inner = self.inner.clone();
+        let request = request.clone();
+        std::thread::Builder::new()
+            .name("agentwarrant-approver".into())
+            .spawn(move || {
+                let _ = answer.send(inner.decide(&request));
+            })
+            .map_err(|e| ApproverError::new(format!("cannot start the approver: {e}")))?;
+        match answered.recv_timeout(self.timeout) {
+            Ok(answer) => answer,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ApproverError::new(format!(
+                "no answer within {} s",
+                self.timeout.as_secs_f64()
+            ))),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(ApproverError::new("the approver failed without answering"))
+            }
+        }
+    }
+}
+
 /// What the engine checks every approval against.
 pub(crate) struct Checks<'a> {
     pub(crate) request: &'a ApprovalRequest,
@@ -206,5 +257,56 @@ impl UsedApprovals {
         }
         used.extend(approvals.iter().map(|a| (a.id, a.expires_at)));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use crate::*;
+
+    fn refusal_with(approver: impl Approver + 'static) -> Refusal {
+        let guard = Guard::builder()
+            .tool(ToolSpec::builder("wipe", Impact::High).build().unwrap())
+            .approver(approver)
+            .build()
+            .unwrap();
+        let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com")
+            .build()
+            .unwrap();
+        let task = guard
+            .begin(me, Intent::builder("clean up").build().unwrap())
+            .unwrap();
+        task.authorize(ToolCall::new("wipe", json!({})))
+            .unwrap_err()
+    }
+
+    #[test]
+    fn an_approver_that_does_not_answer_in_time_refuses_the_call() {
+        let slow = |_: &ApprovalRequest| -> Result<ApprovalAnswer, ApproverError> {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(ApprovalAnswer::Approved(Vec::new()))
+        };
+        let refusal = refusal_with(Timeout::new(slow, Duration::from_millis(50)));
+        assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+        assert!(
+            refusal.has(&ReasonCode::ApprovalUnavailable) && refusal.has(&ReasonCode::HighImpact)
+        );
+    }
+
+    #[test]
+    fn an_approver_that_panics_refuses_the_call_with_or_without_a_timeout() {
+        let broken = |_: &ApprovalRequest| -> Result<ApprovalAnswer, ApproverError> {
+            panic!("approver bug")
+        };
+        assert!(refusal_with(broken).has(&ReasonCode::ApprovalUnavailable));
+        let broken = |_: &ApprovalRequest| -> Result<ApprovalAnswer, ApproverError> {
+            panic!("approver bug")
+        };
+        let refusal = refusal_with(Timeout::new(broken, Duration::from_secs(5)));
+        assert!(refusal.has(&ReasonCode::ApprovalUnavailable));
     }
 }

@@ -57,6 +57,7 @@ mod warrant;
 
 pub use approval::{
     Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, CallDigest, DenyAll,
+    Timeout,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};

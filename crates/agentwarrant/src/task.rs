@@ -636,7 +636,12 @@ impl TaskInner {
             fields("requested", None, requested),
         )
         .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
-        let answer = approver.decide(&request);
+        // A panicking approver is a failed approver: the call is refused, the caller lives on.
+        let answer =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| approver.decide(&request)))
+                .unwrap_or_else(|_| {
+                    Err(crate::approval::ApproverError::new("the approver panicked"))
+                });
         let now = self.guard.clock.now();
         let (result, who) = match answer {
             Err(error) => (
