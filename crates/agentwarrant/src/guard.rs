@@ -63,11 +63,21 @@ pub(crate) struct GuardInner {
     pub(crate) env: String,
     /// Every identity that began a task: none of them may approve anything.
     pub(crate) agents: RwLock<BTreeSet<String>>,
+    /// Identities switched off: their tasks' calls are refused.
+    pub(crate) disabled: RwLock<BTreeSet<String>>,
     pub(crate) used_approvals: UsedApprovals,
     pub(crate) signing_key: SigningKey,
 }
 
 impl GuardInner {
+    /// Whether any of `ids` is disabled; a poisoned lock counts as disabled (fail closed).
+    pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        match self.disabled.read() {
+            Ok(disabled) => !disabled.is_empty() && ids.any(|id| disabled.contains(id)),
+            Err(_) => true,
+        }
+    }
+
     pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
         self.tools.get(name).or(self.default_tool.as_ref()).cloned()
     }
@@ -117,6 +127,21 @@ impl Guard {
     /// `grant.issued`.
     pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
         Task::begin(self.inner.clone(), identity, intent, None)
+    }
+
+    /// Switches an identity off (a kill switch): every later call of every task running as it,
+    /// or delegated from one, is refused with `grant_invalid`, until it is enabled again.
+    pub fn disable_identity(&self, id: &str) {
+        if let Ok(mut disabled) = self.inner.disabled.write() {
+            disabled.insert(id.to_owned());
+        }
+    }
+
+    /// Switches a disabled identity back on.
+    pub fn enable_identity(&self, id: &str) {
+        if let Ok(mut disabled) = self.inner.disabled.write() {
+            disabled.remove(id);
+        }
     }
 
     /// The compiled policy.
@@ -285,6 +310,7 @@ impl GuardBuilder {
                 limits: self.limits,
                 env: self.env,
                 agents: RwLock::new(BTreeSet::new()),
+                disabled: RwLock::new(BTreeSet::new()),
                 used_approvals: UsedApprovals::default(),
                 signing_key: self.signing_key.unwrap_or_else(SigningKey::generate),
             }),

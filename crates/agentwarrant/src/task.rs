@@ -29,6 +29,7 @@ use crate::warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 /// One level of a delegation chain: every level's ceiling and intent bound the scopes below it.
 #[derive(Debug, Clone)]
 struct Level {
+    id: String,
     ceiling: ScopeSet,
     intent: ScopeSet,
     role: Role,
@@ -135,6 +136,7 @@ impl Task {
         }
         let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
         lineage.push(Level {
+            id: identity.id.clone(),
             ceiling: identity.ceiling.clone(),
             intent: intent.scopes.clone(),
             role: identity.role,
@@ -521,6 +523,15 @@ impl TaskInner {
         now: OffsetDateTime,
     ) -> Result<Examined, Reason> {
         let limits = &self.guard.limits;
+        if self
+            .guard
+            .any_disabled(self.lineage.iter().map(|l| l.id.as_str()))
+        {
+            return Err(Reason::with_detail(
+                ReasonCode::GrantInvalid,
+                "identity disabled",
+            ));
+        }
         if let Err(problem) = self.grant.check(now) {
             return Err(Reason::with_detail(
                 ReasonCode::GrantInvalid,
@@ -841,6 +852,33 @@ impl TaskInner {
 #[cfg(test)]
 mod tests {
     fn shared_across_threads<T: Send + Sync>() {}
+
+    #[test]
+    fn a_disabled_identity_and_its_sub_agents_are_refused_until_enabled() {
+        use crate::*;
+        let guard = Guard::builder()
+            .tool(ToolSpec::builder("ping", Impact::Low).build().unwrap())
+            .build()
+            .unwrap();
+        let lead = Identity::builder("agent://acme/lead", Role::Orchestrator, "alice@acme.com")
+            .build()
+            .unwrap();
+        let helper = Identity::builder("agent://acme/helper", Role::Executor, "alice@acme.com")
+            .build()
+            .unwrap();
+        let task = guard
+            .begin(lead, Intent::builder("work").build().unwrap())
+            .unwrap();
+        let sub = task.delegate(helper, None).unwrap();
+        let ping = || ToolCall::new("ping", serde_json::json!({}));
+        guard.disable_identity("agent://acme/lead");
+        for t in [&task, &sub] {
+            let refusal = t.authorize(ping()).unwrap_err();
+            assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal}");
+        }
+        guard.enable_identity("agent://acme/lead");
+        assert!(sub.authorize(ping()).is_ok());
+    }
 
     #[test]
     fn guards_tasks_and_warrants_can_cross_threads() {
