@@ -1,0 +1,92 @@
+"""agentwarrant: guardrails for AI-agent tool calls.
+
+Every tool call gets a *warrant* before it runs: who asked (an :class:`Identity` with a human
+owner), why (the task's :class:`Intent`), what the Rego policy decided, who approved it when
+the action matters, and what happened, all in a tamper-evident ledger.
+
+>>> import agentwarrant as aw
+>>> guard = aw.Guard()
+>>> @guard.tool(impact="low", scopes=["logs.read:{service}"])
+... def read_logs(service: str) -> str: ...
+>>> ops = aw.Identity("agent://acme/ops", owner="alice@acme.com", ceiling=["logs.read:*"])
+>>> with guard.task(ops, aw.Intent("triage", scopes=["logs.read:*"])):
+...     read_logs("api")
+"""
+
+from agentwarrant._guard import ApproverResult, Denial, Guard, Impact, Role, Task, current_task
+from agentwarrant._native import (
+    DEFAULT_BUNDLE,
+    Approval,
+    ApprovalRequest,
+    Decision,
+    FileLedger,
+    Identity,
+    Intent,
+    LedgerHead,
+    ManualClock,
+    MemoryLedger,
+    Reason,
+    ToolSpec,
+    Warrant,
+    __version__,
+    reason_codes,
+    verify,
+    verify_text,
+)
+from agentwarrant.errors import (
+    ApprovalDenied,
+    ApprovalRequired,
+    ConfigError,
+    Denied,
+    GuardError,
+    LedgerError,
+    NoActiveTask,
+    PolicyError,
+    Refused,
+    ScenarioError,
+    TaskError,
+    UnguardedToolError,
+)
+
+__all__ = [
+    "__version__",
+    "DEFAULT_BUNDLE",
+    # the guard and its nouns
+    "Guard",
+    "Task",
+    "Identity",
+    "Intent",
+    "ToolSpec",
+    "Warrant",
+    "Decision",
+    "Reason",
+    "Impact",
+    "Role",
+    "current_task",
+    "reason_codes",
+    # approvals
+    "ApprovalRequest",
+    "Approval",
+    "Denial",
+    "ApproverResult",
+    # the ledger
+    "MemoryLedger",
+    "FileLedger",
+    "LedgerHead",
+    "verify",
+    "verify_text",
+    "ManualClock",
+    # exceptions
+    "GuardError",
+    "ConfigError",
+    "PolicyError",
+    "UnguardedToolError",
+    "LedgerError",
+    "TaskError",
+    "NoActiveTask",
+    "ScenarioError",
+    "Refused",
+    "Denied",
+    "ApprovalDenied",
+    "ApprovalRequired",
+]

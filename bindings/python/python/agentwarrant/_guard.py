@@ -1,0 +1,606 @@
+"""The Python face of the guard: tasks as context managers, guarded functions, approvers.
+
+The current task and the current call live in ``contextvars``, so a guarded function finds
+its task without being passed one, calls made while another guarded call runs nest under it,
+and concurrent asyncio tasks (which copy the context) each chain correctly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
+import enum
+import functools
+import inspect
+import logging
+import os
+import threading
+import time
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+)
+
+from agentwarrant._native import (
+    Approval,
+    ApprovalRequest,
+    FileLedger,
+    GuardCore,
+    Identity,
+    Intent,
+    ManualClock,
+    MemoryLedger,
+    TaskCore,
+    ToolSpec,
+    Warrant,
+)
+from agentwarrant.errors import GuardError, NoActiveTask, Refused
+
+__all__ = ["Guard", "Task", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
+
+_log = logging.getLogger("agentwarrant")
+
+Impact = Literal["low", "medium", "high", "critical"]
+Role = Literal["orchestrator", "executor", "escalation"]
+
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True)
+class Denial:
+    """An approver's explicit refusal, with who refused and why (both recorded)."""
+
+    by: Optional[str] = None
+    reason: Optional[str] = None
+
+
+ApproverResult = Union[bool, Approval, Sequence[Approval], Denial, None]
+"""What an approver returns: ``True`` (approved by the guard's ``approved_by``), an
+:class:`Approval` or several (``request.approve("bob@acme.com")``), or ``False`` / ``None`` /
+:class:`Denial` to refuse. Anything else refuses the call."""
+
+Approver = Callable[[ApprovalRequest], Union[ApproverResult, Awaitable[ApproverResult]]]
+
+_current_task: contextvars.ContextVar[Optional["Task"]] = contextvars.ContextVar(
+    "agentwarrant_task", default=None
+)
+# The call whose tool is running: (root task of its delegation tree, warrant).
+_current_call: contextvars.ContextVar[Optional[Tuple["Task", Warrant]]] = contextvars.ContextVar(
+    "agentwarrant_call", default=None
+)
+# The event loop of an async caller whose authorization runs in a worker thread: coroutine
+# approvers are scheduled on it.
+_approval_loop: contextvars.ContextVar[Optional[asyncio.AbstractEventLoop]] = contextvars.ContextVar(
+    "agentwarrant_approval_loop", default=None
+)
+# A KeyboardInterrupt (or other BaseException) raised inside an approver: the call is refused
+# and recorded first, then the interrupt is re-raised to the caller.
+_interrupts = threading.local()
+
+
+def current_task() -> Optional["Task"]:
+    """The task of the current context, if any."""
+    return _current_task.get()
+
+
+# --------------------------------------------------------------------------- approvers
+
+
+def _interpret(result: object, request: ApprovalRequest, approved_by: Optional[str]) -> Tuple[Any, ...]:
+    """Turns a user approver's answer into the native protocol; unknown answers fail closed."""
+    if result is True:
+        if approved_by is None:
+            return ("error", "the approver returned True but the guard has no `approved_by` principal")
+        return ("approved", [request.approve(approved_by)])
+    if result is False or result is None:
+        return ("denied", None, None)
+    if isinstance(result, Denial):
+        return ("denied", result.by, result.reason)
+    if isinstance(result, Approval):
+        return ("approved", [result])
+    if isinstance(result, (list, tuple)) and result and all(isinstance(a, Approval) for a in result):
+        return ("approved", list(result))
+    return (
+        "error",
+        f"the approver returned {type(result).__name__}; expected bool, Approval, a list of "
+        "Approval, Denial or None",
+    )
+
+
+async def _as_coroutine(awaitable: Awaitable[R]) -> R:
+    return await awaitable
+
+
+def _await_answer(awaitable: Awaitable[object], timeout: Optional[float]) -> object:
+    loop = _approval_loop.get()
+    if loop is not None and loop.is_running():
+        future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"no answer within {timeout}s") from None
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(asyncio.wait_for(_as_coroutine(awaitable), timeout))
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+    raise RuntimeError(
+        "a coroutine approver cannot be awaited from synchronous code running inside an event "
+        "loop; call the guarded tool with `await` (async tool) instead"
+    )
+
+
+def _adapt_approver(
+    approver: Approver, approved_by: Optional[str], timeout: Optional[float]
+) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
+    def answer(request: ApprovalRequest) -> Tuple[Any, ...]:
+        started = time.monotonic()
+        try:
+            result: object = approver(request)
+            if inspect.isawaitable(result):
+                result = _await_answer(result, timeout)
+        except BaseException as exc:  # noqa: BLE001 -- fail closed on anything, even Ctrl-C
+            if not isinstance(exc, Exception):
+                _interrupts.pending = exc
+            return ("error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        if timeout is not None and time.monotonic() - started > timeout:
+            return ("error", f"the approver answered after the {timeout}s timeout")
+        return _interpret(result, request, approved_by)
+
+    return answer
+
+
+def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optional[Warrant]) -> Warrant:
+    _interrupts.pending = None
+    try:
+        return core.authorize(tool, args, parent)
+    except Refused as refusal:
+        interrupt: Optional[BaseException] = getattr(_interrupts, "pending", None)
+        _interrupts.pending = None
+        if interrupt is not None:
+            # The refusal is recorded; the user's Ctrl-C still stops the program.
+            raise interrupt from refusal
+        raise
+
+
+# --------------------------------------------------------------------------- args
+
+
+def _jsonable(value: Any) -> Any:
+    """Common Python values as JSON-like data; anything else is left for the native type check."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [_jsonable(v) for v in items]
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # pydantic models
+        return dump(mode="json")
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):  # datetime, date, time
+        return isoformat()
+    return value
+
+
+def _binder(fn: Callable[..., Any], name: str) -> Callable[[Tuple[Any, ...], Dict[str, Any]], Dict[str, Any]]:
+    """Maps a call's positional and keyword arguments to the args dict the policy sees."""
+    signature = inspect.signature(fn)
+    skip = {p for p in signature.parameters if p in ("self", "cls")}
+    var_kw = {p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD}
+
+    def bind(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{name}(): {exc}") from None
+        bound.apply_defaults()
+        out: Dict[str, Any] = {}
+        for key, value in bound.arguments.items():
+            if key in skip:
+                continue
+            if key in var_kw:
+                out.update({k: _jsonable(v) for k, v in value.items()})
+            else:
+                out[key] = _jsonable(value)
+        return out
+
+    return bind
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class Task:
+    """One unit of agent work: an identity, an intent, a grant and the chain of calls so far.
+
+    Use it as a context manager (``with`` or ``async with``): inside, guarded functions find
+    it through ``contextvars``; on exit the task ends and its grant is revoked.
+    """
+
+    __slots__ = ("_guard", "_core", "_root", "_tokens", "__weakref__")
+
+    def __init__(self, guard: "Guard", core: TaskCore, parent: Optional["Task"] = None) -> None:
+        self._guard = guard
+        self._core = core
+        self._root: Task = parent._root if parent is not None else self
+        self._tokens: List[contextvars.Token[Optional[Task]]] = []
+
+    @property
+    def id(self) -> str:
+        return self._core.id
+
+    @property
+    def identity(self) -> Identity:
+        return self._core.identity
+
+    @property
+    def intent(self) -> Intent:
+        return self._core.intent
+
+    @property
+    def grant_scopes(self) -> List[str]:
+        """The scopes of the task's grant: the intent's patterns inside the ceiling."""
+        return self._core.grant_scopes
+
+    @property
+    def ended(self) -> bool:
+        return self._core.ended
+
+    @property
+    def guard(self) -> "Guard":
+        return self._guard
+
+    def _parent(self) -> Optional[Warrant]:
+        current = _current_call.get()
+        if current is not None and current[0] is self._root:
+            return current[1]
+        return None
+
+    def authorize(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
+        """Authorizes one call (nested under the running guarded call, if any) and returns its
+        warrant; complete it with ``warrant.complete(...)``. Raises :class:`Refused`."""
+        return _authorize(self._core, tool, {} if args is None else args, self._parent())
+
+    async def authorize_async(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
+        """:meth:`authorize` in a worker thread, so the event loop keeps running while a human
+        answers; coroutine approvers run on this loop."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        context.run(_approval_loop.set, loop)
+        parent = self._parent()
+        call_args: Mapping[str, Any] = {} if args is None else args
+        return await loop.run_in_executor(None, context.run, _authorize, self._core, tool, call_args, parent)
+
+    def run(self, tool: str, args: Mapping[str, Any], fn: Callable[[], R]) -> R:
+        """Authorizes the call, runs ``fn`` as that call (nested calls chain under it), and
+        records the outcome. A tool exception is recorded and re-raised unchanged."""
+        warrant = self.authorize(tool, args)
+        token = _current_call.set((self._root, warrant))
+        try:
+            result = fn()
+        except BaseException as exc:
+            _current_call.reset(token)
+            _complete(warrant, exc, ())
+            raise
+        _current_call.reset(token)
+        _complete(warrant, None, self._guard._result_labels(tool))
+        return result
+
+    async def arun(self, tool: str, args: Mapping[str, Any], fn: Callable[[], Awaitable[R]]) -> R:
+        """:meth:`run` for a coroutine function."""
+        warrant = await self.authorize_async(tool, args)
+        token = _current_call.set((self._root, warrant))
+        try:
+            result = await fn()
+        except BaseException as exc:
+            _current_call.reset(token)
+            _complete(warrant, exc, ())
+            raise
+        _current_call.reset(token)
+        _complete(warrant, None, self._guard._result_labels(tool))
+        return result
+
+    def delegate(self, identity: Identity, intent: Union[Intent, str, None] = None) -> "Task":
+        """A sub-task under ``identity``: this task's grant narrowed by its ceiling and by
+        ``intent``. Use it as a context manager; its calls nest under the running call."""
+        return Task(self._guard, self._core.delegate(identity, _intent(intent)), parent=self)
+
+    def end(self) -> None:
+        """Ends the task and revokes its grant (and delegated grants). Harmless twice."""
+        self._core.end()
+
+    def __enter__(self) -> "Task":
+        self._tokens.append(_current_task.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tokens:
+            _current_task.reset(self._tokens.pop())
+        self.end()
+
+    async def __aenter__(self) -> "Task":
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+
+    def __repr__(self) -> str:
+        return f"Task({self.id!r}, identity={self.identity.id!r})"
+
+
+def _intent(intent: Union[Intent, str, None]) -> Optional[Intent]:
+    if isinstance(intent, str):
+        return Intent(intent)
+    return intent
+
+
+def _complete(warrant: Warrant, error: Optional[BaseException], labels: Sequence[str]) -> None:
+    """Records the outcome; the tool has run, so a ledger failure is logged, not raised."""
+    try:
+        if error is None:
+            warrant.complete(labels=list(labels))
+        else:
+            message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            warrant.complete(error=message)
+    except GuardError:
+        _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
+
+
+# --------------------------------------------------------------------------- guard
+
+
+class Guard:
+    """Wraps every tool call of an agent: built once, shared across threads.
+
+    >>> guard = Guard()                                   # the default policy bundle
+    >>> guard = Guard(policy_dir="policies/", approver=ask_on_call, ledger="audit.jsonl")
+
+    - ``tools``: :class:`ToolSpec` s; more can be declared with :meth:`tool` or :meth:`add_tool`.
+    - ``approver``: a callable or coroutine function ``(ApprovalRequest) -> ApproverResult``;
+      a raise, a timeout (``approval_timeout`` seconds) or an unusable answer refuses the call.
+      ``approved_by`` is the human principal that a plain ``True`` stands for.
+    - ``ledger``: a :class:`MemoryLedger` (default), a :class:`FileLedger` or a path.
+    - ``default_tool``: the spec of tools that were not declared (otherwise ``unknown_tool``).
+    - ``limits``: the default bundle's ``max_depth``, ``max_calls``, ``max_impact_total``.
+    """
+
+    def __init__(
+        self,
+        *,
+        tools: Iterable[ToolSpec] = (),
+        policy_dir: Union[str, "os.PathLike[str]", None] = None,
+        approver: Optional[Approver] = None,
+        approved_by: Optional[str] = None,
+        approval_timeout: Optional[float] = 300.0,
+        ledger: Union[MemoryLedger, FileLedger, str, "os.PathLike[str]", None] = None,
+        env: str = "dev",
+        limits: Optional[Mapping[str, int]] = None,
+        default_tool: Optional[ToolSpec] = None,
+        grant_ttl: Optional[float] = None,
+        approval_ttl: Optional[float] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> None:
+        if approver is not None and not callable(approver):
+            raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
+        native_approver = None if approver is None else _adapt_approver(approver, approved_by, approval_timeout)
+        self._core = GuardCore(
+            policy_dir=None if policy_dir is None else os.fspath(policy_dir),
+            tools=list(tools),
+            default_tool=default_tool,
+            approver=native_approver,
+            ledger=ledger,
+            env=env,
+            policy_limits=None if limits is None else dict(limits),
+            grant_ttl_s=grant_ttl,
+            approval_ttl_s=approval_ttl,
+            clock=clock,
+        )
+        self._default_task: Optional[Task] = None
+
+    @classmethod
+    def default(cls, **options: Any) -> "Guard":
+        """A guard on the embedded default policy bundle (see :class:`Guard` for options)."""
+        return cls(**options)
+
+    @classmethod
+    def from_policy_dir(cls, path: Union[str, "os.PathLike[str]"], **options: Any) -> "Guard":
+        """A guard on the ``.rego`` files (and ``data.json``) of ``path``."""
+        return cls(policy_dir=path, **options)
+
+    # -- configuration
+
+    @property
+    def ledger(self) -> Union[MemoryLedger, FileLedger]:
+        return cast(Union[MemoryLedger, FileLedger], self._core.ledger)
+
+    @property
+    def env(self) -> str:
+        return self._core.env
+
+    @property
+    def policy_digest(self) -> str:
+        return self._core.policy_digest
+
+    @property
+    def tools(self) -> List[ToolSpec]:
+        return self._core.tools
+
+    @property
+    def default_tool(self) -> Optional[ToolSpec]:
+        return self._core.default_tool
+
+    def spec(self, name: str) -> Optional[ToolSpec]:
+        """The spec of a declared tool."""
+        return self._core.tool(name)
+
+    def add_tool(self, spec: ToolSpec) -> None:
+        """Declares a tool; declaring a name twice is a :class:`ConfigError`."""
+        self._core.add_tool(spec)
+
+    def _result_labels(self, tool: str) -> Sequence[str]:
+        spec = self._core.tool(tool) or self._core.default_tool
+        return spec.result_labels if spec is not None else ()
+
+    # -- tasks
+
+    def task(self, identity: Identity, intent: Union[Intent, str]) -> Task:
+        """Begins a task (records ``task.begun`` and issues its grant). Use it as a context
+        manager: ``with guard.task(identity, intent) as task: ...``."""
+        if not isinstance(identity, Identity):
+            raise TypeError(f"`identity` must be an agentwarrant.Identity, got {type(identity).__name__}")
+        resolved = _intent(intent)
+        if not isinstance(resolved, Intent):
+            raise TypeError(f"`intent` must be an agentwarrant.Intent or a goal str, got {type(intent).__name__}")
+        return Task(self, self._core.begin(identity, resolved))
+
+    def use_default_task(self, identity: Identity, intent: Union[Intent, str]) -> Task:
+        """Begins a task that guarded functions use when they are called outside any task
+        (instead of raising :class:`NoActiveTask`). Returns it; ``end()`` it when done."""
+        task = self.task(identity, intent)
+        previous, self._default_task = self._default_task, task
+        if previous is not None:
+            previous.end()
+        return task
+
+    def current_task(self) -> Task:
+        """The task a guarded call made now would run in; raises :class:`NoActiveTask`."""
+        return self._task_for("this call")
+
+    def _task_for(self, tool: str) -> Task:
+        task = _current_task.get()
+        if task is not None and task._guard is self:
+            return task
+        if self._default_task is not None:
+            return self._default_task
+        where = "outside any task" if task is None else "inside a task of another guard"
+        raise NoActiveTask(
+            f"`{tool}` was called {where}: run the agent inside "
+            "`with guard.task(identity, intent):` or set `guard.use_default_task(...)`"
+        )
+
+    # -- guarded functions
+
+    def tool(
+        self,
+        name: Optional[str] = None,
+        *,
+        impact: Optional[Impact] = None,
+        reversible: bool = True,
+        external: bool = False,
+        sink: bool = False,
+        reads: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        roles: Optional[Sequence[Role]] = None,
+        scopes: Sequence[str] = (),
+        destination_arg: Optional[str] = None,
+        sensitive_args: Sequence[str] = (),
+        result_labels: Sequence[str] = (),
+        spec: Optional[ToolSpec] = None,
+    ) -> Callable[[F], F]:
+        """Declares a tool and guards the decorated function (sync or async).
+
+        Each call is authorized in the current task, nested under the running guarded call,
+        before the function runs; its outcome (ok, or the exception, re-raised unchanged) is
+        recorded after. A refusal raises :class:`Denied` / :class:`ApprovalDenied`.
+        """
+        if spec is None and impact is None:
+            raise TypeError("guard.tool() needs `impact=` (or a ready `spec=`)")
+
+        def decorate(fn: F) -> F:
+            tool_spec = spec
+            if tool_spec is None:
+                tool_spec = ToolSpec(
+                    name or fn.__name__,
+                    impact=cast(str, impact),
+                    reversible=reversible,
+                    external=external,
+                    sink=sink,
+                    reads=list(reads),
+                    tags=list(tags),
+                    roles=None if roles is None else list(roles),
+                    scopes=list(scopes),
+                    destination_arg=destination_arg,
+                    sensitive_args=list(sensitive_args),
+                    result_labels=list(result_labels),
+                )
+            elif name is not None and name != tool_spec.name:
+                tool_spec = tool_spec.with_name(name)
+            self.add_tool(tool_spec)
+            return cast(F, self.guarded(fn, tool_spec))
+
+        return decorate
+
+    def guarded(self, fn: Callable[..., Any], spec: ToolSpec) -> Callable[..., Any]:
+        """Guards ``fn`` as the (already declared) tool ``spec``; see :meth:`tool`."""
+        tool_name = spec.name
+        labels = spec.result_labels
+        bind = _binder(fn, tool_name)
+        guard = self
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                task = guard._task_for(tool_name)
+                warrant = await task.authorize_async(tool_name, bind(args, kwargs))
+                token = _current_call.set((task._root, warrant))
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as exc:
+                    _current_call.reset(token)
+                    _complete(warrant, exc, ())
+                    raise
+                _current_call.reset(token)
+                _complete(warrant, None, labels)
+                return result
+
+            setattr(guarded_async, "__agentwarrant_spec__", spec)
+            return guarded_async
+
+        @functools.wraps(fn)
+        def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+            task = guard._task_for(tool_name)
+            warrant = _authorize(task._core, tool_name, bind(args, kwargs), task._parent())
+            token = _current_call.set((task._root, warrant))
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                _current_call.reset(token)
+                _complete(warrant, exc, ())
+                raise
+            _current_call.reset(token)
+            _complete(warrant, None, labels)
+            return result
+
+        setattr(guarded_sync, "__agentwarrant_spec__", spec)
+        return guarded_sync
+
+    def __repr__(self) -> str:
+        return f"Guard(env={self.env!r}, tools={len(self.tools)}, policy={self.policy_digest[:12]})"
+
+

@@ -1,0 +1,121 @@
+//! Rust errors and refusals raised as the Python exceptions of `agentwarrant.errors`.
+//!
+//! The exception classes are plain Python (so they subclass the builtins that fit and carry
+//! attributes); this module looks them up when it raises.
+
+use agentwarrant::{BuildError, Error, LedgerError, Refusal, RefusalKind, ReasonCode, TaskError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::guard::{Decision, Reason};
+
+/// Raises `agentwarrant.errors.<class>(message, **kwargs)`.
+pub(crate) fn raise(
+    py: Python<'_>,
+    class: &str,
+    message: &str,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyErr {
+    let made = py
+        .import("agentwarrant.errors")
+        .and_then(|module| module.getattr(class))
+        .and_then(|class| class.call((message,), Some(kwargs)));
+    match made {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(error) => error,
+    }
+}
+
+/// Raises `class(message, code=code)`.
+pub(crate) fn raise_code(py: Python<'_>, class: &str, message: &str, code: &str) -> PyErr {
+    let kwargs = PyDict::new(py);
+    if let Err(error) = kwargs.set_item("code", code) {
+        return error;
+    }
+    raise(py, class, message, &kwargs)
+}
+
+pub(crate) fn build_error(py: Python<'_>, error: &BuildError) -> PyErr {
+    let class = match error {
+        BuildError::PolicyCompile { .. }
+        | BuildError::PolicyRead { .. }
+        | BuildError::PolicyData { .. }
+        | BuildError::PolicyPackageMissing => "PolicyError",
+        _ => "ConfigError",
+    };
+    raise_code(py, class, &error.to_string(), error.code())
+}
+
+pub(crate) fn ledger_error(py: Python<'_>, error: &LedgerError) -> PyErr {
+    let kwargs = PyDict::new(py);
+    let set = || -> PyResult<()> {
+        kwargs.set_item("code", error.code())?;
+        match error {
+            LedgerError::Io { path, .. } => kwargs.set_item("path", path)?,
+            LedgerError::Broken { path, line, .. } => {
+                kwargs.set_item("path", path)?;
+                kwargs.set_item("line", line)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    if let Err(e) = set() {
+        return e;
+    }
+    raise(py, "LedgerError", &error.to_string(), &kwargs)
+}
+
+pub(crate) fn task_error(py: Python<'_>, error: &TaskError) -> PyErr {
+    raise_code(py, "TaskError", &error.to_string(), error.code())
+}
+
+pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
+    match error {
+        Error::Build(e) => build_error(py, e),
+        Error::Ledger(e) => ledger_error(py, e),
+        Error::Task(e) => task_error(py, e),
+        other => raise_code(py, "GuardError", &other.to_string(), other.code()),
+    }
+}
+
+/// A refused call: `Denied`, `ApprovalDenied`, or `ApprovalRequired` when nobody could answer.
+///
+/// SECURITY: the message is the refusal's `Display`, the short agent-safe text; details stay
+/// on the exception's attributes and in the ledger.
+pub(crate) fn refusal(py: Python<'_>, refusal: Refusal) -> PyErr {
+    let class = match refusal.kind {
+        RefusalKind::Denied => "Denied",
+        RefusalKind::ApprovalDenied if refusal.has(&ReasonCode::ApprovalUnavailable) => {
+            "ApprovalRequired"
+        }
+        RefusalKind::ApprovalDenied => "ApprovalDenied",
+    };
+    // The most telling code: for a denial the first reason, for an approval refusal the
+    // engine's answer (appended last).
+    let code = match refusal.kind {
+        RefusalKind::Denied => refusal.reasons.first(),
+        RefusalKind::ApprovalDenied => refusal.reasons.last(),
+    }
+    .map_or_else(|| refusal.kind.as_str().to_owned(), |r| r.code.to_string());
+    let message = refusal.to_string();
+    let kwargs = PyDict::new(py);
+    let set = || -> PyResult<()> {
+        kwargs.set_item("code", code)?;
+        kwargs.set_item("kind", refusal.kind.as_str())?;
+        kwargs.set_item("reasons", refusal.codes())?;
+        let details = PyList::empty(py);
+        for reason in &refusal.reasons {
+            details.append(Reason::from(reason.clone()))?;
+        }
+        kwargs.set_item("details", details)?;
+        kwargs.set_item("call_id", refusal.call_id.to_string())?;
+        kwargs.set_item("tool", &refusal.tool)?;
+        kwargs.set_item("decision", refusal.decision.clone().map(|d| Decision::from(*d)))?;
+        Ok(())
+    };
+    if let Err(e) = set() {
+        return e;
+    }
+    raise(py, class, &message, &kwargs)
+}

@@ -1,0 +1,195 @@
+//! Ledgers, their verification, and the manual clock for tests.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agentwarrant::ledger::{verify as verify_file, verify_str, Head};
+use agentwarrant::{Clock, Durability, LedgerError};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::convert::serde_to_py;
+use crate::errors::{ledger_error, raise_code};
+
+/// The last record of a verified ledger: anchor its hash elsewhere to detect truncation.
+#[pyclass(frozen, get_all, module = "agentwarrant._native")]
+pub(crate) struct LedgerHead {
+    /// How many records the ledger holds.
+    records: u64,
+    /// The last record's hash (64 zeros for an empty ledger).
+    hash: String,
+}
+
+impl From<Head> for LedgerHead {
+    fn from(head: Head) -> Self {
+        Self {
+            records: head.records,
+            hash: head.hash,
+        }
+    }
+}
+
+#[pymethods]
+impl LedgerHead {
+    fn __repr__(&self) -> String {
+        format!("LedgerHead(records={}, hash={:?})", self.records, self.hash)
+    }
+}
+
+fn verify_text_as(py: Python<'_>, text: &str, path: &str) -> PyResult<LedgerHead> {
+    verify_str(text).map(LedgerHead::from).map_err(|(line, problem)| {
+        ledger_error(
+            py,
+            &LedgerError::Broken {
+                path: path.into(),
+                line,
+                problem,
+            },
+        )
+    })
+}
+
+/// Keeps records in memory; `to_jsonl()` gives the lines a file ledger would hold.
+#[pyclass(frozen, module = "agentwarrant._native")]
+pub(crate) struct MemoryLedger {
+    pub(crate) inner: Arc<agentwarrant::MemoryLedger>,
+}
+
+impl MemoryLedger {
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: Arc::new(agentwarrant::MemoryLedger::new()),
+        }
+    }
+}
+
+#[pymethods]
+impl MemoryLedger {
+    #[new]
+    fn py_new() -> Self {
+        Self::new()
+    }
+
+    /// Every record, in order, as dicts.
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let records = self.inner.records();
+        let list = PyList::empty(py);
+        for record in &records {
+            list.append(serde_to_py(py, record)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The records as JSON Lines.
+    fn to_jsonl(&self) -> String {
+        self.inner.to_jsonl()
+    }
+
+    /// Checks the hash chain; raises `LedgerError` naming the first broken record.
+    fn verify(&self, py: Python<'_>) -> PyResult<LedgerHead> {
+        verify_text_as(py, &self.inner.to_jsonl(), "<memory>")
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.records().len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("MemoryLedger(records={})", self.inner.records().len())
+    }
+}
+
+/// An append-only, hash-chained JSON Lines file; opening an existing file verifies it.
+#[pyclass(frozen, module = "agentwarrant._native")]
+pub(crate) struct FileLedger {
+    pub(crate) inner: Arc<agentwarrant::FileLedger>,
+}
+
+impl FileLedger {
+    pub(crate) fn open(py: Python<'_>, path: PathBuf, sync: bool) -> PyResult<Self> {
+        let durability = if sync {
+            Durability::Sync
+        } else {
+            Durability::Os
+        };
+        py.detach(|| agentwarrant::FileLedger::open_with(&path, durability))
+            .map(|ledger| Self {
+                inner: Arc::new(ledger),
+            })
+            .map_err(|e| ledger_error(py, &e))
+    }
+}
+
+#[pymethods]
+impl FileLedger {
+    /// Opens (or creates) the ledger at `path`; `sync=True` syncs every record to disk.
+    #[new]
+    #[pyo3(signature = (path, *, sync = false))]
+    fn py_new(py: Python<'_>, path: PathBuf, sync: bool) -> PyResult<Self> {
+        Self::open(py, path, sync)
+    }
+
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.inner.path().to_owned()
+    }
+
+    /// Checks the file's hash chain.
+    fn verify(&self, py: Python<'_>) -> PyResult<LedgerHead> {
+        verify(py, self.inner.path().to_owned())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FileLedger({:?})", self.inner.path())
+    }
+}
+
+/// Checks a JSON Lines ledger file; raises `LedgerError` (code `ledger_broken`, with `.line`)
+/// naming the first broken record.
+#[pyfunction]
+pub(crate) fn verify(py: Python<'_>, path: PathBuf) -> PyResult<LedgerHead> {
+    py.detach(|| verify_file(&path))
+        .map(LedgerHead::from)
+        .map_err(|e| ledger_error(py, &e))
+}
+
+/// Checks JSON Lines ledger text; see `verify`.
+#[pyfunction]
+pub(crate) fn verify_text(py: Python<'_>, text: &str) -> PyResult<LedgerHead> {
+    verify_text_as(py, text, "<text>")
+}
+
+/// A clock that moves only when told to (grant and approval expiry in tests).
+#[pyclass(frozen, module = "agentwarrant._native")]
+pub(crate) struct ManualClock {
+    pub(crate) inner: Arc<agentwarrant::ManualClock>,
+}
+
+#[pymethods]
+impl ManualClock {
+    /// A clock stopped at `start` (Unix seconds; default 2026-01-01T00:00:00Z).
+    #[new]
+    #[pyo3(signature = (start = 1_767_225_600.0))]
+    fn new(py: Python<'_>, start: f64) -> PyResult<Self> {
+        let start = time::OffsetDateTime::from_unix_timestamp_nanos((start * 1e9) as i128)
+            .map_err(|e| raise_code(py, "ConfigError", &format!("start: {e}"), "invalid_time"))?;
+        Ok(Self {
+            inner: Arc::new(agentwarrant::ManualClock::new(start)),
+        })
+    }
+
+    /// Moves the clock forward (or back, with a negative number) by `seconds`.
+    fn advance(&self, seconds: f64) {
+        self.inner
+            .advance(time::Duration::seconds_f64(seconds));
+    }
+
+    /// The clock's time, in Unix seconds.
+    fn now(&self) -> f64 {
+        self.inner.now().unix_timestamp_nanos() as f64 / 1e9
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ManualClock({})", self.now())
+    }
+}

@@ -1,0 +1,49 @@
+//! `agentwarrant._native`: the Rust core of the `agentwarrant` Python package.
+//!
+//! The glue is thin on purpose: Python values become JSON, Rust errors become the exceptions
+//! of `agentwarrant.errors`, and every evaluation runs with the GIL released. Context
+//! managers, decorators, contextvars and framework adapters live in the Python package.
+
+mod convert;
+mod errors;
+mod guard;
+mod ledger;
+mod scenario;
+mod spec;
+
+use pyo3::prelude::*;
+
+/// Every reason code the library defines, with its short description.
+#[pyfunction]
+fn reason_codes() -> Vec<(String, String)> {
+    agentwarrant::ReasonCode::BUILTIN
+        .iter()
+        .map(|c| (c.as_str().to_owned(), c.describe().to_owned()))
+        .collect()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_BUNDLE", agentwarrant::DEFAULT_BUNDLE)?;
+    m.add_class::<spec::ToolSpec>()?;
+    m.add_class::<spec::Identity>()?;
+    m.add_class::<spec::Intent>()?;
+    m.add_class::<guard::Reason>()?;
+    m.add_class::<guard::Decision>()?;
+    m.add_class::<guard::Approval>()?;
+    m.add_class::<guard::ApprovalRequest>()?;
+    m.add_class::<guard::GuardCore>()?;
+    m.add_class::<guard::TaskCore>()?;
+    m.add_class::<guard::Warrant>()?;
+    m.add_class::<ledger::MemoryLedger>()?;
+    m.add_class::<ledger::FileLedger>()?;
+    m.add_class::<ledger::LedgerHead>()?;
+    m.add_class::<ledger::ManualClock>()?;
+    m.add_function(wrap_pyfunction!(ledger::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(ledger::verify_text, m)?)?;
+    m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(scenario::run_scenario_file, m)?)?;
+    m.add_function(wrap_pyfunction!(scenario::run_scenario_text, m)?)?;
+    Ok(())
+}
