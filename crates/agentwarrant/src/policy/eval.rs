@@ -2,8 +2,14 @@
 //! a pool, and runs the entry point under execution limits.
 //!
 //! Measured on a 2-core machine: the RVM evaluates the default bundle several times faster than
-//! the interpreter, and one VM per thread scales where a shared one does not, so each thread
-//! takes its own evaluator from the pool and gives it back.
+//! the interpreter, and one evaluator per thread scales where a shared one does not, so each
+//! thread takes its own evaluator from the pool and gives it back.
+//!
+//! SECURITY: the default is nonetheless the interpreter. The RVM (regorus 0.14) treats an error
+//! inside a rule body (a builtin error such as `to_number("x")`, a division by zero, a function
+//! with conflicting outputs) as that body not matching, whatever the strict-builtin setting, so
+//! a `deny` rule that errors does not fire and the call is allowed. The interpreter fails the
+//! whole evaluation, which the engine turns into a `policy_error` refusal.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -51,12 +57,16 @@ decision := {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Backend {
-    /// The RVM when the policy compiles to it, else the interpreter.
+    /// The evaluator that fails closed on every policy error: today the interpreter.
     #[default]
     Auto,
     /// Always the tree-walking interpreter.
     Interpreter,
     /// Always the RVM; a policy it cannot compile fails the build.
+    ///
+    /// Faster, but an error inside a rule body makes that body not match instead of failing
+    /// the evaluation: a `deny` rule that raises is silently skipped. Use it only for policies
+    /// written so that no rule can raise (as the default bundle is), and test them on it.
     Vm,
 }
 
@@ -151,8 +161,8 @@ impl Compiled {
         engine.set_execution_timer_config(timer(limits));
 
         let program = match backend {
-            Backend::Interpreter => None,
-            Backend::Auto => vm_program(&mut engine).ok(),
+            // SECURITY: see the module docs; only an explicit choice gets the RVM.
+            Backend::Interpreter | Backend::Auto => None,
             Backend::Vm => Some(vm_program(&mut engine).map_err(|e| compile_error("<rvm>", &e))?),
         };
         let prototype = match program {

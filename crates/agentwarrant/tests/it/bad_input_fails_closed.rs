@@ -15,7 +15,7 @@ use crate::fixtures::*;
 const BACKENDS: [Backend; 3] = [Backend::Auto, Backend::Interpreter, Backend::Vm];
 
 /// The evaluators that fail closed on an error inside a rule body (the RVM skips the body).
-const FAIL_CLOSED: [Backend; 1] = [Backend::Interpreter];
+const FAIL_CLOSED: [Backend; 2] = [Backend::Auto, Backend::Interpreter];
 
 /// The policy input the default bundle's own cases start from.
 fn base_input() -> Value {
@@ -179,6 +179,8 @@ fn refusal_under(rego: &str, backend: Backend) -> Refusal {
     )
 }
 
+/// Regression: the default evaluator was the RVM, which treats an error inside a rule body as
+/// the body not matching, so a `deny` rule that raised was skipped and the call allowed.
 #[test]
 fn a_policy_that_errors_during_evaluation_denies_with_policy_error() {
     for error in [
@@ -192,6 +194,18 @@ fn a_policy_that_errors_during_evaluation_denies_with_policy_error() {
             "package agentwarrant\nimport rego.v1\n\nf(_) := 1\n\nf(_) := 2\n\n\
              deny contains \"never\" if {{\n\t{error}\n}}\n\nallow := true\n"
         );
+        // What a user gets without choosing a backend.
+        let guard = builder()
+            .policy(Policy::empty().with_module("custom.rego", rego.clone()))
+            .build()
+            .unwrap();
+        let refusal = refused(
+            &guard,
+            ToolCall::new("read_logs", json!({"service": "api"})),
+        );
+        assert_eq!(refusal.codes(), ["policy_error"], "{error}");
+        assert_eq!(refusal.decision.unwrap().effect, Effect::Deny);
+
         for backend in FAIL_CLOSED {
             let refusal = refusal_under(&rego, backend);
             assert_eq!(refusal.codes(), ["policy_error"], "{error} on {backend:?}");
