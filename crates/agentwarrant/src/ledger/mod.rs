@@ -269,6 +269,10 @@ pub struct Head {
 /// Checks a JSON Lines ledger: every line parses, `seq` counts up from 1, each `prev` is the
 /// previous `hash`, and each `hash` matches the record. Names the first broken record.
 ///
+/// A record's `hash` is checked against the bytes of its line as stored, less its `hash`
+/// member: for a line the ledger wrote, exactly the canonical JSON it hashed. Any change to
+/// those bytes breaks the record, even one that parses to the same value.
+///
 /// ```
 /// use agentwarrant::ledger::verify_str;
 /// assert_eq!(verify_str("").unwrap().records, 0);
@@ -304,7 +308,14 @@ pub fn verify_str(text: &str) -> Result<Head, (u64, String)> {
         if map.get("prev").and_then(Json::as_str) != Some(head.hash.as_str()) {
             return fail("`prev` does not match the previous record's hash".into());
         }
-        if sha256_hex(&canonical_json(&value)) != hash {
+        // SECURITY: hash the stored bytes, never a re-serialization of what they parse to. A
+        // re-serialization forgives edits that keep the value (`\u001F` for `\u001f`, `1E9`
+        // for `1e9`, a space, a repeated key), and serde_json does not parse every float back
+        // exactly, which broke honest records.
+        let Some(sealed) = unsealed(line, &hash) else {
+            return fail("`hash` is not where the ledger writes it (edited)".into());
+        };
+        if sha256_hex(sealed.as_bytes()) != hash {
             return fail("the record's content does not match its hash (edited)".into());
         }
         if let Err(e) = serde_json::from_value::<Record>(with_hash(value, &hash)) {
@@ -316,6 +327,18 @@ pub fn verify_str(text: &str) -> Result<Head, (u64, String)> {
         };
     }
     Ok(head)
+}
+
+/// `line` without its `hash` member, as the sealer hashed it: keys are sorted, so the member
+/// follows a comma (or, were it the first key, opens the object).
+fn unsealed(line: &str, hash: &str) -> Option<String> {
+    let member = format!("\"hash\":{}", Json::String(hash.to_owned()));
+    if let Some(at) = line.find(&format!(",{member}")) {
+        let end = at + 1 + member.len();
+        return Some(format!("{}{}", line.get(..at)?, line.get(end..)?));
+    }
+    let rest = line.strip_prefix(&format!("{{{member}"))?;
+    Some(format!("{{{}", rest.strip_prefix(',').unwrap_or(rest)))
 }
 
 fn with_hash(mut value: Json, hash: &str) -> Json {

@@ -457,3 +457,70 @@ fn a_guard_logs_to_one_ledger_across_tasks_and_threads() {
     let head = ledger::verify_str(&ledger.to_jsonl()).unwrap();
     assert_eq!(head.records, 4 * (2 + 20 + 2));
 }
+
+/// Regression: `verify` hashed each record as re-serialized from its parsed value, so an edit
+/// that kept the value (the case of a `\u001f` escape or of an exponent, a space, a repeated
+/// key) went unnoticed.
+#[test]
+fn a_record_must_be_stored_exactly_as_it_was_hashed() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder().ledger(ledger.clone()).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    task.authorize(ToolCall::new(
+        "read_logs",
+        json!({"service": "api", "grep": "a\u{1f}b", "ratio": 1e300}),
+    ))
+    .unwrap()
+    .complete(Outcome::ok())
+    .unwrap();
+    let jsonl = ledger.to_jsonl();
+    ledger::verify_str(&jsonl).unwrap();
+
+    for (from, to) in [
+        ("\\u001f", "\\u001F"),
+        ("1e+300", "1E+300"),
+        ("1e+300", "1e300"),
+        ("{\"approver\"", "{ \"approver\""),
+        ("{\"approver\"", "{\"seq\":99,\"approver\""),
+    ] {
+        let edited = jsonl.replacen(from, to, 1);
+        assert_ne!(edited, jsonl, "`{from}` is in the ledger");
+        assert!(
+            ledger::verify_str(&edited).is_err(),
+            "`{from}` → `{to}` went unnoticed"
+        );
+    }
+}
+
+/// Regression: `verify` re-parsed each record and serde_json does not read every float back
+/// exactly, so an honest ledger whose args held such a float did not verify, and its file
+/// could not be reopened.
+#[test]
+fn a_ledger_with_any_float_in_its_args_verifies_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let guard = builder()
+        .ledger(FileLedger::open(&path).unwrap())
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    for ratio in [
+        3.7498250033053645e58,
+        0.1 + 0.2,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        -0.0,
+    ] {
+        task.run(
+            ToolCall::new("read_logs", json!({"service": "api", "ratio": ratio})),
+            |_| Ok::<_, String>(()),
+        )
+        .unwrap();
+    }
+    task.end().unwrap();
+    drop(guard);
+
+    let head = ledger::verify(&path).unwrap();
+    assert_eq!(head.records, 2 + 5 * 2 + 2);
+    FileLedger::open(&path).unwrap();
+}

@@ -152,7 +152,7 @@ proptest! {
 
 /// Text with the characters JSON escapes, in every way it escapes them.
 fn text() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9 ./:@\"\\\\\u{1}\u{8}\u{a}\u{7f}é😀]{0,10}"
+    "[a-zA-Z0-9 ./:@\"\\\\\u{1}\u{8}\u{a}\u{b}\u{1b}\u{1f}\u{7f}é😀]{0,10}"
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -161,6 +161,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
+        // Large and tiny floats are written with an exponent.
+        prop_oneof![any::<f64>(), Just(1e300), Just(-2.5e-300)].prop_map(Value::from),
         text().prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
