@@ -3,7 +3,7 @@
 //! Whatever the policy says, the engine rejects an approval that is not from a human, that is
 //! self-granted where four eyes are required, that is for another call, expired or reused.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use serde_json::Value as Json;
@@ -203,17 +203,20 @@ impl Checks<'_> {
         used: &UsedApprovals,
     ) -> Result<Vec<String>, String> {
         let request = self.request;
-        let mut approvers = BTreeSet::new();
+        // Keyed by the lowercased principal: one person is one approver however it is spelled.
+        let mut approvers = BTreeMap::new();
         for approval in approvals {
             let who = approval.approver.trim();
             if who.is_empty()
-                || who.starts_with("agent://")
-                || who == request.identity
-                || self.agents.contains(who)
+                || who
+                    .get(..AGENT_SCHEME.len())
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(AGENT_SCHEME))
+                || same_principal(who, &request.identity)
+                || self.agents.iter().any(|agent| same_principal(who, agent))
             {
                 return Err(format!("`{who}` is not a human approver"));
             }
-            if request.excluded.iter().any(|p| p == who) {
+            if request.excluded.iter().any(|p| same_principal(who, p)) {
                 return Err(format!("four eyes: `{who}` may not approve this call"));
             }
             if approval.digest != request.digest {
@@ -225,7 +228,9 @@ impl Checks<'_> {
             if approval.expires_at > request.expires_at {
                 return Err("the approval outlives its request".into());
             }
-            approvers.insert(who.to_owned());
+            approvers
+                .entry(who.to_ascii_lowercase())
+                .or_insert_with(|| who.to_owned());
         }
         if approvers.len() < usize::from(request.approvers_needed) {
             return Err(format!(
@@ -235,8 +240,18 @@ impl Checks<'_> {
             ));
         }
         used.consume(approvals, self.now)?;
-        Ok(approvers.into_iter().collect())
+        Ok(approvers.into_values().collect())
     }
+}
+
+/// The scheme of agent identities, which never approve.
+const AGENT_SCHEME: &str = "agent://";
+
+/// Whether two principals are the same one. SECURITY: surrounding space and ASCII letter case
+/// do not count (`Alice@ACME.com` is `alice@acme.com`), so that re-spelling a name passes
+/// neither the four-eyes check nor the agent check, nor counts one person twice.
+fn same_principal(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// Approval ids already used, until they expire: each approval is single-use.

@@ -334,3 +334,32 @@ fn a_rejected_approval_is_recorded_with_its_reason() {
         .iter()
         .any(|r| r.starts_with("approval_invalid")));
 }
+
+/// Regression: approvers were compared with principals byte for byte, so the owner passed four
+/// eyes, an agent passed as a human, and one person counted twice, by changing letter case.
+#[test]
+fn principals_that_differ_only_in_letter_case_are_the_same_principal() {
+    let who = Arc::new(Mutex::new(String::new()));
+    let guard = builder().approver(approver_named(&who)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let _deployer = guard
+        .begin(
+            agent("deployer@acme.com", Role::Executor, CAROL),
+            anything(),
+        )
+        .unwrap();
+
+    for (name, call, problem) in [
+        ("Alice@ACME.com", rbac(), "four eyes"),
+        ("AGENT://acme/reviewer", secret(), "not a human approver"),
+        ("Agent://acme/ops", secret(), "not a human approver"),
+        ("Deployer@Acme.Com", secret(), "not a human approver"),
+    ] {
+        *who.lock().unwrap() = name.to_owned();
+        assert_rejected(task.authorize(call), problem);
+    }
+
+    let guard = guard_approving_as(&[BOB, "Bob@Acme.com"]);
+    let task = guard.begin(ops(), anything()).unwrap();
+    assert_rejected(task.authorize(secret()), "2 distinct approver(s) needed");
+}
