@@ -302,7 +302,7 @@ struct State {
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct GuardCore {
     config: Config,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     ledger_object: Py<PyAny>,
     policy_digest: String,
 }
@@ -457,10 +457,10 @@ impl GuardCore {
                 env,
                 default_tool,
             },
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 tools: Vec::new(),
                 built: None,
-            }),
+            })),
             ledger_object,
         };
         for spec in tools {
@@ -529,7 +529,7 @@ impl GuardCore {
         let task = py
             .detach(|| guard.begin(identity, intent))
             .map_err(|e| error(py, &e))?;
-        Ok(TaskCore::new(task))
+        Ok(TaskCore::new(task, self.state.clone()))
     }
 }
 
@@ -541,17 +541,28 @@ pub(crate) struct TaskCore {
     identity: Identity,
     intent: Intent,
     grant_scopes: Vec<String>,
+    /// The guard's tool list, to explain an `unknown_tool` refusal of a tool declared late.
+    declared: Arc<Mutex<State>>,
 }
 
 impl TaskCore {
-    fn new(task: agentwarrant::Task) -> Self {
+    fn new(task: agentwarrant::Task, declared: Arc<Mutex<State>>) -> Self {
         Self {
+            declared,
             id: task.id().to_string(),
             identity: Identity(task.identity().clone()),
             intent: Intent(task.intent().clone()),
             grant_scopes: task.grant().scopes().to_vec(),
             task: Mutex::new(Some(Arc::new(task))),
         }
+    }
+
+    /// Whether `refused` is an `unknown_tool` refusal of a tool the guard knows by now.
+    fn declared_late(&self, refused: &agentwarrant::Refusal) -> bool {
+        refused.has(&agentwarrant::ReasonCode::UnknownTool)
+            && self.declared.lock().is_ok_and(|state| {
+                state.tools.iter().any(|t| t.spec.name() == refused.tool)
+            })
     }
 
     fn current(&self, py: Python<'_>) -> PyResult<Arc<agentwarrant::Task>> {
@@ -620,6 +631,16 @@ impl TaskCore {
         }
         match py.detach(|| task.authorize(call)) {
             Ok(warrant) => Ok(Warrant::new(warrant)),
+            Err(refused) if self.declared_late(&refused) => Err(raise_code(
+                py,
+                "ConfigError",
+                &format!(
+                    "tool `{}` was declared after task `{}` began; declare tools (decorators, \
+                     adapters) before beginning tasks",
+                    refused.tool, self.id
+                ),
+                "tool_declared_late",
+            )),
             Err(refused) => Err(refusal(py, refused)),
         }
     }
@@ -637,7 +658,7 @@ impl TaskCore {
         let sub = py
             .detach(|| task.delegate(identity, intent))
             .map_err(|e| error(py, &e))?;
-        Ok(TaskCore::new(sub))
+        Ok(TaskCore::new(sub, self.declared.clone()))
     }
 
     /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless.
