@@ -1,0 +1,195 @@
+"""Approvers: plain callables and coroutines; anything odd refuses the call (fail closed)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, List
+
+import pytest
+
+import agentwarrant as aw
+from agentwarrant.testing import ScriptedApprover, assert_denied
+
+
+def ops() -> aw.Identity:
+    return aw.Identity("agent://acme/ops", owner="alice@acme.com", ceiling=["db.migrate:*"])
+
+
+def make(approver: Any, **options: Any) -> Any:
+    guard = aw.Guard(approver=approver, **options)
+    ran: List[str] = []
+
+    @guard.tool(impact="high", scopes=["db.migrate:{db}"])
+    def migrate(db: str) -> str:
+        ran.append(db)
+        return "migrated"
+
+    @guard.tool(impact="high", scopes=["db.migrate:{db}"])
+    async def amigrate(db: str) -> str:
+        ran.append(db)
+        return "migrated"
+
+    return guard, migrate, amigrate, ran
+
+
+INTENT = aw.Intent("migrate", scopes=["db.migrate:*"])
+
+
+def last_answer(guard: aw.Guard) -> Any:
+    return [r for r in guard.ledger.records() if r["kind"] == "approval.answered"][-1]
+
+
+def test_approval_object_approves_and_is_recorded():
+    guard, migrate, _, ran = make(lambda r: r.approve("bob@acme.com"))
+    with guard.task(ops(), INTENT):
+        assert migrate("main") == "migrated"
+    assert ran == ["main"] and last_answer(guard)["approver"] == ["bob@acme.com"]
+
+
+def test_true_needs_approved_by():
+    guard, migrate, _, ran = make(lambda r: True, approved_by="bob@acme.com")
+    with guard.task(ops(), INTENT):
+        migrate("main")
+    assert ran == ["main"]
+    guard, migrate, _, ran = make(lambda r: True)
+    with guard.task(ops(), INTENT):
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+    assert isinstance(refusal, aw.ApprovalRequired) and ran == []
+
+
+@pytest.mark.parametrize("answer", [False, None, aw.Denial(by="bob@acme.com", reason="not today")])
+def test_refusals(answer: Any):
+    guard, migrate, _, ran = make(lambda r: answer)
+    with guard.task(ops(), INTENT):
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_denied", kind="approval_denied")
+    assert isinstance(refusal, aw.ApprovalDenied) and not isinstance(refusal, aw.ApprovalRequired)
+    assert refusal.code == "approval_denied" and "high_impact" in refusal.reasons
+    assert ran == []
+
+
+@pytest.mark.parametrize("answer", ["yes", 1, [], ["bob"], object()])
+def test_garbage_answers_fail_closed(answer: Any):
+    guard, migrate, _, ran = make(lambda r: answer)
+    with guard.task(ops(), INTENT):
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+    assert isinstance(refusal, aw.ApprovalRequired) and ran == []
+
+
+def test_raising_approver_fails_closed():
+    def boom(request: aw.ApprovalRequest) -> bool:
+        raise ConnectionError("pager down")
+
+    guard, migrate, _, ran = make(boom)
+    with guard.task(ops(), INTENT):
+        assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+    assert "pager down" in last_answer(guard)["detail"]["reason"]
+    assert ran == []
+
+
+def test_self_approval_by_the_agent_is_invalid():
+    guard, migrate, _, ran = make(lambda r: r.approve("agent://acme/ops"))
+    with guard.task(ops(), INTENT):
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_invalid")
+    assert refusal.code == "approval_invalid" and ran == []
+
+
+def test_approval_request_carries_the_call():
+    seen: List[aw.ApprovalRequest] = []
+
+    def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        seen.append(request)
+        return request.approve("bob@acme.com")
+
+    guard, migrate, _, _ = make(approver)
+    with guard.task(ops(), INTENT):
+        migrate("main")
+    (request,) = seen
+    assert request.tool == "migrate" and request.args == {"db": "main"} and request.identity == "agent://acme/ops"
+    assert request.owner == "alice@acme.com" and request.intent == "migrate" and "high_impact" in request.codes
+    assert request.approvers_needed == 1 and request.expires_at > time.time() and len(request.digest) == 64
+
+
+def test_coroutine_approver_from_sync_code():
+    async def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        await asyncio.sleep(0)
+        return request.approve("bob@acme.com")
+
+    guard, migrate, _, ran = make(approver)
+    with guard.task(ops(), INTENT):
+        migrate("main")
+    assert ran == ["main"]
+
+
+async def test_coroutine_approver_runs_on_the_callers_loop():
+    loop = asyncio.get_running_loop()
+    loops: List[Any] = []
+
+    async def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        loops.append(asyncio.get_running_loop())
+        return request.approve("bob@acme.com")
+
+    guard, _, amigrate, ran = make(approver)
+    async with guard.task(ops(), INTENT):
+        assert await amigrate("main") == "migrated"
+    assert loops == [loop] and ran == ["main"]
+
+
+async def test_slow_coroutine_approver_times_out_closed():
+    async def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        await asyncio.sleep(5)
+        return True
+
+    guard, _, amigrate, ran = make(approver, approved_by="bob@acme.com", approval_timeout=0.05)
+    async with guard.task(ops(), INTENT):
+        with pytest.raises(aw.ApprovalRequired):
+            await amigrate("main")
+    assert "TimeoutError" in last_answer(guard)["detail"]["reason"] and ran == []
+
+
+def test_slow_sync_approver_answer_after_timeout_is_refused():
+    def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        time.sleep(0.1)
+        return request.approve("bob@acme.com")
+
+    guard, migrate, _, ran = make(approver, approval_timeout=0.01)
+    with guard.task(ops(), INTENT):
+        assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+    assert ran == []
+
+
+def test_ctrl_c_during_the_prompt_refuses_records_and_reraises():
+    def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        raise KeyboardInterrupt
+
+    guard, migrate, _, ran = make(approver)
+    with guard.task(ops(), INTENT):
+        with pytest.raises(KeyboardInterrupt) as error:
+            migrate("main")
+    assert isinstance(error.value.__cause__, aw.ApprovalRequired)
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"]
+    assert decided[-1]["outcome"]["status"] == "approval_denied" and ran == []
+    guard.ledger.verify()
+
+
+def test_scripted_approver_follows_its_script():
+    approver = ScriptedApprover(["approve", "deny", "error"], by="bob@acme.com")
+    guard, migrate, _, ran = make(approver)
+    with guard.task(ops(), INTENT):
+        migrate("a")
+        assert_denied(lambda: migrate("b"), reason="approval_denied")
+        assert_denied(lambda: migrate("c"), reason="approval_unavailable")
+        assert_denied(lambda: migrate("d"), reason="approval_denied")  # then: deny
+    assert ran == ["a"] and approver.tools == ["migrate"] * 4
+
+
+def test_no_approver_means_approval_unavailable():
+    guard, migrate, _, _ = make(None)
+    with guard.task(ops(), INTENT):
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+    assert isinstance(refusal, aw.ApprovalRequired)
+
+
+def test_non_callable_approver_is_a_type_error():
+    with pytest.raises(TypeError):
+        aw.Guard(approver="bob")  # type: ignore[arg-type]
