@@ -5,11 +5,13 @@
 //! the interpreter, and one evaluator per thread scales where a shared one does not, so each
 //! thread takes its own evaluator from the pool and gives it back.
 //!
-//! SECURITY: the default is nonetheless the interpreter. The RVM (regorus 0.14) treats an error
-//! inside a rule body (a builtin error such as `to_number("x")`, a division by zero, a function
-//! with conflicting outputs) as that body not matching, whatever the strict-builtin setting, so
-//! a `deny` rule that errors does not fire and the call is allowed. The interpreter fails the
-//! whole evaluation, which the engine turns into a `policy_error` refusal.
+//! SECURITY: the RVM (regorus 0.14) treats an error inside a rule body (a builtin error such as
+//! `to_number("x")`, a division by zero, a function with conflicting outputs) as that body not
+//! matching, whatever the strict-builtin setting, so a `deny` rule that errors does not fire.
+//! The interpreter fails the whole evaluation, which the engine turns into a `policy_error`
+//! refusal. So by default only the embedded bundle, written so that no rule can raise and
+//! tested case by case on both evaluators, runs on the RVM; every other policy runs on the
+//! interpreter unless the user explicitly chooses [`Backend::Vm`].
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -57,7 +59,8 @@ decision := {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Backend {
-    /// The evaluator that fails closed on every policy error: today the interpreter.
+    /// The RVM for the embedded default bundle (vetted on both evaluators), the interpreter,
+    /// which fails closed on every policy error, for any other policy.
     #[default]
     Auto,
     /// Always the tree-walking interpreter.
@@ -161,8 +164,13 @@ impl Compiled {
         engine.set_execution_timer_config(timer(limits));
 
         let program = match backend {
-            // SECURITY: see the module docs; only an explicit choice gets the RVM.
-            Backend::Interpreter | Backend::Auto => None,
+            // SECURITY: see the module docs.
+            Backend::Interpreter => None,
+            // The embedded bundle is written so that no rule can raise, and its cases and the
+            // scenario corpus pass on both evaluators: it gets the faster RVM. Any other policy
+            // gets the interpreter, which fails closed on every error.
+            Backend::Auto if is_default_bundle(modules) => vm_program(&mut engine).ok(),
+            Backend::Auto => None,
             Backend::Vm => Some(vm_program(&mut engine).map_err(|e| compile_error("<rvm>", &e))?),
         };
         let prototype = match program {
@@ -248,6 +256,11 @@ impl Compiled {
         }
         result
     }
+}
+
+/// Whether `modules` is exactly the embedded default bundle.
+fn is_default_bundle(modules: &[(String, String)]) -> bool {
+    matches!(modules, [(_, source)] if source == super::DEFAULT_BUNDLE)
 }
 
 fn vm_program(engine: &mut Engine) -> Result<Arc<Program>, String> {
