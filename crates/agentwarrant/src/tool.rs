@@ -98,6 +98,14 @@ impl ScopeTemplate {
         })
     }
 
+    /// The names of the args the template reads.
+    fn args(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Arg(name) => Some(name.as_str()),
+            Piece::Text(_) => None,
+        })
+    }
+
     /// Fills the placeholders; a list arg yields one scope per element.
     fn render(
         &self,
@@ -380,6 +388,17 @@ impl ToolSpecBuilder {
             .map(|t| ScopeTemplate::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
+        // SECURITY: required scopes are recorded and shown to approvers; a sensitive value must
+        // not become one.
+        if let Some((template, arg)) = scopes.iter().find_map(|t| {
+            t.args()
+                .find(|arg| self.sensitive_args.contains(*arg))
+                .map(|arg| (t.text.clone(), arg.to_owned()))
+        }) {
+            return Err(invalid(format!(
+                "sensitive arg `{arg}` fills scope `{template}`: scopes are recorded in the ledger, so a sensitive arg cannot name one"
+            )));
+        }
         Ok(ToolSpec {
             name: self.name,
             impact: self.impact,
@@ -481,6 +500,16 @@ mod tests {
         assert!(scopes("a:{x}", json!({"x": [["y"]]})).is_err());
         assert!(scopes("a:{x}", json!({"x": 1.5})).is_err());
         assert!(scopes("a:{x}", json!({"x": "has space"})).is_err());
+    }
+
+    #[test]
+    fn a_sensitive_arg_cannot_fill_a_scope() {
+        let err = ToolSpec::builder("send", Impact::Low)
+            .scope("email.send:{to}")
+            .sensitive_args(["to"])
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("sensitive arg `to`"), "{err}");
     }
 
     #[test]
