@@ -436,7 +436,7 @@ class Guard:
 
     @property
     def ledger(self) -> Union[MemoryLedger, FileLedger]:
-        return cast(Union[MemoryLedger, FileLedger], self._core.ledger)
+        return self._core.ledger
 
     @property
     def env(self) -> str:
@@ -536,7 +536,7 @@ class Guard:
             if tool_spec is None:
                 tool_spec = ToolSpec(
                     name or fn.__name__,
-                    impact=cast(str, impact),
+                    impact=cast(Impact, impact),
                     reversible=reversible,
                     external=external,
                     sink=sink,

@@ -68,7 +68,8 @@ def guard_tool(guard: Guard, tool: FunctionTool) -> FunctionTool:
     if impl is not None and on_error is not None:
         # Guard the raw invoker, inside the SDK's failure handling: a tool's exception is
         # recorded as the outcome, then turned into the model's error message as before.
-        invoke: Invoke = type(original)(_guarded_invoke(guard, tool.name, impl), on_error)
+        invoker_type: Any = type(original)
+        invoke: Invoke = invoker_type(_guarded_invoke(guard, tool.name, impl), on_error)
     else:
         invoke = _guarded_invoke(guard, tool.name, original)
     return dataclasses.replace(tool, on_invoke_tool=invoke)

@@ -1,0 +1,65 @@
+"""MCP: a real in-process MCP server guarded by middleware, and a guarded client session.
+
+Run: pip install "./bindings/python[mcp]" && python examples/python/mcp_agent.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from _story import INJECTED_PAGE, SCRIPT, intent, make_guard, outbox, report, researcher, specs
+from agentwarrant.integrations.mcp import guard_client, guard_server
+
+
+def research_server() -> MCPServer:
+    server = MCPServer("research-tools")
+
+    @server.tool()
+    def fetch_page(url: str) -> str:
+        """Fetch a web page."""
+        return INJECTED_PAGE
+
+    @server.tool()
+    def read_secret(path: str) -> str:
+        """Read a secret from the vault."""
+        return "sk-live-123"
+
+    @server.tool()
+    def send_email(to: str, body: str) -> str:
+        """Send an email."""
+        outbox.append(to)
+        return "sent"
+
+    return server
+
+
+async def main() -> None:
+    # Client side: the agent's session is guarded; the server is anyone's.
+    guard = make_guard()
+    async with Client(research_server()) as client:
+        session = await guard_client(client, guard, specs=specs)  # fails on an unguarded tool
+        async with guard.task(researcher, intent):
+            for name, args in SCRIPT:
+                result = await session.call_tool(name, args)
+                text = "".join(getattr(c, "text", "") for c in result.content)
+                print(f"  {name}: {'error' if result.is_error else 'ok'}: {text[:90]!r}")
+    report(guard)
+
+    # Server side: the same guard as middleware inside the server, for any client.
+    outbox.clear()
+    guard = make_guard()
+    server = research_server()
+    guard_server(server, guard, specs=specs)
+    async with guard.task(researcher, intent):
+        async with Client(server) as plain_client:
+            for name, args in SCRIPT:
+                result = await plain_client.call_tool(name, args)
+                print(f"  (server side) {name}: {'error' if result.is_error else 'ok'}")
+    report(guard)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
