@@ -37,9 +37,11 @@ fn convert(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Json>
         )));
     }
     if let Ok(f) = value.downcast::<PyFloat>() {
-        return Number::from_f64(f.value()).map(Json::Number).ok_or_else(|| {
-            PyValueError::new_err(format!("`{path}`: {} is not a finite number", f.value()))
-        });
+        return Number::from_f64(f.value())
+            .map(Json::Number)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("`{path}`: {} is not a finite number", f.value()))
+            });
     }
     if let Ok(s) = value.downcast::<PyString>() {
         return Ok(Json::String(s.to_cow()?.into_owned()));

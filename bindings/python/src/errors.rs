@@ -3,7 +3,7 @@
 //! The exception classes are plain Python (so they subclass the builtins that fit and carry
 //! attributes); this module looks them up when it raises.
 
-use agentwarrant::{BuildError, Error, LedgerError, Refusal, RefusalKind, ReasonCode, TaskError};
+use agentwarrant::{BuildError, Error, LedgerError, ReasonCode, Refusal, RefusalKind, TaskError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -111,7 +111,10 @@ pub(crate) fn refusal(py: Python<'_>, refusal: Refusal) -> PyErr {
         kwargs.set_item("details", details)?;
         kwargs.set_item("call_id", refusal.call_id.to_string())?;
         kwargs.set_item("tool", &refusal.tool)?;
-        kwargs.set_item("decision", refusal.decision.clone().map(|d| Decision::from(*d)))?;
+        kwargs.set_item(
+            "decision",
+            refusal.decision.clone().map(|d| Decision::from(*d)),
+        )?;
         Ok(())
     };
     if let Err(e) = set() {

@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentwarrant::{
-    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, PolicyLimits,
-    ToolCall,
+    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, PolicyLimits, ToolCall,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -336,9 +335,8 @@ impl GuardCore {
         }
         if let Some(approver) = &config.approver {
             let approver = approver.clone();
-            builder = builder.approver(move |request: &agentwarrant::ApprovalRequest| {
-                approver.decide(request)
-            });
+            builder = builder
+                .approver(move |request: &agentwarrant::ApprovalRequest| approver.decide(request));
         }
         if let Some(clock) = &config.clock {
             builder = builder.clock(clock.clone());
@@ -346,7 +344,8 @@ impl GuardCore {
         if let Some(default) = &config.default_tool {
             builder = builder.default_tool(default.spec.clone());
         }
-        py.detach(|| builder.build()).map_err(|e| build_error(py, &e))
+        py.detach(|| builder.build())
+            .map_err(|e| build_error(py, &e))
     }
 
     fn guard(&self, py: Python<'_>) -> PyResult<agentwarrant::Guard> {
@@ -474,7 +473,11 @@ impl GuardCore {
     /// Declares a tool; a name declared twice is a `ConfigError`.
     fn add_tool(&self, py: Python<'_>, spec: ToolSpec) -> PyResult<()> {
         let mut state = self.lock()?;
-        if state.tools.iter().any(|t| t.spec.name() == spec.spec.name()) {
+        if state
+            .tools
+            .iter()
+            .any(|t| t.spec.name() == spec.spec.name())
+        {
             return Err(raise_code(
                 py,
                 "ConfigError",
@@ -560,9 +563,10 @@ impl TaskCore {
     /// Whether `refused` is an `unknown_tool` refusal of a tool the guard knows by now.
     fn declared_late(&self, refused: &agentwarrant::Refusal) -> bool {
         refused.has(&agentwarrant::ReasonCode::UnknownTool)
-            && self.declared.lock().is_ok_and(|state| {
-                state.tools.iter().any(|t| t.spec.name() == refused.tool)
-            })
+            && self
+                .declared
+                .lock()
+                .is_ok_and(|state| state.tools.iter().any(|t| t.spec.name() == refused.tool))
     }
 
     fn current(&self, py: Python<'_>) -> PyResult<Arc<agentwarrant::Task>> {
@@ -679,7 +683,11 @@ impl TaskCore {
     }
 
     fn __repr__(&self) -> String {
-        format!("TaskCore({:?}, identity={:?})", self.id, self.identity.0.id())
+        format!(
+            "TaskCore({:?}, identity={:?})",
+            self.id,
+            self.identity.0.id()
+        )
     }
 }
 
@@ -751,7 +759,10 @@ impl Warrant {
             return Err(raise_code(
                 py,
                 "TaskError",
-                &format!("the warrant of call `{}` was already completed", self.call_id),
+                &format!(
+                    "the warrant of call `{}` was already completed",
+                    self.call_id
+                ),
                 "warrant_used",
             ));
         };
@@ -773,4 +784,3 @@ impl Warrant {
         )
     }
 }
-

@@ -37,16 +37,18 @@ impl LedgerHead {
 }
 
 fn verify_text_as(py: Python<'_>, text: &str, path: &str) -> PyResult<LedgerHead> {
-    verify_str(text).map(LedgerHead::from).map_err(|(line, problem)| {
-        ledger_error(
-            py,
-            &LedgerError::Broken {
-                path: path.into(),
-                line,
-                problem,
-            },
-        )
-    })
+    verify_str(text)
+        .map(LedgerHead::from)
+        .map_err(|(line, problem)| {
+            ledger_error(
+                py,
+                &LedgerError::Broken {
+                    path: path.into(),
+                    line,
+                    problem,
+                },
+            )
+        })
 }
 
 /// Keeps records in memory; `to_jsonl()` gives the lines a file ledger would hold.
@@ -180,8 +182,7 @@ impl ManualClock {
 
     /// Moves the clock forward (or back, with a negative number) by `seconds`.
     fn advance(&self, seconds: f64) {
-        self.inner
-            .advance(time::Duration::seconds_f64(seconds));
+        self.inner.advance(time::Duration::seconds_f64(seconds));
     }
 
     /// The clock's time, in Unix seconds.

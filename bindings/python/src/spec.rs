@@ -295,7 +295,10 @@ impl Intent {
     }
 
     fn __repr__(&self) -> String {
-        format!("Intent({:?}, scopes={:?})", self.0.goal(), self.0.scopes().to_strings())
+        format!(
+            "Intent({:?}, scopes={:?})",
+            self.0.goal(),
+            self.0.scopes().to_strings()
+        )
     }
 }
-

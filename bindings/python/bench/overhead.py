@@ -1,0 +1,83 @@
+"""Overhead of a guarded Python call over an unguarded one (figures only, no asserts).
+
+Run: python bindings/python/bench/overhead.py [--calls N]
+
+Each guarded call: bind args, authorize (policy evaluation in Rust, GIL released, `call.decided`
+appended to the ledger) and complete (`call.completed` appended). With the file ledger each
+record is one write(2) to the OS (Durability::Os), hash-chained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, List
+
+import agentwarrant as aw
+
+IDENTITY = aw.Identity("agent://bench/agent", owner="owner@example.com", ceiling=["logs.read:*"])
+INTENT = aw.Intent("benchmark", scopes=["logs.read:*"])
+
+
+def per_call_us(fn: Callable[[], object], calls: int, rounds: int = 5) -> List[float]:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - started) / calls * 1e6)
+    return samples
+
+
+def read_logs(service: str, lines: int = 10) -> str:
+    return service
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    calls = parser.parse_args().calls
+
+    rows = []
+    base = per_call_us(lambda: read_logs("api"), calls)
+    rows.append(("unguarded call", base))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, ledger in (("guarded, file ledger", Path(tmp) / "audit.jsonl"), ("guarded, memory ledger", None)):
+            guard = aw.Guard(ledger=aw.FileLedger(ledger) if ledger else aw.MemoryLedger(), limits={"max_calls": 10_000_000})
+            guarded = guard.tool(impact="low", scopes=["logs.read:{service}"])(read_logs)
+            with guard.task(IDENTITY, INTENT):
+                guarded("api")  # warm up
+                rows.append((label, per_call_us(lambda: guarded("api"), calls)))
+
+        guard = aw.Guard(ledger=aw.FileLedger(Path(tmp) / "async.jsonl"), limits={"max_calls": 10_000_000})
+
+        @guard.tool(impact="low", scopes=["logs.read:{service}"])
+        async def aread_logs(service: str) -> str:
+            return service
+
+        async def run_async() -> List[float]:
+            async with guard.task(IDENTITY, INTENT):
+                samples = []
+                for _ in range(5):
+                    started = time.perf_counter()
+                    for _ in range(calls // 4):
+                        await aread_logs("api")
+                    samples.append((time.perf_counter() - started) / (calls // 4) * 1e6)
+                return samples
+
+        rows.append(("guarded async, file ledger", asyncio.run(run_async())))
+
+    unguarded = statistics.median(base)
+    print(f"{'':28} {'median µs/call':>15} {'min':>8} {'overhead µs':>12}")
+    for label, samples in rows:
+        median = statistics.median(samples)
+        print(f"{label:28} {median:15.2f} {min(samples):8.2f} {median - unguarded:12.2f}")
+    print(f"({calls} calls per round, 5 rounds; default policy bundle)")
+
+
+if __name__ == "__main__":
+    main()
