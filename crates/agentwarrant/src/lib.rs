@@ -37,6 +37,9 @@
 #![forbid(unsafe_code)]
 
 mod approval;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 mod chain;
 mod clock;
 mod error;

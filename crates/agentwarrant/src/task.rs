@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value as Json};
 use time::OffsetDateTime;
 
 use crate::approval::{ApprovalAnswer, ApprovalRequest, CallDigest, Checks};
-use crate::chain::{Chain, Contribution};
+use crate::chain::{Chain, ChainSnapshot, Contribution};
 use crate::clock::rfc3339;
 use crate::error::{Error, LedgerError, TaskError};
 use crate::grant::Grant;
@@ -385,34 +385,7 @@ impl TaskInner {
             }
         };
         let spec = &examined.spec;
-        let drift = examined
-            .bands
-            .iter()
-            .filter(|(_, band)| *band == Band::Drift)
-            .map(|(scope, _)| ("scope_outside_intent", scope.to_string()))
-            .chain(
-                self.intent
-                    .max_impact
-                    .filter(|max| spec.impact > *max)
-                    .map(|max| ("impact_above_intent", format!("{} > {max}", spec.impact))),
-            )
-            .collect();
-        let document = input::document(&CallFacts {
-            identity: &self.identity,
-            grant: &self.grant,
-            now,
-            task_id: self.id,
-            intent: &self.intent,
-            env: &self.guard.env,
-            call_id,
-            call: &call,
-            spec,
-            required: &examined.required,
-            bands: &examined.bands,
-            destinations: &examined.destinations,
-            chain: &chain,
-            drift,
-        });
+        let document = self.document(call_id, &call, now, &chain, &examined);
         let decision = self.guard.engine.decide(document);
         let record_of = |decision: &Decision, extra: &[Reason]| DecisionRecord {
             effect: decision.effect.as_str().into(),
@@ -512,6 +485,46 @@ impl TaskInner {
             args_digest: examined.args_digest,
             started: Instant::now(),
             completed: false,
+        })
+    }
+
+    /// The policy input document for an examined call.
+    fn document(
+        &self,
+        call_id: CallId,
+        call: &ToolCall,
+        now: OffsetDateTime,
+        chain: &ChainSnapshot,
+        examined: &Examined,
+    ) -> regorus::Value {
+        let spec = &examined.spec;
+        let drift = examined
+            .bands
+            .iter()
+            .filter(|(_, band)| *band == Band::Drift)
+            .map(|(scope, _)| ("scope_outside_intent", scope.to_string()))
+            .chain(
+                self.intent
+                    .max_impact
+                    .filter(|max| spec.impact > *max)
+                    .map(|max| ("impact_above_intent", format!("{} > {max}", spec.impact))),
+            )
+            .collect();
+        input::document(&CallFacts {
+            identity: &self.identity,
+            grant: &self.grant,
+            now,
+            task_id: self.id,
+            intent: &self.intent,
+            env: &self.guard.env,
+            call_id,
+            call,
+            spec,
+            required: &examined.required,
+            bands: &examined.bands,
+            destinations: &examined.destinations,
+            chain,
+            drift,
         })
     }
 
@@ -846,6 +859,100 @@ impl TaskInner {
             ..CallFields::default()
         };
         self.record(RecordKind::CallCompleted, fields).map(|_| ())
+    }
+}
+
+/// One call taken through the pipeline's stages one at a time, for the benchmarks.
+#[cfg(feature = "bench")]
+pub struct BenchCall {
+    call: ToolCall,
+    call_id: CallId,
+    now: OffsetDateTime,
+    chain: ChainSnapshot,
+    examined: Examined,
+}
+
+/// Hooks for the benchmarks: each stage of [`Task::authorize`] on its own. Not an API.
+#[cfg(feature = "bench")]
+impl Task {
+    /// Validation and credential check (`examine`); whether the call passed.
+    pub fn bench_validate(&self, call: &ToolCall) -> bool {
+        let now = self.inner.guard.clock.now();
+        self.inner.examine(call, true, now).is_ok()
+    }
+
+    /// Chain tracking of one top-level allowed call: `begin_call` and `commit`.
+    pub fn bench_chain(&self, call: &BenchCall) {
+        let (snapshot, _) = self.inner.chain.begin_call(None);
+        let spec = &call.examined.spec;
+        self.inner.chain.commit(
+            CallId::new(),
+            snapshot.depth,
+            Contribution {
+                tool: spec.name.clone(),
+                labels: spec.reads.clone(),
+                destinations: call.examined.destinations.clone(),
+                weight: spec.impact.weight(),
+            },
+        );
+    }
+
+    /// Validates `call` and takes the chain's snapshot for it (not committed); `None` when
+    /// the call is refused before policy.
+    pub fn bench_prepare(&self, call: &ToolCall) -> Option<BenchCall> {
+        let now = self.inner.guard.clock.now();
+        let (chain, _) = self.inner.chain.begin_call(None);
+        let examined = self.inner.examine(call, true, now).ok()?;
+        Some(BenchCall {
+            call: call.clone(),
+            call_id: CallId::new(),
+            now,
+            chain,
+            examined,
+        })
+    }
+
+    /// Builds the policy input document of a prepared call.
+    pub fn bench_input(&self, call: &BenchCall) -> regorus::Value {
+        self.inner.document(
+            call.call_id,
+            &call.call,
+            call.now,
+            &call.chain,
+            &call.examined,
+        )
+    }
+
+    /// Evaluates the policy on an input document; whether it allowed the call.
+    pub fn bench_policy(&self, input: regorus::Value) -> bool {
+        self.inner.guard.engine.decide(input).effect == Effect::Allow
+    }
+
+    /// Appends the two records of an allowed call (`call.decided`, `call.completed`).
+    pub fn bench_ledger(&self, call: &BenchCall) -> bool {
+        let inner = &self.inner;
+        let decided = CallFields {
+            decision: Some(DecisionRecord {
+                effect: Effect::Allow.as_str().into(),
+                reasons: Vec::new(),
+                policy_digest: Some(inner.guard.engine.digest().to_string()),
+                eval_us: 8,
+            }),
+            outcome: Some(status("allowed")),
+            ..inner.call_fields(call.call_id, &call.call, Some(&call.examined))
+        };
+        let completed = CallFields {
+            call_id: Some(call.call_id),
+            parent: None,
+            tool: Some(call.call.tool.clone()),
+            outcome: Some(OutcomeRecord {
+                duration_us: Some(3),
+                ..status("ok")
+            }),
+            ..CallFields::default()
+        };
+        inner.record(RecordKind::CallDecided, decided).is_ok()
+            && inner.record(RecordKind::CallCompleted, completed).is_ok()
     }
 }
 

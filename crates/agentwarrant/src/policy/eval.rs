@@ -29,7 +29,7 @@ use crate::error::BuildError;
 pub(crate) const ENTRY_POINT: &str = "data.agentwarrant_engine.decision";
 
 /// Wraps the user's `agentwarrant` package so that one evaluation returns every set at once.
-const ENGINE_MODULE: &str = r#"package agentwarrant_engine
+pub(crate) const ENGINE_MODULE: &str = r#"package agentwarrant_engine
 
 default deny := set()
 

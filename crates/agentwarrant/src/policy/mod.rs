@@ -19,6 +19,8 @@ pub use eval::Backend;
 
 use crate::error::BuildError;
 use eval::{Compiled, EvalLimits};
+#[cfg(feature = "bench")]
+pub(crate) use eval::{ENGINE_MODULE, ENTRY_POINT};
 
 /// The default governance bundle's Rego source.
 pub const DEFAULT_BUNDLE: &str = include_str!("../../policies/agentwarrant.rego");
