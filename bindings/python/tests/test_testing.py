@@ -40,6 +40,7 @@ def test_malformed_scenario_names_the_field():
 
 
 def test_plugin_fixtures_and_assertions(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         """
         import agentwarrant as aw

@@ -1,6 +1,7 @@
 """Type stubs of the native core (`agentwarrant._native`), checked by `mypy.stubtest`."""
 
 import os
+import pathlib
 from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union, final
 
 _Impact = Literal["low", "medium", "high", "critical"]
@@ -266,7 +267,7 @@ class MemoryLedger:
 class FileLedger:
     def __new__(cls, path: _Path, *, sync: bool = False) -> FileLedger: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     def verify(self) -> LedgerHead: ...
 
 @final
