@@ -1,0 +1,446 @@
+//! The bench report: `cargo run --release -p agentwarrant-bench`.
+//!
+//! Runs a short version of the criterion benches' workload (`crates/agentwarrant/benches`),
+//! the floor (bare regorus) and the guard interleaved in the same run, and prints one table:
+//! medians, p99, calls per second, and the ratios the performance targets are stated in.
+//! Figures only: nothing here asserts a timing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a report that cannot set itself up should stop
+
+mod alloc;
+#[path = "../../agentwarrant/benches/workload/mod.rs"]
+mod workload;
+
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use agentwarrant::{Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, ToolCall};
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// Interleaved rounds of the latency benches.
+const ROUNDS: usize = 7;
+/// Timed calls per bench per round (after `WARMUP` untimed ones).
+const CALLS: usize = 2_000;
+const WARMUP: usize = 200;
+/// Calls per thread in the throughput runs.
+const THREAD_CALLS: usize = 10_000;
+
+/// Per-call latencies of one bench, in nanoseconds.
+#[derive(Default)]
+struct Samples(Vec<u64>);
+
+impl Samples {
+    fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        self.0
+            .push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        out
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let at = ((sorted.len() - 1) as f64 * q).round() as usize;
+        sorted[at.min(sorted.len() - 1)] as f64 / 1_000.0
+    }
+
+    fn median_us(&self) -> f64 {
+        self.quantile(0.5)
+    }
+
+    fn p99_us(&self) -> f64 {
+        self.quantile(0.99)
+    }
+}
+
+/// A guard, its ledger's temp dir (if any), and a task on it.
+struct Rig {
+    task: agentwarrant::Task,
+    guard: Guard,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn rig(durability: Option<Durability>) -> Rig {
+    let (ledger, dir): (Arc<dyn Ledger>, _) = match durability {
+        None => (Arc::new(MemoryLedger::new()), None),
+        Some(durability) => {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = FileLedger::open_with(dir.path().join("ledger.jsonl"), durability);
+            (Arc::new(ledger.unwrap()), Some(dir))
+        }
+    };
+    let guard = workload::guard(ledger);
+    let task = guard
+        .begin(workload::identity(), workload::intent())
+        .unwrap();
+    Rig {
+        task,
+        guard,
+        _dir: dir,
+    }
+}
+
+/// Runs `calls` workload calls (authorize + complete) on `rig`, timing each into `samples`.
+fn guarded(rig: &Rig, calls: &[ToolCall], n: usize, samples: Option<&mut Samples>) {
+    let batch: Vec<ToolCall> = (0..n).map(|i| calls[i % calls.len()].clone()).collect();
+    let run = |call: ToolCall| {
+        let warrant = rig.task.authorize(call).expect("the workload is allowed");
+        warrant.complete(Outcome::ok()).unwrap();
+    };
+    match samples {
+        Some(samples) => batch.into_iter().for_each(|c| samples.time(|| run(c))),
+        None => batch.into_iter().for_each(run),
+    }
+}
+
+/// Throughput (calls per second) of `threads` threads, one task each, on one shared guard.
+fn throughput(threads: usize) -> f64 {
+    let guard = workload::guard(MemoryLedger::new());
+    let calls = workload::calls();
+    let barrier = Barrier::new(threads + 1);
+    let elapsed = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (guard, calls, barrier) = (&guard, &calls, &barrier);
+                scope.spawn(move || {
+                    let task = guard
+                        .begin(workload::identity(), workload::intent())
+                        .unwrap();
+                    let batch: Vec<ToolCall> = (0..THREAD_CALLS)
+                        .map(|i| calls[(i + 7 * t) % calls.len()].clone())
+                        .collect();
+                    barrier.wait();
+                    for call in batch {
+                        let warrant = task.authorize(call).expect("the workload is allowed");
+                        warrant.complete(Outcome::ok()).unwrap();
+                    }
+                    Instant::now()
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let ended = handles.into_iter().map(|h| h.join().unwrap()).max();
+        ended.unwrap_or(started) - started
+    });
+    (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
+}
+
+/// Live bytes a task retains after 1,000 calls (still open), with the given ledger.
+fn retained_per_task(durability: Option<Durability>) -> isize {
+    let rig = rig(durability);
+    let calls = workload::calls();
+    guarded(&rig, &calls, 100, None); // the pools and caches every guard warms up
+    let (identity, intent) = (workload::identity(), workload::intent());
+    let before = alloc::live();
+    let task = rig.guard.begin(identity, intent).unwrap();
+    for i in 0..1_000 {
+        // The call is built (and consumed) inside the measured region: only what stays counts.
+        let call = calls[i % calls.len()].clone();
+        let warrant = task.authorize(call).expect("the workload is allowed");
+        warrant.complete(Outcome::ok()).unwrap();
+    }
+    let after = alloc::live();
+    drop(task);
+    after - before
+}
+
+/// Live bytes of a guard built and warmed up (one call), then idle.
+fn idle_guard() -> isize {
+    let tools = workload::tools();
+    let before = alloc::live();
+    let guard = Guard::builder()
+        .default_policy()
+        .policy_limits(workload::policy_limits())
+        .tools(tools)
+        .ledger(FileLedger::open("/dev/null").unwrap())
+        .build()
+        .unwrap();
+    {
+        let task = guard
+            .begin(workload::identity(), workload::intent())
+            .unwrap();
+        let warrant = task.authorize(workload::call(0)).unwrap();
+        warrant.complete(Outcome::ok()).unwrap();
+    }
+    let after = alloc::live();
+    drop(guard);
+    after - before
+}
+
+fn kib(bytes: isize) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+fn row(name: &str, samples: &Samples) {
+    let median = samples.median_us();
+    println!(
+        "  {name:<34} {median:>9.2} {:>9.2} {:>12.0}",
+        samples.p99_us(),
+        1e6 / median
+    );
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
+}
+
+/// Runs the Python binding's overhead bench when the package is importable.
+fn python() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bindings/python/bench/overhead.py");
+    let importable = Command::new("python3")
+        .args(["-c", "import agentwarrant"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !importable {
+        println!("  skipped: the Python package is not installed (`pip install bindings/python`)");
+        return;
+    }
+    let output = if script.exists() {
+        Command::new("python3").arg(&script).output()
+    } else {
+        Command::new("python3")
+            .args(["-c", PYTHON_FALLBACK])
+            .output()
+    };
+    match output {
+        Ok(out) if out.status.success() => {
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                println!("  {line}");
+            }
+            println!("  (target: guarded no-op call with the file ledger ≤ 15 µs median)");
+        }
+        Ok(out) => println!(
+            "  the Python bench failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => println!("  could not run python3: {e}"),
+    }
+}
+
+/// A guarded no-op with the file ledger, timed from Python, when the binding has no bench.
+const PYTHON_FALLBACK: &str = r#"
+import statistics, tempfile, time, pathlib
+import agentwarrant as aw
+with tempfile.TemporaryDirectory() as tmp:
+    guard = aw.Guard(ledger=aw.FileLedger(pathlib.Path(tmp) / "a.jsonl"))
+    tool = guard.tool(impact="low", scopes=["logs.read:{service}"])(lambda service: service)
+    with guard.task(aw.Identity("agent://bench/a", owner="o@example.com", ceiling=["logs.read:*"]),
+                    aw.Intent("bench", scopes=["logs.read:*"])):
+        samples = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(150):
+                tool("api")
+            samples.append((time.perf_counter() - t) / 150 * 1e6)
+print(f"guarded no-op, file ledger: {statistics.median(samples):.2f} µs median per call")
+"#;
+
+/// `agentwarrant-bench profile WHAT [N]`: only one loop, for a profiler (callgrind, perf).
+fn profile(what: &str, n: usize) {
+    let calls = workload::calls();
+    match what {
+        "floor" => {
+            let documents = workload::documents();
+            let mut vm = workload::floor_vm();
+            for doc in documents.iter().cycle().take(n) {
+                black_box(workload::floor_eval(&mut vm, doc));
+            }
+        }
+        "guard_memory" | "guard_file" => {
+            let rig = rig((what == "guard_file").then_some(Durability::Os));
+            guarded(&rig, &calls, n, None);
+        }
+        other => eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("profile") {
+        let what = args.get(2).map_or("guard_memory", String::as_str);
+        let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return profile(what, n);
+    }
+    let started = Instant::now();
+    let calls = workload::calls();
+    let documents = workload::documents();
+    let args_bytes: usize = calls
+        .iter()
+        .map(|c| serde_json::to_vec(c.args()).map_or(0, |v| v.len()))
+        .sum::<usize>()
+        / calls.len();
+    let backend = workload::guard(MemoryLedger::new()).policy().backend();
+
+    println!("agentwarrant bench report");
+    println!(
+        "  workload: default bundle on the {backend}, executor identity, {} tools, a task of {} calls \
+         (reads, writes, sinks), args {args_bytes} bytes on average",
+        workload::tools().len(),
+        calls.len()
+    );
+    println!("  machine: {}", machine());
+    println!(
+        "  {ROUNDS} interleaved rounds of {CALLS} timed calls per bench ({WARMUP} warm-up calls each)"
+    );
+    println!();
+
+    // --- Latency: the floor and the guard side by side, interleaved round by round.
+    let mut floor = Samples::default();
+    let mut interpreter = Samples::default();
+    let mut memory = Samples::default();
+    let file_modes = [("os", Durability::Os)];
+    let mut file: Vec<Samples> = file_modes.iter().map(|_| Samples::default()).collect();
+    let mut vm = workload::floor_vm();
+    let mut engine = workload::floor_interpreter();
+    for _ in 0..ROUNDS {
+        for (i, doc) in documents.iter().cycle().take(WARMUP + CALLS).enumerate() {
+            if i < WARMUP {
+                black_box(workload::floor_eval(&mut vm, doc));
+            } else {
+                floor.time(|| black_box(workload::floor_eval(&mut vm, doc)));
+            }
+        }
+        for doc in documents.iter().cycle().take(CALLS / 10) {
+            interpreter.time(|| black_box(workload::interpreter_eval(&mut engine, doc)));
+        }
+        let memory_rig = rig(None);
+        guarded(&memory_rig, &calls, WARMUP, None);
+        guarded(&memory_rig, &calls, CALLS, Some(&mut memory));
+        for ((_, durability), samples) in file_modes.iter().zip(&mut file) {
+            let file_rig = rig(Some(*durability));
+            guarded(&file_rig, &calls, WARMUP, None);
+            guarded(&file_rig, &calls, CALLS, Some(samples));
+        }
+    }
+
+    // --- Stages, each on its own.
+    let stage_rig = rig(None);
+    guarded(&stage_rig, &calls, WARMUP, None);
+    let task = &stage_rig.task;
+    let prepared: Vec<_> = calls
+        .iter()
+        .map(|c| task.bench_prepare(c).unwrap())
+        .collect();
+    let inputs: Vec<_> = prepared.iter().map(|p| task.bench_input(p)).collect();
+    let n = CALLS * 3;
+    let mut validate = Samples::default();
+    let mut chain = Samples::default();
+    let mut input = Samples::default();
+    let mut policy = Samples::default();
+    let mut ledger = Samples::default();
+    for i in 0..n {
+        let k = i % calls.len();
+        validate.time(|| black_box(task.bench_validate(&calls[k])));
+        chain.time(|| task.bench_chain(&prepared[k]));
+        input.time(|| black_box(task.bench_input(&prepared[k])));
+        policy.time(|| black_box(task.bench_policy(inputs[k].clone())));
+        ledger.time(|| black_box(task.bench_ledger(&prepared[k])));
+    }
+    drop(stage_rig);
+
+    // --- Task begin + end.
+    let mut begin_end = Samples::default();
+    {
+        let guard = workload::guard(MemoryLedger::new());
+        let (identity, intent) = (workload::identity(), workload::intent());
+        for _ in 0..CALLS {
+            let (identity, intent) = (identity.clone(), intent.clone());
+            begin_end.time(|| guard.begin(identity, intent).unwrap().end().unwrap());
+        }
+    }
+
+    // --- Throughput on 1 and 2 threads: best of three runs each, alternated.
+    let (mut one, mut two) = (0.0f64, 0.0f64);
+    for _ in 0..3 {
+        one = one.max(throughput(1));
+        two = two.max(throughput(2));
+    }
+
+    // --- Memory.
+    let per_task_file = retained_per_task(Some(Durability::Os));
+    let per_task_memory = retained_per_task(None);
+    let idle = idle_guard();
+
+    println!(
+        "  {:<34} {:>9} {:>9} {:>12}",
+        "bench", "median µs", "p99 µs", "calls/s"
+    );
+    row("floor: bare regorus RVM", &floor);
+    row("floor: regorus interpreter (ref.)", &interpreter);
+    row("guard_memory", &memory);
+    for ((label, _), samples) in file_modes.iter().zip(&file) {
+        row(&format!("guard_file ({label})"), samples);
+    }
+    row("stage: validate + credential", &validate);
+    row("stage: chain (begin + commit)", &chain);
+    row("stage: input document", &input);
+    row("stage: policy (guard's evaluator)", &policy);
+    row("stage: ledger (2 records, memory)", &ledger);
+    row("begin_end (grant issue + revoke)", &begin_end);
+    println!("  {:<34} {:>9} {:>9} {:>12.0}", "threads: 1", "", "", one);
+    println!("  {:<34} {:>9} {:>9} {:>12.0}", "threads: 2", "", "", two);
+    println!();
+
+    let ratio = |s: &Samples| s.median_us() / floor.median_us();
+    println!("  ratios (medians, same run)                     value   target");
+    println!(
+        "  {:<44} {:>7.2}   ≤ 1.25",
+        "guard_memory / floor",
+        ratio(&memory)
+    );
+    for ((label, _), samples) in file_modes.iter().zip(&file) {
+        let target = if *label == "os" { "≤ 1.6" } else { "" };
+        println!(
+            "  {:<44} {:>7.2}   {target}",
+            format!("guard_file({label}) / floor"),
+            ratio(samples)
+        );
+    }
+    println!(
+        "  {:<44} {:>7.2}   ≥ 1.8",
+        "2-thread / 1-thread throughput",
+        two / one
+    );
+    println!(
+        "  {:<44} {:>7.0}",
+        "guard_memory calls per second (1 thread)",
+        1e6 / memory.median_us()
+    );
+    println!();
+    println!("  memory");
+    println!(
+        "  {:<44} {:>10}   ≤ 64 KiB",
+        "retained per task after 1,000 calls (file)",
+        kib(per_task_file)
+    );
+    println!(
+        "  {:<44} {:>10}   (the memory ledger keeps every record)",
+        "same, with the memory ledger",
+        kib(per_task_memory)
+    );
+    println!("  {:<44} {:>10}", "idle guard (warmed up)", kib(idle));
+    println!();
+    println!("  python binding");
+    python();
+    println!();
+    println!("  finished in {:.0?}", started.elapsed());
+}
