@@ -287,8 +287,11 @@ class Task:
         return _authorize(self._core, tool, {} if args is None else args, self._parent())
 
     async def authorize_async(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
-        """:meth:`authorize` in a worker thread, so the event loop keeps running while a human
-        answers; coroutine approvers run on this loop."""
+        """:meth:`authorize` for async code. With an approver, it runs in a worker thread so the
+        event loop keeps running while a human answers (coroutine approvers run on this loop);
+        without one nothing can block, so it runs inline."""
+        if not self._guard._has_approver:
+            return self.authorize(tool, args)
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         context.run(_approval_loop.set, loop)
@@ -421,6 +424,7 @@ class Guard:
             clock=clock,
         )
         self._default_task: Optional[Task] = None
+        self._has_approver = approver is not None
 
     @classmethod
     def default(cls, **options: Any) -> "Guard":
