@@ -294,6 +294,11 @@ struct State {
     tools: Vec<ToolSpec>,
     /// `None` after a tool was added: rebuilt by the next `begin`.
     built: Option<agentwarrant::Guard>,
+    /// Every guard built so far (tasks of earlier ones may still run): the kill switch
+    /// reaches them all.
+    generations: Vec<agentwarrant::Guard>,
+    /// Identities switched off with `disable_identity`.
+    disabled: Vec<String>,
 }
 
 /// The native guard. Tools may be declared after construction (decorators run at import
@@ -358,6 +363,10 @@ impl GuardCore {
         }
         let guard = self.build(py, &tools)?;
         let mut state = self.lock()?;
+        for id in &state.disabled {
+            guard.disable_identity(id);
+        }
+        state.generations.push(guard.clone());
         // Keep it unless tools changed meanwhile (then the next call rebuilds).
         if state.tools.len() == tools.len() {
             state.built = Some(guard.clone());
@@ -459,6 +468,8 @@ impl GuardCore {
             state: Arc::new(Mutex::new(State {
                 tools: Vec::new(),
                 built: None,
+                generations: Vec::new(),
+                disabled: Vec::new(),
             })),
             ledger_object,
         };
@@ -487,6 +498,29 @@ impl GuardCore {
         }
         state.tools.push(spec);
         state.built = None;
+        Ok(())
+    }
+
+    /// The kill switch: every later call of identity `id`, and of tasks delegated from its
+    /// tasks, is refused (`identity_disabled`), including in tasks already running.
+    fn disable_identity(&self, id: &str) -> PyResult<()> {
+        let mut state = self.lock()?;
+        for guard in &state.generations {
+            guard.disable_identity(id);
+        }
+        if !state.disabled.iter().any(|d| d == id) {
+            state.disabled.push(id.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Switches a disabled identity back on.
+    fn enable_identity(&self, id: &str) -> PyResult<()> {
+        let mut state = self.lock()?;
+        for guard in &state.generations {
+            guard.enable_identity(id);
+        }
+        state.disabled.retain(|d| d != id);
         Ok(())
     }
 

@@ -320,3 +320,14 @@ def test_gil_is_released_while_rust_evaluates():
         stop.set()
         spinner.join()
     assert ticks
+
+
+def test_kill_switch_reaches_running_tasks():
+    guard, read_logs, *_ = make_guard()
+    with guard.task(ops(), triage()):
+        read_logs("api")
+        guard.disable_identity(ops())
+        refusal = assert_denied(lambda: read_logs("api"))
+        guard.enable_identity("agent://acme/ops")
+        read_logs("api")
+    assert refusal.kind == "denied" and refusal.reasons

@@ -466,6 +466,15 @@ class Guard:
         """Declares a tool; declaring a name twice is a :class:`ConfigError`."""
         self._core.add_tool(spec)
 
+    def disable_identity(self, identity: Union[Identity, str]) -> None:
+        """The kill switch: every later call of this identity, and of tasks delegated from its
+        tasks, is refused, including in tasks already running."""
+        self._core.disable_identity(identity.id if isinstance(identity, Identity) else identity)
+
+    def enable_identity(self, identity: Union[Identity, str]) -> None:
+        """Switches a disabled identity back on."""
+        self._core.enable_identity(identity.id if isinstance(identity, Identity) else identity)
+
     def _result_labels(self, tool: str) -> Sequence[str]:
         spec = self._core.tool(tool) or self._core.default_tool
         return spec.result_labels if spec is not None else ()
