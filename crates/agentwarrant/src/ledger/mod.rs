@@ -369,3 +369,134 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Head, LedgerError> {
         problem,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Two records covering every field shape: escapes, non-ASCII, control characters, floats,
+    /// large integers, nested and empty containers, absent and present optional fields.
+    fn samples() -> [Record; 2] {
+        let decided = Record {
+            seq: 0,
+            ts: "2026-01-02T03:04:05.123456789Z".into(),
+            kind: RecordKind::CallDecided,
+            task_id: "7d9f1c9e-2b1e-4c55-9a43-0f6b1a2c3d4e".into(),
+            call_id: Some("0b8e4f2a-9c1d-4e3f-8a7b-6c5d4e3f2a1b".into()),
+            parent_call_id: None,
+            identity: "agent://acme/ops".into(),
+            owner: "alice@acme.com".into(),
+            intent: "rotate the \"db\" password — café\n\ttab \\ slash /".into(),
+            tool: Some("send_email".into()),
+            args: Some(json!({
+                "to": "x@evil.com",
+                "body": "[redacted]",
+                "ratio": 1.5,
+                "tiny": 1e-7,
+                "huge": 1.0e300,
+                "big": 12_345_678_901_234_567_890_u64,
+                "neg": -3,
+                "nested": {"b": [1, null, true, false, {}], "a": "\u{1f}ctl\u{7f}", "": []},
+                "emoji": "😀",
+                "Upper": "sorts before lower",
+            })),
+            args_digest: Some(
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            ),
+            decision: Some(DecisionRecord {
+                effect: "deny".into(),
+                reasons: vec!["exfiltration".into(), "policy_error: boom \"x\"".into()],
+                policy_digest: Some("abc123".into()),
+                eval_us: 7,
+            }),
+            approver: Some(vec!["bob@acme.com".into()]),
+            outcome: Some(OutcomeRecord {
+                status: "denied".into(),
+                duration_us: None,
+                labels: Vec::new(),
+                error: None,
+            }),
+            detail: Some(json!({"z": 1, "a": {"c": 2, "b": [3, "4"]}})),
+            prev: String::new(),
+            hash: String::new(),
+        };
+        let completed = Record {
+            kind: RecordKind::CallCompleted,
+            parent_call_id: Some("11111111-2222-4333-8444-555555555555".into()),
+            args: None,
+            args_digest: None,
+            decision: Some(DecisionRecord {
+                effect: "allow".into(),
+                reasons: Vec::new(),
+                policy_digest: None,
+                eval_us: 0,
+            }),
+            approver: None,
+            outcome: Some(OutcomeRecord {
+                status: "error".into(),
+                duration_us: Some(42),
+                labels: vec!["untrusted".into(), "pii".into()],
+                error: Some("boom\u{0}".into()),
+            }),
+            detail: None,
+            ..decided.clone()
+        };
+        [decided, completed]
+    }
+
+    /// Regression: the bytes a record is hashed and stored as are a format; ledgers written
+    /// by earlier versions must keep verifying, so they may never change.
+    #[test]
+    fn sealed_records_keep_their_canonical_bytes_and_hashes() {
+        let mut sealer = Sealer::resume(41, "ab".repeat(32));
+        let mut lines = Vec::new();
+        for mut record in samples() {
+            let line = sealer.seal(&mut record).unwrap();
+            sealer.advance(&record);
+            lines.push((line, record.hash));
+        }
+        let expected = [
+            (
+                concat!(
+                    "{\"approver\":[\"bob@acme.com\"],\"args\":{\"Upper\":\"sorts before lower\",\"big\":12345678901234567890,",
+                    "\"body\":\"[redacted]\",\"emoji\":\"😀\",\"huge\":1e+300,\"neg\":-3,\"nested\":{\"\":[],",
+                    "\"a\":\"\\u001fctl\u{7f}\",\"b\":[1,null,true,false,{}]},\"ratio\":1.5,\"tiny\":1e-7,\"to\":\"x@evil.com\"},",
+                    "\"args_digest\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",",
+                    "\"call_id\":\"0b8e4f2a-9c1d-4e3f-8a7b-6c5d4e3f2a1b\",\"decision\":{\"effect\":\"deny\",",
+                    "\"eval_us\":7,\"policy_digest\":\"abc123\",\"reasons\":[\"exfiltration\",\"policy_error: boom \\\"x\\\"\"]},",
+                    "\"detail\":{\"a\":{\"b\":[3,\"4\"],\"c\":2},\"z\":1},\"hash\":\"754fdd0da9fcc5cfa25a45ee73556a7e79857a2956966f52251823752889bf3f\",",
+                    "\"identity\":\"agent://acme/ops\",\"intent\":\"rotate the \\\"db\\\" password — café\\n\\ttab \\\\ slash /\",",
+                    "\"kind\":\"call.decided\",\"outcome\":{\"status\":\"denied\"},\"owner\":\"alice@acme.com\",",
+                    "\"parent_call_id\":null,\"prev\":\"abababababababababababababababababababababababababababababababab\",",
+                    "\"seq\":42,\"task_id\":\"7d9f1c9e-2b1e-4c55-9a43-0f6b1a2c3d4e\",\"tool\":\"send_email\",",
+                    "\"ts\":\"2026-01-02T03:04:05.123456789Z\"}",
+                ),
+                "754fdd0da9fcc5cfa25a45ee73556a7e79857a2956966f52251823752889bf3f",
+            ),
+            (
+                concat!(
+                    "{\"approver\":null,\"args\":null,\"args_digest\":null,\"call_id\":\"0b8e4f2a-9c1d-4e3f-8a7b-6c5d4e3f2a1b\",",
+                    "\"decision\":{\"effect\":\"allow\",\"eval_us\":0,\"policy_digest\":null,\"reasons\":[]},",
+                    "\"hash\":\"3dadde0421d74c4c294dcff157e8da2f1b83566fcc077e0eb114013eabea82cc\",",
+                    "\"identity\":\"agent://acme/ops\",\"intent\":\"rotate the \\\"db\\\" password — café\\n\\ttab \\\\ slash /\",",
+                    "\"kind\":\"call.completed\",\"outcome\":{\"duration_us\":42,\"error\":\"boom\\u0000\",",
+                    "\"labels\":[\"untrusted\",\"pii\"],\"status\":\"error\"},\"owner\":\"alice@acme.com\",",
+                    "\"parent_call_id\":\"11111111-2222-4333-8444-555555555555\",\"prev\":\"754fdd0da9fcc5cfa25a45ee73556a7e79857a2956966f52251823752889bf3f\",",
+                    "\"seq\":43,\"task_id\":\"7d9f1c9e-2b1e-4c55-9a43-0f6b1a2c3d4e\",\"tool\":\"send_email\",",
+                    "\"ts\":\"2026-01-02T03:04:05.123456789Z\"}",
+                ),
+                "3dadde0421d74c4c294dcff157e8da2f1b83566fcc077e0eb114013eabea82cc",
+            ),
+        ];
+        for ((line, hash), (want_line, want_hash)) in lines.iter().zip(expected) {
+            assert_eq!(line, want_line);
+            assert_eq!(hash, want_hash);
+        }
+        // And what `verify` checks: the hash of the stored line without its `hash` member.
+        for (line, hash) in &lines {
+            let sealed = unsealed(line, hash).unwrap();
+            assert_eq!(&sha256_hex(sealed.as_bytes()), hash);
+        }
+    }
+}
