@@ -16,7 +16,9 @@ fn stdout(output: &Output) -> String {
 }
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 #[test]
@@ -39,7 +41,10 @@ fn demo_shows_every_effect_and_writes_a_ledger_that_verifies_until_one_byte_chan
         "bob@acme.com",
         ledger_arg,
     ] {
-        assert!(table.contains(expected), "`{expected}` missing from:\n{table}");
+        assert!(
+            table.contains(expected),
+            "`{expected}` missing from:\n{table}"
+        );
     }
     assert!(agentwarrant(&["verify", ledger_arg]).status.success());
 
@@ -57,7 +62,9 @@ fn verify_with_an_anchored_head_detects_a_truncated_tail() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("demo.jsonl");
     let ledger_arg = ledger.to_str().unwrap();
-    assert!(agentwarrant(&["demo", "--ledger", ledger_arg]).status.success());
+    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
+        .status
+        .success());
     let ok = stdout(&agentwarrant(&["verify", ledger_arg]));
     let head = ok.rsplit("head ").next().unwrap().trim().to_owned();
     let text = std::fs::read_to_string(&ledger).unwrap();
@@ -76,9 +83,10 @@ fn test_passes_the_corpus_and_fails_a_wrong_expectation() {
     assert!(stdout(&run).contains(" passed, 0 failed"));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut scenario: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus.join("005_exfiltration_after_secret_read.json")).unwrap())
-            .unwrap();
+    let mut scenario: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus.join("005_exfiltration_after_secret_read.json")).unwrap(),
+    )
+    .unwrap();
     let last = scenario["steps"].as_array().unwrap().len() - 1;
     scenario["steps"][last]["expect"] = "allowed".into();
     let wrong = dir.path().join("wrong.json");
@@ -87,7 +95,10 @@ fn test_passes_the_corpus_and_fails_a_wrong_expectation() {
     assert_eq!(run.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let step = &report[0]["steps"][last];
-    assert_eq!((step["expected"].as_str(), step["passed"].as_bool()), (Some("allowed"), Some(false)));
+    assert_eq!(
+        (step["expected"].as_str(), step["passed"].as_bool()),
+        (Some("allowed"), Some(false))
+    );
 }
 
 #[test]
@@ -118,10 +129,23 @@ fn check_prints_the_decision_for_an_input_document() {
 #[test]
 fn check_reports_a_malformed_policy_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.rego"), "package agentwarrant\n\nallow := if {\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.rego"),
+        "package agentwarrant\n\nallow := if {\n",
+    )
+    .unwrap();
     let input = repo("crates/agentwarrant/policies/tests/base_input.json");
-    let run = agentwarrant(&["check", "--input", input.to_str().unwrap(), "--policy", dir.path().to_str().unwrap()]);
+    let run = agentwarrant(&[
+        "check",
+        "--input",
+        input.to_str().unwrap(),
+        "--policy",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("bad.rego") && stderr.contains("line 3"), "{stderr}");
+    assert!(
+        stderr.contains("bad.rego") && stderr.contains("line 3"),
+        "{stderr}"
+    );
 }
