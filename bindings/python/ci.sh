@@ -12,7 +12,7 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 PYTHON="${PYTHON:-python3}"
 
 echo "== install"
-"$PYTHON" -m pip install --quiet --upgrade pip "maturin>=1.5,<2"
+"$PYTHON" -m pip install --quiet "maturin>=1.5,<2"
 "$PYTHON" -m pip install --quiet "./bindings/python[test,langchain,openai-agents,mcp]"
 
 echo "== pytest"

@@ -10,6 +10,7 @@ fixtures on top of these.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import threading
 from typing import Any, Awaitable, Callable, List, Literal, Optional, Sequence, TypeVar, Union
@@ -172,7 +173,8 @@ def assert_denied(
         result = call()
     except Refused as refusal:
         return _check(refusal, reason, kind)
-    if isinstance(result, Awaitable):
+    if inspect.iscoroutine(result):
+        result.close()
         raise TypeError("assert_denied() got a coroutine; use `await assert_denied_async(...)`")
     raise AssertionError(f"call was not refused (returned {result!r})")
 
