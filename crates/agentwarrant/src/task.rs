@@ -318,7 +318,7 @@ impl TaskInner {
     }
 
     /// Appends a record and mirrors it as a `tracing` event.
-    fn record(&self, kind: RecordKind, fields: CallFields) -> Result<Record, LedgerError> {
+    fn record(&self, kind: RecordKind, fields: CallFields) -> Result<u64, LedgerError> {
         let record = Record {
             seq: 0,
             ts: rfc3339(self.guard.clock.now()),
@@ -339,6 +339,10 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
+        if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
+            // Nothing needs the sealed copy back: the ledger may keep the record as it is.
+            return self.guard.ledger.append_seq(record);
+        }
         let record = self.guard.ledger.append(record)?;
         tracing::event!(
             target: "agentwarrant::ledger",
@@ -357,7 +361,7 @@ impl TaskInner {
             "{}",
             record.kind.as_str()
         );
-        Ok(record)
+        Ok(record.seq)
     }
 
     fn authorize(self: &Arc<Self>, call: ToolCall) -> Result<Warrant, Refusal> {

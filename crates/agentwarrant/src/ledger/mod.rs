@@ -145,6 +145,13 @@ pub trait Ledger: Send + Sync {
     /// Seals and stores `record`; on error nothing is stored.
     fn append(&self, record: Record) -> Result<Record, LedgerError>;
 
+    /// Appends `record` like [`Ledger::append`] and returns only its `seq`. The guard calls
+    /// this on every call, where nothing needs the sealed copy back: a ledger that keeps records
+    /// can store the one it is given instead of copying it. The default calls `append`.
+    fn append_seq(&self, record: Record) -> Result<u64, LedgerError> {
+        self.append(record).map(|sealed| sealed.seq)
+    }
+
     /// Makes appended records durable (for buffered ledgers); the default does nothing.
     fn flush(&self) -> Result<(), LedgerError> {
         Ok(())
@@ -156,100 +163,372 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
         (**self).append(record)
     }
 
+    fn append_seq(&self, record: Record) -> Result<u64, LedgerError> {
+        (**self).append_seq(record)
+    }
+
     fn flush(&self) -> Result<(), LedgerError> {
         (**self).flush()
     }
+}
+
+/// A record's canonical JSON without `hash`, `prev` and `seq`, ready to be sealed.
+///
+/// The three members the chain decides sit together in key order (`hash` after `detail`;
+/// `prev` and `seq` after `parent_call_id`), so the bytes are kept in three runs and the
+/// SHA-256 of the first two is computed here, before the chain's lock is taken: sealing then
+/// hashes only `prev`, `seq` and the short tail.
+pub(crate) struct Encoded {
+    /// `{"approver":…,"detail":…,` then `"identity":…,"parent_call_id":…,` then
+    /// `"task_id":…,"ts":…}`.
+    bytes: Vec<u8>,
+    /// Where `"hash":…,` goes in the line.
+    hash_at: usize,
+    /// Where `"prev":…,"seq":…,` goes in the line and in the hashed bytes.
+    seq_at: usize,
+    /// SHA-256 state over `bytes[..seq_at]`.
+    hasher: Sha256,
+}
+
+/// The chain's part of a sealed record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seal {
+    pub(crate) seq: u64,
+    pub(crate) prev: Hex,
+    pub(crate) hash: Hex,
+}
+
+/// A SHA-256 in lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hex([u8; 64]);
+
+impl std::fmt::Debug for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Hex {
+    pub(crate) const ZERO: Hex = Hex([b'0'; 64]);
+
+    fn of(digest: &[u8]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'0'; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        Self(out)
+    }
+
+    /// The hex text, if `text` is one (what `prev` resumes from).
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let bytes: [u8; 64] = text.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            .then_some(Self(bytes))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // INVARIANT: only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Appends `"name":` (names are plain ASCII, no escaping needed).
+fn key(out: &mut Vec<u8>, name: &str) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Appends a JSON string exactly as serde_json writes it.
+fn string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+fn opt_string(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(text) => string(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn strings(out: &mut Vec<u8>, items: &[String]) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, item);
+    }
+    out.push(b']');
+}
+
+fn number(out: &mut Vec<u8>, n: u64) {
+    let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+impl Encoded {
+    /// Encodes everything but `hash`, `prev` and `seq`, in canonical key order: the bytes of
+    /// [`canonical_json`] over the record's serde form (pinned by a test).
+    pub(crate) fn new(record: &Record) -> Self {
+        let args = record.args.as_ref();
+        let mut out = Vec::with_capacity(640 + args.map_or(0, |_| 1024));
+        out.push(b'{');
+        key(&mut out, "approver");
+        match &record.approver {
+            Some(approvers) => strings(&mut out, approvers),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+        key(&mut out, "args");
+        match args {
+            Some(args) => write_canonical(args, &mut out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+        key(&mut out, "args_digest");
+        opt_string(&mut out, record.args_digest.as_deref());
+        out.push(b',');
+        key(&mut out, "call_id");
+        opt_string(&mut out, record.call_id.as_deref());
+        out.push(b',');
+        key(&mut out, "decision");
+        match &record.decision {
+            Some(decision) => {
+                out.push(b'{');
+                key(&mut out, "effect");
+                string(&mut out, &decision.effect);
+                out.push(b',');
+                key(&mut out, "eval_us");
+                number(&mut out, decision.eval_us);
+                out.push(b',');
+                key(&mut out, "policy_digest");
+                opt_string(&mut out, decision.policy_digest.as_deref());
+                out.push(b',');
+                key(&mut out, "reasons");
+                strings(&mut out, &decision.reasons);
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(detail) = &record.detail {
+            out.push(b',');
+            key(&mut out, "detail");
+            write_canonical(detail, &mut out);
+        }
+        out.push(b',');
+        let hash_at = out.len();
+        key(&mut out, "identity");
+        string(&mut out, &record.identity);
+        out.push(b',');
+        key(&mut out, "intent");
+        string(&mut out, &record.intent);
+        out.push(b',');
+        key(&mut out, "kind");
+        string(&mut out, record.kind.as_str());
+        out.push(b',');
+        key(&mut out, "outcome");
+        match &record.outcome {
+            Some(outcome) => {
+                out.push(b'{');
+                if let Some(duration) = outcome.duration_us {
+                    key(&mut out, "duration_us");
+                    number(&mut out, duration);
+                    out.push(b',');
+                }
+                if let Some(error) = &outcome.error {
+                    key(&mut out, "error");
+                    string(&mut out, error);
+                    out.push(b',');
+                }
+                if !outcome.labels.is_empty() {
+                    key(&mut out, "labels");
+                    strings(&mut out, &outcome.labels);
+                    out.push(b',');
+                }
+                key(&mut out, "status");
+                string(&mut out, &outcome.status);
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+        key(&mut out, "owner");
+        string(&mut out, &record.owner);
+        out.push(b',');
+        key(&mut out, "parent_call_id");
+        opt_string(&mut out, record.parent_call_id.as_deref());
+        out.push(b',');
+        let seq_at = out.len();
+        key(&mut out, "task_id");
+        string(&mut out, &record.task_id);
+        out.push(b',');
+        key(&mut out, "tool");
+        opt_string(&mut out, record.tool.as_deref());
+        out.push(b',');
+        key(&mut out, "ts");
+        string(&mut out, &record.ts);
+        out.push(b'}');
+        let mut hasher = Sha256::new();
+        hasher.update(out.get(..seq_at).unwrap_or_default());
+        Self {
+            bytes: out,
+            hash_at,
+            seq_at,
+            hasher,
+        }
+    }
+
+    /// Appends the sealed line (without newline).
+    pub(crate) fn line_into(&self, seal: &Seal, out: &mut Vec<u8>) {
+        let (head, rest) = self.bytes.split_at(self.hash_at);
+        let (mid, tail) = rest.split_at(self.seq_at - self.hash_at);
+        out.reserve(self.bytes.len() + 200);
+        out.extend_from_slice(head);
+        out.extend_from_slice(b"\"hash\":\"");
+        out.extend_from_slice(&seal.hash.0);
+        out.extend_from_slice(b"\",");
+        out.extend_from_slice(mid);
+        chain_members(out, &seal.prev, seal.seq);
+        out.extend_from_slice(tail);
+    }
+}
+
+/// `"prev":"…","seq":N,`
+fn chain_members(out: &mut Vec<u8>, prev: &Hex, seq: u64) {
+    out.extend_from_slice(b"\"prev\":\"");
+    out.extend_from_slice(&prev.0);
+    out.extend_from_slice(b"\",\"seq\":");
+    number(out, seq);
+    out.push(b',');
 }
 
 /// Assigns `seq`, `prev` and `hash`: the chain state every ledger keeps.
 #[derive(Debug, Clone)]
 pub(crate) struct Sealer {
     seq: u64,
-    prev: String,
+    prev: Hex,
 }
 
 impl Default for Sealer {
     fn default() -> Self {
         Self {
             seq: 0,
-            prev: GENESIS.to_owned(),
+            prev: Hex::ZERO,
         }
     }
 }
 
 impl Sealer {
-    /// Seals `record` and returns its JSON line (without newline); the state advances only
-    /// with [`Sealer::advance`], once the line is stored.
+    /// Seals `record` and returns its JSON line (without newline), without advancing.
+    #[cfg(test)]
     pub(crate) fn seal(&self, record: &mut Record) -> Result<String, LedgerError> {
-        record.seq = self.seq + 1;
-        record.prev = self.prev.clone();
-        record.hash = String::new();
-        let mut value = serde_json::to_value(&*record).map_err(encode_error)?;
-        if let Json::Object(map) = &mut value {
-            map.remove("hash");
-        }
-        record.hash = sha256_hex(&canonical_json(&value));
-        if let Json::Object(map) = &mut value {
-            map.insert("hash".into(), Json::String(record.hash.clone()));
-        }
-        Ok(String::from_utf8_lossy(&canonical_json(&value)).into_owned())
+        let encoded = Encoded::new(record);
+        let seal = self.seal_encoded(&encoded);
+        seal.apply(record);
+        let mut line = Vec::new();
+        encoded.line_into(&seal, &mut line);
+        String::from_utf8(line).map_err(|e| LedgerError::Encode {
+            message: e.to_string(),
+        })
     }
 
-    /// Continues a chain whose last record has `seq` and `hash`.
+    /// The seal the next record gets: `seq`, `prev`, and the hash over the encoded bytes with
+    /// them. Only the chain members and the short tail are hashed here.
+    pub(crate) fn seal_encoded(&self, encoded: &Encoded) -> Seal {
+        let seq = self.seq + 1;
+        let mut members = Vec::with_capacity(96);
+        chain_members(&mut members, &self.prev, seq);
+        let mut hasher = encoded.hasher.clone();
+        hasher.update(&members);
+        hasher.update(encoded.bytes.get(encoded.seq_at..).unwrap_or_default());
+        Seal {
+            seq,
+            prev: self.prev,
+            hash: Hex::of(&hasher.finalize()),
+        }
+    }
+
+    /// Continues a chain whose last record has `seq` and `hash` (as `verify` returned them:
+    /// lowercase hex, or [`GENESIS`] for an empty ledger).
     pub(crate) fn resume(seq: u64, hash: String) -> Self {
-        Self { seq, prev: hash }
+        Self {
+            seq,
+            prev: Hex::parse(&hash).unwrap_or(Hex::ZERO),
+        }
     }
 
-    /// Moves the chain past a stored record.
-    pub(crate) fn advance(&mut self, record: &Record) {
-        self.seq = record.seq;
-        self.prev.clone_from(&record.hash);
+    /// Moves the chain past a stored seal.
+    pub(crate) fn advance(&mut self, seal: &Seal) {
+        self.seq = seal.seq;
+        self.prev = seal.hash;
     }
 }
 
-fn encode_error(e: serde_json::Error) -> LedgerError {
-    LedgerError::Encode {
-        message: e.to_string(),
+impl Seal {
+    /// Writes the chain's fields into the record.
+    pub(crate) fn apply(&self, record: &mut Record) {
+        record.seq = self.seq;
+        record.prev = self.prev.as_str().to_owned();
+        record.hash = self.hash.as_str().to_owned();
     }
 }
 
 /// Canonical JSON: object keys sorted, no insignificant whitespace.
 pub fn canonical_json(value: &Json) -> Vec<u8> {
-    fn write(value: &Json, out: &mut Vec<u8>) {
-        match value {
-            Json::Object(map) => {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+/// Appends the canonical JSON of `value` to `out`.
+pub(crate) fn write_canonical(value: &Json, out: &mut Vec<u8>) {
+    fn entry(out: &mut Vec<u8>, i: usize, key: &str, value: &Json) {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, key);
+        out.push(b':');
+        write_canonical(value, out);
+    }
+    match value {
+        Json::Object(map) => {
+            out.push(b'{');
+            // serde_json's map is a BTreeMap (sorted) unless a crate in the build enables its
+            // `preserve_order` feature: sort only when the keys are not already in order.
+            if map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b) {
+                for (i, (key, value)) in map.iter().enumerate() {
+                    entry(out, i, key, value);
+                }
+            } else {
                 let mut entries: Vec<_> = map.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
-                out.push(b'{');
                 for (i, (key, value)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write(&Json::String(key.clone()), out);
-                    out.push(b':');
-                    write(value, out);
+                    entry(out, i, key, value);
                 }
-                out.push(b'}');
             }
-            Json::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write(item, out);
+            out.push(b'}');
+        }
+        Json::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-                out.push(b']');
+                write_canonical(item, out);
             }
-            scalar => {
-                // Scalars serialize infallibly.
-                let _ = serde_json::to_writer(&mut *out, scalar);
-            }
+            out.push(b']');
+        }
+        Json::String(text) => string(out, text),
+        scalar => {
+            // Scalars serialize infallibly.
+            let _ = serde_json::to_writer(&mut *out, scalar);
         }
     }
-    let mut out = Vec::new();
-    write(value, &mut out);
-    out
 }
 
 /// Lowercase hex SHA-256 of `bytes`.
@@ -445,6 +724,21 @@ mod tests {
         [decided, completed]
     }
 
+    /// The direct encoder and the generic one (serde form, then canonical JSON) agree.
+    #[test]
+    fn the_direct_encoding_is_the_canonical_json_of_the_record() {
+        for mut record in samples() {
+            let line = Sealer::resume(6, "cd".repeat(32))
+                .seal(&mut record)
+                .unwrap();
+            let generic = canonical_json(&serde_json::to_value(&record).unwrap());
+            assert_eq!(line.as_bytes(), generic.as_slice());
+            let mut bare = serde_json::to_value(&record).unwrap();
+            bare.as_object_mut().unwrap().remove("hash");
+            assert_eq!(sha256_hex(&canonical_json(&bare)), record.hash);
+        }
+    }
+
     /// Regression: the bytes a record is hashed and stored as are a format; ledgers written
     /// by earlier versions must keep verifying, so they may never change.
     #[test]
@@ -452,8 +746,11 @@ mod tests {
         let mut sealer = Sealer::resume(41, "ab".repeat(32));
         let mut lines = Vec::new();
         for mut record in samples() {
+            let encoded = Encoded::new(&record);
+            let seal = sealer.seal_encoded(&encoded);
             let line = sealer.seal(&mut record).unwrap();
-            sealer.advance(&record);
+            assert_eq!(record.hash, seal.hash.as_str());
+            sealer.advance(&seal);
             lines.push((line, record.hash));
         }
         let expected = [
