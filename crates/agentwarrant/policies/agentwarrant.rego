@@ -104,6 +104,21 @@ deny contains "grant_invalid: no_expiry" if {
 	not is_number(input.grant.expires_in_s)
 }
 
+# A hand-built or truncated document (e.g. through `agentwarrant check`) that is not a
+# complete agentwarrant/v1 call cannot be shown to be safe.
+deny contains "invalid_call: not a complete agentwarrant/v1 call document" if {
+	not well_formed
+}
+
+well_formed if {
+	input.version == "agentwarrant/v1"
+	is_object(input.identity)
+	is_object(input.task)
+	is_object(input.call)
+	is_object(input.call.spec)
+	is_object(input.chain)
+}
+
 # Runaway delegation: a top-level call has depth 1; depth == max_depth is allowed.
 deny contains "depth_exceeded" if {
 	input.chain.depth > max_depth
