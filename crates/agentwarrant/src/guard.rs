@@ -54,7 +54,7 @@ impl Default for Limits {
 /// Everything a task needs from its guard.
 pub(crate) struct GuardInner {
     pub(crate) engine: PolicyEngine,
-    pub(crate) tools: HashMap<String, Arc<ToolSpec>>,
+    pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
     pub(crate) default_tool: Option<Arc<ToolSpec>>,
     pub(crate) approver: Option<Arc<dyn Approver>>,
     pub(crate) ledger: Arc<dyn Ledger>,
@@ -79,7 +79,12 @@ impl GuardInner {
     }
 
     pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
-        self.tools.get(name).or(self.default_tool.as_ref()).cloned()
+        let declared = self
+            .tools
+            .read()
+            .ok()
+            .and_then(|tools| tools.get(name).cloned());
+        declared.or_else(|| self.default_tool.clone())
     }
 }
 
@@ -111,7 +116,10 @@ impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guard")
             .field("policy", self.inner.engine.digest())
-            .field("tools", &self.inner.tools.len())
+            .field(
+                "tools",
+                &self.inner.tools.read().map(|t| t.len()).unwrap_or_default(),
+            )
             .field("env", &self.inner.env)
             .finish_non_exhaustive()
     }
@@ -155,8 +163,37 @@ impl Guard {
     }
 
     /// The spec of a declared tool.
-    pub fn tool(&self, name: &str) -> Option<&ToolSpec> {
-        self.inner.tools.get(name).map(|t| &**t)
+    pub fn tool(&self, name: &str) -> Option<ToolSpec> {
+        let tools = self.inner.tools.read().ok()?;
+        tools.get(name).map(|t| (**t).clone())
+    }
+
+    /// Declares one more tool on a built guard; running tasks can call it at once.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// let guard = Guard::builder().build()?;
+    /// let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com").build()?;
+    /// let task = guard.begin(me, Intent::builder("check").build()?)?;
+    /// guard.declare_tool(ToolSpec::builder("ping", Impact::Low).build()?)?;
+    /// assert!(task.authorize(ToolCall::new("ping", serde_json::json!({}))).is_ok());
+    /// assert!(guard.declare_tool(ToolSpec::builder("ping", Impact::Low).build()?).is_err());
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn declare_tool(&self, spec: ToolSpec) -> Result<(), BuildError> {
+        let mut tools = self
+            .inner
+            .tools
+            .write()
+            .map_err(|_| BuildError::InvalidTool {
+                tool: spec.name.clone(),
+                problem: "the tool table is poisoned".into(),
+            })?;
+        if tools.contains_key(&spec.name) {
+            return Err(BuildError::DuplicateTool { tool: spec.name });
+        }
+        tools.insert(spec.name.clone(), Arc::new(spec));
+        Ok(())
     }
 }
 
@@ -302,7 +339,7 @@ impl GuardBuilder {
         Ok(Guard {
             inner: Arc::new(GuardInner {
                 engine,
-                tools,
+                tools: RwLock::new(tools),
                 default_tool: self.default_tool.map(Arc::new),
                 approver: self.approver,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),

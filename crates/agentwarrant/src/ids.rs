@@ -30,6 +30,16 @@ macro_rules! generated_id {
             }
         }
 
+        impl std::str::FromStr for $ty {
+            type Err = uuid::Error;
+
+            /// Parses the hyphenated UUID form that `Display` prints, e.g. a parent call id
+            /// carried across a process boundary.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s).map(Self)
+            }
+        }
+
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
@@ -50,3 +60,15 @@ generated_id!(
     /// Identifies one grant (a just-in-time credential).
     GrantId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::CallId;
+
+    #[test]
+    fn call_ids_round_trip_through_text() {
+        let id = CallId::new();
+        assert_eq!(id.to_string().parse::<CallId>().ok(), Some(id));
+        assert!("not-a-call".parse::<CallId>().is_err());
+    }
+}

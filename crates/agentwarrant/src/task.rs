@@ -287,8 +287,9 @@ impl Task {
     }
 
     /// Ends the task: revokes its grant (and every grant delegated from it) and records
-    /// `grant.revoked` and `task.ended`. Ending twice is harmless.
-    pub fn end(self) -> Result<(), Error> {
+    /// `grant.revoked` and `task.ended`. Ending twice is harmless; calls authorized after the
+    /// end are refused with `grant_invalid`, while warrants already issued can still complete.
+    pub fn end(&self) -> Result<(), Error> {
         self.inner.end()
     }
 }

@@ -243,6 +243,31 @@ impl ToolSpec {
         self.roles.as_deref()
     }
 
+    /// The scope templates, as written.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.iter().map(|t| t.text.as_str())
+    }
+
+    /// The arg naming the external destination, if any.
+    pub fn destination_arg(&self) -> Option<&str> {
+        self.destination_arg.as_deref()
+    }
+
+    /// The same spec under another name (e.g. a framework's name for the tool).
+    pub fn renamed(&self, name: impl Into<String>) -> Result<ToolSpec, BuildError> {
+        let name = name.into();
+        if name.trim().is_empty() {
+            return Err(BuildError::InvalidTool {
+                tool: name,
+                problem: "the tool name must be non-empty".into(),
+            });
+        }
+        Ok(ToolSpec {
+            name,
+            ..self.clone()
+        })
+    }
+
     /// Args redacted in the ledger and in approval requests.
     pub fn sensitive_args(&self) -> impl Iterator<Item = &str> {
         self.sensitive_args.iter().map(String::as_str)

@@ -412,3 +412,41 @@ fn the_refusal_message_for_the_agent_carries_codes_but_no_details_or_args() {
     assert!(!message.contains("hunter2"), "{message}");
     assert!(!message.contains("SEC-991"), "{message}");
 }
+
+#[test]
+fn an_ended_task_refuses_new_calls_while_issued_warrants_still_complete() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder().ledger(ledger.clone()).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let in_flight = task
+        .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+        .unwrap();
+
+    task.end().unwrap();
+    task.end().unwrap();
+    let refusal = task
+        .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+        .unwrap_err();
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal}");
+
+    let call = in_flight.call_id();
+    in_flight.complete(Outcome::ok()).unwrap();
+    let completed = records_of(&ledger, call);
+    assert_eq!(completed.last().map(status), Some("ok"));
+}
+
+#[test]
+fn a_tool_declared_after_the_task_began_is_callable() {
+    let guard = builder().build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    guard
+        .declare_tool(
+            agentwarrant::ToolSpec::builder("late_tool", agentwarrant::Impact::Low)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(task
+        .authorize(ToolCall::new("late_tool", json!({})))
+        .is_ok());
+}
