@@ -7,15 +7,16 @@ use std::sync::Mutex;
 use crate::ids::CallId;
 
 /// What the policy sees of the chain so far, for one call.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ChainSnapshot {
     /// This call's depth: 1 at the top, parent's + 1 below.
     pub(crate) depth: u32,
     /// Calls decided before this one, refused ones included.
     pub(crate) calls: u64,
-    pub(crate) tools_used: Vec<String>,
-    pub(crate) labels: Vec<String>,
-    pub(crate) destinations: Vec<String>,
+    /// The sorted sets below, as the policy input's arrays of strings (shared, not copied).
+    pub(crate) tools_used: regorus::Value,
+    pub(crate) labels: regorus::Value,
+    pub(crate) destinations: regorus::Value,
     pub(crate) impact_total: u32,
 }
 
@@ -28,12 +29,59 @@ pub(crate) struct Contribution {
     pub(crate) weight: u32,
 }
 
+/// A sorted set of strings and its policy-input array, rebuilt only when the set changes
+/// (rarely: a task uses a handful of tools, labels and destinations), so that taking a
+/// snapshot for each call copies nothing.
+#[derive(Debug)]
+struct Strings {
+    set: BTreeSet<String>,
+    value: regorus::Value,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Self {
+            set: BTreeSet::new(),
+            value: regorus::Value::from(Vec::new()),
+        }
+    }
+}
+
+impl Strings {
+    fn extend(&mut self, items: impl IntoIterator<Item = String>) {
+        self.extend_while(items, |_| true);
+    }
+
+    /// Inserts items while `room` says the set may grow; rebuilds the array if it changed.
+    fn extend_while(
+        &mut self,
+        items: impl IntoIterator<Item = String>,
+        room: impl Fn(usize) -> bool,
+    ) {
+        let mut changed = false;
+        for item in items {
+            if room(self.set.len()) && !self.set.contains(&item) {
+                self.set.insert(item);
+                changed = true;
+            }
+        }
+        if changed {
+            let items: Vec<regorus::Value> = self
+                .set
+                .iter()
+                .map(|s| regorus::Value::from(s.as_str()))
+                .collect();
+            self.value = regorus::Value::from(items);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     calls: u64,
-    tools_used: BTreeSet<String>,
-    labels: BTreeSet<String>,
-    destinations: BTreeSet<String>,
+    tools_used: Strings,
+    labels: Strings,
+    destinations: Strings,
     impact_total: u32,
     /// Depth of each allowed call, kept for the most recent `window` calls so that children
     /// can find their parent.
@@ -85,9 +133,9 @@ impl Chain {
         let snapshot = ChainSnapshot {
             depth: *depth.as_ref().unwrap_or(&1),
             calls: state.calls,
-            tools_used: state.tools_used.iter().cloned().collect(),
-            labels: state.labels.iter().cloned().collect(),
-            destinations: state.destinations.iter().cloned().collect(),
+            tools_used: state.tools_used.value.clone(),
+            labels: state.labels.value.clone(),
+            destinations: state.destinations.value.clone(),
             impact_total: state.impact_total,
         };
         state.calls += 1;
@@ -97,13 +145,12 @@ impl Chain {
     /// Records an allowed call: its depth (for children) and what it adds.
     pub(crate) fn commit(&self, call: CallId, depth: u32, contribution: Contribution) {
         let mut state = self.lock();
-        state.tools_used.insert(contribution.tool);
+        state.tools_used.extend([contribution.tool]);
         state.labels.extend(contribution.labels);
-        for destination in contribution.destinations {
-            if state.destinations.len() < self.window {
-                state.destinations.insert(destination);
-            }
-        }
+        let window = self.window;
+        state
+            .destinations
+            .extend_while(contribution.destinations, |len| len < window);
         state.impact_total = state.impact_total.saturating_add(contribution.weight);
         state.depths.insert(call, depth);
         state.order.push_back(call);

@@ -46,6 +46,8 @@ pub(crate) struct TaskInner {
     lineage: Vec<Level>,
     grant: Arc<Grant>,
     chain: Arc<Chain>,
+    /// The parts of the policy input that stay the same for the task, built once.
+    input: input::TaskInput,
     ended: AtomicBool,
 }
 
@@ -165,15 +167,18 @@ impl Task {
             || Arc::new(Chain::new(guard.limits.history_window)),
             |p| p.chain.clone(),
         );
+        let id = TaskId::new();
+        let input = input::TaskInput::new(&identity, &intent, id, &guard.env, &grant);
         let inner = Arc::new(TaskInner {
             guard,
-            id: TaskId::new(),
+            id,
             parent_task: parent.map(|p| p.id),
             identity,
             intent,
             lineage,
             grant,
             chain,
+            input,
             ended: AtomicBool::new(false),
         });
         let begun = json!({
@@ -515,13 +520,9 @@ impl TaskInner {
                     .map(|max| ("impact_above_intent", format!("{} > {max}", spec.impact))),
             )
             .collect();
-        input::document(&CallFacts {
-            identity: &self.identity,
+        self.input.document(CallFacts {
             grant: &self.grant,
             now,
-            task_id: self.id,
-            intent: &self.intent,
-            env: &self.guard.env,
             call_id,
             call,
             spec,

@@ -1,6 +1,15 @@
-//! Builds the policy input document (contract `agentwarrant/v1`).
+//! Builds the policy input document (contract `agentwarrant/v1`) directly as a regorus value.
+//!
+//! Everything that stays the same for a task (identity, task, intent, grant id and scopes, the
+//! spec of each tool, the document's keys) is built once into reference-counted values when the
+//! task begins or a tool is first called, so that each call allocates only what is its own
+//! (ids, args, scopes). The values belong to the task: two tasks on two threads never touch
+//! the same reference count.
 
-use serde_json::{json, Value as Json};
+use std::sync::{Arc, Mutex};
+
+use regorus::Value;
+use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 
 use crate::chain::ChainSnapshot;
@@ -24,6 +33,7 @@ pub(crate) enum Band {
 }
 
 impl Band {
+    #[cfg(test)]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Band::Intent => "intent",
@@ -33,17 +43,138 @@ impl Band {
     }
 }
 
-/// Everything the input document is built from.
+macro_rules! keys {
+    ($($field:ident = $text:literal,)*) => {
+        /// The document's member names (and a few fixed strings), allocated once per task.
+        struct Keys {
+            $($field: Value,)*
+        }
+
+        impl Keys {
+            fn new() -> Self {
+                Self {
+                    $($field: Value::from($text),)*
+                }
+            }
+        }
+    };
+}
+
+keys! {
+    version = "version",
+    identity = "identity",
+    grant = "grant",
+    task = "task",
+    call = "call",
+    chain = "chain",
+    context = "context",
+    id = "id",
+    scopes = "scopes",
+    expires_in_s = "expires_in_s",
+    escalated = "escalated",
+    revoked = "revoked",
+    tool = "tool",
+    parent_id = "parent_id",
+    args = "args",
+    required_scopes = "required_scopes",
+    scope_bands = "scope_bands",
+    destinations = "destinations",
+    spec = "spec",
+    depth = "depth",
+    calls = "calls",
+    tools_used = "tools_used",
+    labels = "labels",
+    impact_total = "impact_total",
+    drift = "drift",
+    kind = "kind",
+    detail = "detail",
+    time = "time",
+    reads = "reads",
+    band_intent = "intent",
+    band_drift = "drift",
+    band_outside_ceiling = "outside_ceiling",
+}
+
+/// An object from entries, sorted here (the callers' are short and mostly sorted already).
+fn object(mut entries: Vec<(Value, Value)>) -> Value {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::from(
+        entries
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
+}
+
+fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
+    Value::from(items.into_iter().map(Value::from).collect::<Vec<_>>())
+}
+
+/// A JSON value as a regorus value, exactly as regorus's own conversion from
+/// `serde_json::Value` makes it, without the detour through serde.
+pub(crate) fn from_json(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else {
+                n.as_f64().map_or(Value::Null, Value::from)
+            }
+        }
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        Json::Object(map) => object_from_json(map),
+    }
+}
+
+fn object_from_json(map: &Map<String, Json>) -> Value {
+    if map.is_empty() {
+        return Value::new_object();
+    }
+    object(
+        map.iter()
+            .map(|(k, v)| (Value::from(k.as_str()), from_json(v)))
+            .collect(),
+    )
+}
+
+/// A UUID as a regorus string, formatted without an intermediate `String`.
+fn uuid(id: uuid::Uuid) -> Value {
+    let mut buf = uuid::Uuid::encode_buffer();
+    Value::from(&*id.hyphenated().encode_lower(&mut buf))
+}
+
+/// The parts of the input document that stay the same for a task.
+pub(crate) struct TaskInput {
+    keys: Keys,
+    version: Value,
+    identity: Value,
+    task: Value,
+    grant_id: Value,
+    grant_scopes: Value,
+    grant_escalated: bool,
+    /// The grant object for the last `(expires_in_s, revoked)` seen: it changes once a second.
+    grant: Mutex<Option<(i64, bool, Value)>>,
+    /// Each tool's `spec` object and name, built on the tool's first call in this task.
+    specs: Mutex<Vec<(Arc<ToolSpec>, Value, Value)>>,
+}
+
+impl std::fmt::Debug for TaskInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskInput").finish_non_exhaustive()
+    }
+}
+
+/// Everything a call's input document is built from besides its task's [`TaskInput`].
 pub(crate) struct CallFacts<'a> {
-    pub(crate) identity: &'a Identity,
     pub(crate) grant: &'a Grant,
     pub(crate) now: OffsetDateTime,
-    pub(crate) task_id: TaskId,
-    pub(crate) intent: &'a Intent,
-    pub(crate) env: &'a str,
     pub(crate) call_id: CallId,
     pub(crate) call: &'a ToolCall,
-    pub(crate) spec: &'a ToolSpec,
+    pub(crate) spec: &'a Arc<ToolSpec>,
     pub(crate) required: &'a [Scope],
     pub(crate) bands: &'a [(Scope, Band)],
     pub(crate) destinations: &'a [String],
@@ -51,75 +182,372 @@ pub(crate) struct CallFacts<'a> {
     pub(crate) drift: Vec<(&'static str, String)>,
 }
 
-/// The input document for one evaluation.
-pub(crate) fn document(facts: &CallFacts<'_>) -> regorus::Value {
-    let CallFacts {
-        identity,
-        grant,
-        intent,
-        spec,
-        chain,
-        ..
-    } = facts;
-    let bands: serde_json::Map<String, Json> = facts
-        .bands
-        .iter()
-        .map(|(scope, band)| (scope.to_string(), Json::from(band.as_str())))
-        .collect();
-    let document = json!({
-        "version": super::INPUT_VERSION,
-        "identity": {
-            "id": identity.id,
-            "role": identity.role.as_str(),
-            "owner": identity.owner,
-            "attributes": identity.attributes,
-        },
-        "grant": {
-            "id": grant.id().to_string(),
-            "scopes": grant.scopes(),
-            "expires_in_s": grant.expires_in_s(facts.now),
-            "escalated": grant.escalated(),
-            "revoked": grant.is_revoked(),
-        },
-        "task": {
-            "id": facts.task_id.to_string(),
-            "intent": {
-                "goal": intent.goal,
-                "scopes": intent.scopes.to_strings(),
-                "max_impact": intent.max_impact.map(|i| i.as_str()),
-                "attributes": intent.attributes,
+impl TaskInput {
+    pub(crate) fn new(
+        identity: &Identity,
+        intent: &Intent,
+        task_id: TaskId,
+        env: &str,
+        grant: &Grant,
+    ) -> Self {
+        let keys = Keys::new();
+        let identity_value = object(vec![
+            (keys.id.clone(), Value::from(identity.id.as_str())),
+            (Value::from("role"), Value::from(identity.role.as_str())),
+            (Value::from("owner"), Value::from(identity.owner.as_str())),
+            (
+                Value::from("attributes"),
+                object_from_json(&identity.attributes),
+            ),
+        ]);
+        let intent_value = object(vec![
+            (Value::from("goal"), Value::from(intent.goal.as_str())),
+            (
+                keys.scopes.clone(),
+                strings(intent.scopes.patterns().iter().map(|p| p.as_str())),
+            ),
+            (
+                Value::from("max_impact"),
+                intent
+                    .max_impact
+                    .map_or(Value::Null, |i| Value::from(i.as_str())),
+            ),
+            (
+                Value::from("attributes"),
+                object_from_json(&intent.attributes),
+            ),
+        ]);
+        let task = object(vec![
+            (keys.id.clone(), uuid(task_id.to_uuid())),
+            (Value::from("intent"), intent_value),
+            (Value::from("env"), Value::from(env)),
+            (Value::from("attributes"), Value::new_object()),
+        ]);
+        Self {
+            version: Value::from(super::INPUT_VERSION),
+            identity: identity_value,
+            task,
+            grant_id: uuid(grant.id().to_uuid()),
+            grant_scopes: strings(grant.scopes().iter().map(String::as_str)),
+            grant_escalated: grant.escalated(),
+            grant: Mutex::new(None),
+            specs: Mutex::new(Vec::new()),
+            keys,
+        }
+    }
+
+    fn grant(&self, grant: &Grant, now: OffsetDateTime) -> Value {
+        let expires_in_s = grant.expires_in_s(now);
+        let revoked = grant.is_revoked();
+        let mut cached = self.grant.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((e, r, value)) = &*cached {
+            if (*e, *r) == (expires_in_s, revoked) {
+                return value.clone();
+            }
+        }
+        let k = &self.keys;
+        let value = object(vec![
+            (k.id.clone(), self.grant_id.clone()),
+            (k.scopes.clone(), self.grant_scopes.clone()),
+            (k.expires_in_s.clone(), Value::from(expires_in_s)),
+            (k.escalated.clone(), Value::Bool(self.grant_escalated)),
+            (k.revoked.clone(), Value::Bool(revoked)),
+        ]);
+        *cached = Some((expires_in_s, revoked, value.clone()));
+        value
+    }
+
+    /// The tool's `spec` object and name value.
+    fn spec(&self, spec: &Arc<ToolSpec>) -> (Value, Value) {
+        let mut specs = self.specs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, value, name)) = specs.iter().find(|(s, _, _)| Arc::ptr_eq(s, spec)) {
+            return (value.clone(), name.clone());
+        }
+        let value = object(vec![
+            (Value::from("impact"), Value::from(spec.impact.as_str())),
+            (Value::from("reversible"), Value::Bool(spec.reversible)),
+            (Value::from("external"), Value::Bool(spec.external)),
+            (
+                self.keys.reads.clone(),
+                strings(spec.reads.iter().map(String::as_str)),
+            ),
+            (Value::from("sink"), Value::Bool(spec.sink)),
+            (
+                Value::from("tags"),
+                strings(spec.tags.iter().map(String::as_str)),
+            ),
+            (
+                Value::from("roles"),
+                spec.roles.as_ref().map_or(Value::Null, |roles| {
+                    strings(roles.iter().map(|r| r.as_str()))
+                }),
+            ),
+        ]);
+        let name = Value::from(spec.name.as_str());
+        specs.push((spec.clone(), value.clone(), name.clone()));
+        (value, name)
+    }
+
+    /// The input document for one evaluation.
+    pub(crate) fn document(&self, facts: CallFacts<'_>) -> Value {
+        let k = &self.keys;
+        let chain = facts.chain;
+        let (spec, spec_name) = self.spec(facts.spec);
+        let tool = if facts.call.tool == facts.spec.name {
+            spec_name
+        } else {
+            Value::from(facts.call.tool.as_str())
+        };
+        let args = match &facts.call.args {
+            Json::Object(map) => object_from_json(map),
+            other => from_json(other),
+        };
+        let bands = if facts.bands.is_empty() {
+            Value::new_object()
+        } else {
+            object(
+                facts
+                    .bands
+                    .iter()
+                    .map(|(scope, band)| {
+                        let band = match band {
+                            Band::Intent => k.band_intent.clone(),
+                            Band::Drift => k.band_drift.clone(),
+                            Band::OutsideCeiling => k.band_outside_ceiling.clone(),
+                        };
+                        (Value::from(scope.as_str()), band)
+                    })
+                    .collect(),
+            )
+        };
+        let call = object(vec![
+            (k.id.clone(), uuid(facts.call_id.to_uuid())),
+            (k.tool.clone(), tool),
+            (
+                k.parent_id.clone(),
+                facts.call.parent.map_or(Value::Null, |p| uuid(p.to_uuid())),
+            ),
+            (k.args.clone(), args),
+            (
+                k.required_scopes.clone(),
+                strings(facts.required.iter().map(Scope::as_str)),
+            ),
+            (k.scope_bands.clone(), bands),
+            (
+                k.destinations.clone(),
+                strings(facts.destinations.iter().map(String::as_str)),
+            ),
+            (k.spec.clone(), spec),
+        ]);
+        let drift = Value::from(
+            facts
+                .drift
+                .iter()
+                .map(|(kind, detail)| {
+                    object(vec![
+                        (k.kind.clone(), Value::from(*kind)),
+                        (k.detail.clone(), Value::from(detail.as_str())),
+                    ])
+                })
+                .collect::<Vec<_>>(),
+        );
+        let chain = object(vec![
+            (k.depth.clone(), Value::from(chain.depth)),
+            (k.calls.clone(), Value::from(chain.calls)),
+            (k.tools_used.clone(), chain.tools_used.clone()),
+            (k.labels.clone(), chain.labels.clone()),
+            (k.destinations.clone(), chain.destinations.clone()),
+            (k.impact_total.clone(), Value::from(chain.impact_total)),
+            (k.drift.clone(), drift),
+        ]);
+        let context = object(vec![(k.time.clone(), Value::from(rfc3339(facts.now)))]);
+        object(vec![
+            (k.version.clone(), self.version.clone()),
+            (k.identity.clone(), self.identity.clone()),
+            (k.grant.clone(), self.grant(facts.grant, facts.now)),
+            (k.task.clone(), self.task.clone()),
+            (k.call.clone(), call),
+            (k.chain.clone(), chain),
+            (k.context.clone(), context),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Chain, Contribution};
+    use crate::identity::Role;
+    use crate::tool::Impact;
+    use serde_json::json;
+
+    /// The document as the engine built it before it built regorus values directly: the
+    /// contract, spelled out once more as JSON.
+    fn reference(
+        identity: &Identity,
+        intent: &Intent,
+        task_id: TaskId,
+        env: &str,
+        facts: &CallFacts<'_>,
+    ) -> Value {
+        let CallFacts {
+            grant, spec, chain, ..
+        } = facts;
+        let bands: serde_json::Map<String, Json> = facts
+            .bands
+            .iter()
+            .map(|(scope, band)| (scope.to_string(), Json::from(band.as_str())))
+            .collect();
+        let list = |v: &Value| serde_json::to_value(v).unwrap();
+        Value::from(json!({
+            "version": super::super::INPUT_VERSION,
+            "identity": {
+                "id": identity.id,
+                "role": identity.role.as_str(),
+                "owner": identity.owner,
+                "attributes": identity.attributes,
             },
-            "env": facts.env,
-            "attributes": {},
-        },
-        "call": {
-            "id": facts.call_id.to_string(),
-            "tool": facts.call.tool,
-            "parent_id": facts.call.parent.map(|p| p.to_string()),
-            "args": facts.call.args,
-            "required_scopes": facts.required.iter().map(Scope::as_str).collect::<Vec<_>>(),
-            "scope_bands": bands,
-            "destinations": facts.destinations,
-            "spec": {
-                "impact": spec.impact.as_str(),
-                "reversible": spec.reversible,
-                "external": spec.external,
-                "reads": spec.reads,
-                "sink": spec.sink,
-                "tags": spec.tags,
-                "roles": spec.roles.as_ref().map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+            "grant": {
+                "id": grant.id().to_string(),
+                "scopes": grant.scopes(),
+                "expires_in_s": grant.expires_in_s(facts.now),
+                "escalated": grant.escalated(),
+                "revoked": grant.is_revoked(),
             },
-        },
-        "chain": {
-            "depth": chain.depth,
-            "calls": chain.calls,
-            "tools_used": chain.tools_used,
-            "labels": chain.labels,
-            "destinations": chain.destinations,
-            "impact_total": chain.impact_total,
-            "drift": facts.drift.iter().map(|(kind, detail)| json!({"kind": kind, "detail": detail})).collect::<Vec<_>>(),
-        },
-        "context": {"time": rfc3339(facts.now)},
-    });
-    regorus::Value::from(document)
+            "task": {
+                "id": task_id.to_string(),
+                "intent": {
+                    "goal": intent.goal,
+                    "scopes": intent.scopes.to_strings(),
+                    "max_impact": intent.max_impact.map(|i| i.as_str()),
+                    "attributes": intent.attributes,
+                },
+                "env": env,
+                "attributes": {},
+            },
+            "call": {
+                "id": facts.call_id.to_string(),
+                "tool": facts.call.tool,
+                "parent_id": facts.call.parent.map(|p| p.to_string()),
+                "args": facts.call.args,
+                "required_scopes": facts.required.iter().map(Scope::as_str).collect::<Vec<_>>(),
+                "scope_bands": bands,
+                "destinations": facts.destinations,
+                "spec": {
+                    "impact": spec.impact.as_str(),
+                    "reversible": spec.reversible,
+                    "external": spec.external,
+                    "reads": spec.reads,
+                    "sink": spec.sink,
+                    "tags": spec.tags,
+                    "roles": spec.roles.as_ref().map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+                },
+            },
+            "chain": {
+                "depth": chain.depth,
+                "calls": chain.calls,
+                "tools_used": list(&chain.tools_used),
+                "labels": list(&chain.labels),
+                "destinations": list(&chain.destinations),
+                "impact_total": chain.impact_total,
+                "drift": facts.drift.iter().map(|(kind, detail)| json!({"kind": kind, "detail": detail})).collect::<Vec<_>>(),
+            },
+            "context": {"time": rfc3339(facts.now)},
+        }))
+    }
+
+    #[test]
+    fn the_document_is_the_contract_document() {
+        let identity = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com")
+            .ceiling(["email.send:*", "files.read:*"])
+            .attribute("team", "platform")
+            .attribute("tier", 2)
+            .build()
+            .unwrap();
+        let intent = Intent::builder("report")
+            .scopes(["email.send:*@acme.com"])
+            .max_impact(Impact::Low)
+            .attribute("ticket", json!({"id": "T-1", "weights": [1.5, -2, 3]}))
+            .build()
+            .unwrap();
+        let now = time::macros::datetime!(2026-01-02 03:04:05.678 UTC);
+        let grant = Grant::issue(
+            vec!["email.send:*@acme.com".into()],
+            now,
+            time::Duration::minutes(9),
+            false,
+            None,
+        );
+        let chain = Chain::new(8);
+        let _ = chain.begin_call(None);
+        chain.commit(
+            CallId::new(),
+            1,
+            Contribution {
+                tool: "read_file".into(),
+                labels: vec!["secret".into(), "pii".into()],
+                destinations: vec!["x@acme.com".into()],
+                weight: 1,
+            },
+        );
+        let (snapshot, _) = chain.begin_call(None);
+        let spec = Arc::new(
+            ToolSpec::builder("send_email", Impact::Medium)
+                .external(true)
+                .sink(true)
+                .reads(["secret"])
+                .tags(["financial"])
+                .roles([Role::Executor])
+                .scope("email.send:{to}")
+                .destination_arg("to")
+                .build()
+                .unwrap(),
+        );
+        let plain = Arc::new(ToolSpec::builder("ping", Impact::Low).build().unwrap());
+        let task_id = TaskId::new();
+        let input = TaskInput::new(&identity, &intent, task_id, "prod", &grant);
+        let parent = CallId::new();
+        let calls = [
+            (
+                ToolCall::new(
+                    "send_email",
+                    json!({"to": ["a@acme.com", "b@evil.com"], "n": 1, "neg": -1, "f": 0.25,
+                           "nested": {"z": null, "a": [true, {"": "x"}]}, "empty": {}}),
+                )
+                .child_of(parent),
+                spec.clone(),
+            ),
+            (ToolCall::new("anything", json!({})), plain),
+        ];
+        for (call, spec) in &calls {
+            let required: Vec<Scope> = ["email.send:a@acme.com", "email.send:b@evil.com"]
+                .iter()
+                .map(|s| Scope::parse(s).unwrap())
+                .collect();
+            let bands = vec![
+                (required[0].clone(), Band::Intent),
+                (required[1].clone(), Band::Drift),
+            ];
+            let destinations = vec!["a@acme.com".to_owned(), "b@evil.com".to_owned()];
+            let call_id = CallId::new();
+            let facts = || CallFacts {
+                grant: &grant,
+                now,
+                call_id,
+                call,
+                spec,
+                required: &required,
+                bands: &bands,
+                destinations: &destinations,
+                chain: &snapshot,
+                drift: vec![("scope_outside_intent", "email.send:b@evil.com".into())],
+            };
+            let want = reference(&identity, &intent, task_id, "prod", &facts());
+            // Twice: the second document comes from the task's caches.
+            for _ in 0..2 {
+                let got = input.document(facts());
+                assert_eq!(got, want);
+            }
+        }
+    }
 }
