@@ -269,7 +269,12 @@ fn profile(what: &str, n: usize) {
             let rig = rig((what == "guard_file").then_some(Durability::Os));
             guarded(&rig, &calls, n, None);
         }
-        other => eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file"),
+        "threads" => {
+            for _ in 0..n / THREAD_CALLS {
+                black_box(throughput(2));
+            }
+        }
+        other => eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file, threads"),
     }
 }
 

@@ -1,9 +1,12 @@
-//! The one place that knows regorus: compiles a policy once, keeps one evaluator per thread in
-//! a pool, and runs the entry point under execution limits.
+//! The one place that knows regorus: compiles a policy once, keeps one evaluator per thread,
+//! and runs the entry point under execution limits.
 //!
 //! Measured on a 2-core machine: the RVM evaluates the default bundle several times faster than
-//! the interpreter, and one evaluator per thread scales where a shared one does not, so each
-//! thread takes its own evaluator from the pool and gives it back.
+//! the interpreter. Evaluators live in slots, one per thread as long as there are no more
+//! threads than slots: a thread keeps to the slot of its index, so no lock is shared between
+//! threads on the hot path. Each slot's VM runs its own deep copy of the program and data: the
+//! VM clones the program's literals and rule tables as it runs, and on a shared program those
+//! reference counts bounce between cores (two threads then ran slower than one).
 //!
 //! SECURITY: the RVM (regorus 0.14) treats an error inside a rule body (a builtin error such as
 //! `to_number("x")`, a division by zero, a function with conflicting outputs) as that body not
@@ -13,7 +16,9 @@
 //! tested case by case on both evaluators, runs on the RVM; every other policy runs on the
 //! interpreter unless the user explicitly chooses [`Backend::Vm`].
 
+use std::cell::Cell;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,11 +97,66 @@ enum Prototype {
     Interpreter(Box<Engine>),
 }
 
-/// A compiled policy and a pool of evaluators for it.
+/// A slot on its own cache line, so that two threads' slots never share one.
+#[repr(align(128))]
+struct Slot(Mutex<Option<Evaluator>>);
+
+/// A compiled policy and its evaluator slots.
 pub(crate) struct Compiled {
     prototype: Prototype,
-    pool: Mutex<Vec<Evaluator>>,
+    slots: Box<[Slot]>,
     limits: EvalLimits,
+}
+
+thread_local! {
+    /// This thread's index, which picks its evaluator slot in every compiled policy.
+    static THREAD_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The next thread index to hand out. Process-wide on purpose: it only spreads threads over
+/// slots, and holds no configuration or state of any guard.
+static NEXT_THREAD_INDEX: AtomicUsize = AtomicUsize::new(0);
+
+fn thread_index() -> usize {
+    THREAD_INDEX.with(|index| {
+        index.get().unwrap_or_else(|| {
+            let next = NEXT_THREAD_INDEX.fetch_add(1, Ordering::Relaxed);
+            index.set(Some(next));
+            next
+        })
+    })
+}
+
+/// A copy of `value` sharing no allocation (and so no reference count) with it.
+fn deep_copy(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::from(&**s),
+        Value::Array(items) => Value::from(items.iter().map(deep_copy).collect::<Vec<_>>()),
+        Value::Set(items) => Value::from(
+            items
+                .iter()
+                .map(deep_copy)
+                .collect::<std::collections::BTreeSet<_>>(),
+        ),
+        Value::Object(fields) => Value::from(
+            fields
+                .iter()
+                .map(|(k, v)| (deep_copy(k), deep_copy(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A copy of `program` whose literals, rule tree and rule tables are its own.
+fn private_program(program: &Program) -> Program {
+    let mut copy = program.clone();
+    copy.literals = program.literals.iter().map(deep_copy).collect();
+    copy.rule_tree = deep_copy(&program.rule_tree);
+    for info in &mut copy.rule_infos {
+        info.definitions = Arc::new((*info.definitions).clone());
+    }
+    copy
 }
 
 impl std::fmt::Debug for Compiled {
@@ -184,13 +244,21 @@ impl Compiled {
                 Prototype::Interpreter(Box::new(engine))
             }
         };
+        let slots = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .clamp(2, 64);
         let compiled = Self {
             prototype,
-            pool: Mutex::new(Vec::new()),
+            slots: (0..slots).map(|_| Slot(Mutex::new(None))).collect(),
             limits,
         };
+        // Surface data errors now, and have the first evaluator ready.
         let first = compiled.make()?;
-        compiled.give_back(first);
+        if let Some(slot) = compiled.slots.first() {
+            if let Ok(mut slot) = slot.0.lock() {
+                *slot = Some(first);
+            }
+        }
         Ok(compiled)
     }
 
@@ -206,8 +274,8 @@ impl Compiled {
         Ok(match &self.prototype {
             Prototype::Vm { program, data } => {
                 let mut vm = RegoVM::new();
-                vm.load_program(program.clone());
-                vm.set_data(data.clone())
+                vm.load_program(Arc::new(private_program(program)));
+                vm.set_data(deep_copy(data))
                     .map_err(|e| BuildError::PolicyData {
                         message: e.to_string(),
                     })?;
@@ -220,25 +288,26 @@ impl Compiled {
         })
     }
 
-    fn take(&self) -> Result<Evaluator, String> {
-        let pooled = self.pool.lock().map_or(None, |mut pool| pool.pop());
-        match pooled {
-            Some(evaluator) => Ok(evaluator),
-            None => self.make().map_err(|e| e.to_string()),
-        }
-    }
-
-    fn give_back(&self, evaluator: Evaluator) {
-        if let Ok(mut pool) = self.pool.lock() {
-            pool.push(evaluator);
-        }
-    }
-
     /// Evaluates the entry point over `input`. Any error, including a limit hit, is returned
     /// as text for a `policy_error` reason.
     pub(crate) fn evaluate(&self, input: Value) -> Result<Value, String> {
-        let mut evaluator = self.take()?;
-        let result = match &mut evaluator {
+        let count = self.slots.len();
+        let own = thread_index() % count.max(1);
+        // This thread's slot; if another thread holds it (more threads than slots), any free
+        // one; if none is free, wait for this thread's own.
+        let free = (0..count).find_map(|i| self.slots.get((own + i) % count)?.0.try_lock().ok());
+        let mut slot = match free {
+            Some(slot) => slot,
+            None => match self.slots.get(own) {
+                Some(slot) => slot.0.lock().unwrap_or_else(|p| p.into_inner()),
+                None => return Err("the policy has no evaluator".into()),
+            },
+        };
+        let evaluator = match &mut *slot {
+            Some(evaluator) => evaluator,
+            empty => empty.insert(self.make().map_err(|e| e.to_string())?),
+        };
+        let result = match evaluator {
             Evaluator::Vm(vm) => {
                 vm.set_input(input);
                 vm.execute().map_err(|e| e.to_string())
@@ -251,8 +320,8 @@ impl Compiled {
             }
         };
         // An evaluator whose run failed may hold half-built state: drop it, make a fresh one.
-        if result.is_ok() {
-            self.give_back(evaluator);
+        if result.is_err() {
+            *slot = None;
         }
         result
     }
