@@ -358,7 +358,8 @@ fn main() {
         chain.time(|| task.bench_chain(&prepared[k]));
         input.time(|| black_box(task.bench_input(&prepared[k])));
         policy.time(|| black_box(task.bench_policy(inputs[k].clone())));
-        ledger.time(|| black_box(task.bench_ledger(&prepared[k])));
+        let args = agentwarrant::Task::bench_args(&prepared[k]);
+        ledger.time(|| black_box(task.bench_ledger(&prepared[k], args)));
     }
     drop(stage_rig);
 

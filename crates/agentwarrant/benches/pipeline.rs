@@ -183,10 +183,15 @@ fn stages(c: &mut Criterion) {
                             .collect();
                     }
                     let n = left.min(ROTATE - rig.done);
+                    let batch: Vec<_> = (0..n as usize)
+                        .map(|k| {
+                            let call = &prepared[(rig.next + k) % prepared.len()];
+                            (call, Task::bench_args(call))
+                        })
+                        .collect();
                     let started = Instant::now();
-                    for k in 0..n {
-                        let call = &prepared[(rig.next + k as usize) % prepared.len()];
-                        black_box(rig.task.bench_ledger(call));
+                    for (call, args) in batch {
+                        black_box(rig.task.bench_ledger(call, args));
                     }
                     total += started.elapsed();
                     rig.next += n as usize;

@@ -71,7 +71,6 @@ impl std::fmt::Debug for Task {
 /// What the pipeline knows about a call once it has been validated.
 struct Examined {
     spec: Arc<ToolSpec>,
-    args: Map<String, Json>,
     required: Vec<Scope>,
     bands: Vec<(Scope, Band)>,
     destinations: Vec<String>,
@@ -99,6 +98,19 @@ fn status(status: &str) -> OutcomeRecord {
         labels: Vec::new(),
         error: None,
     }
+}
+
+/// `args` with every sensitive arg replaced by `"[redacted]"`, as [`ToolSpec::redact`] gives
+/// them, reusing the map instead of copying it.
+fn redacted(spec: &ToolSpec, mut args: Json) -> Json {
+    if let Json::Object(map) = &mut args {
+        for name in &spec.sensitive_args {
+            if let Some(value) = map.get_mut(name) {
+                *value = Json::String("[redacted]".into());
+            }
+        }
+    }
+    args
 }
 
 /// The depth of a JSON value's nesting (a scalar is 0), stopping early past `limit`.
@@ -370,7 +382,7 @@ impl TaskInner {
         Ok(record.seq)
     }
 
-    fn authorize(self: &Arc<Self>, call: ToolCall) -> Result<Warrant, Refusal> {
+    fn authorize(self: &Arc<Self>, mut call: ToolCall) -> Result<Warrant, Refusal> {
         let call_id = CallId::new();
         let now = self.guard.clock.now();
         let (chain, parent_known) = self.chain.begin_call(call.parent);
@@ -446,11 +458,18 @@ impl TaskInner {
         } else {
             "approved"
         };
+        // The args are recorded as given, sensitive ones redacted: moved, not copied, since
+        // nothing reads them after this record.
         let fields = CallFields {
+            call_id: Some(call_id),
+            parent: call.parent,
+            tool: Some(call.tool.clone()),
+            args: Some(redacted(&examined.spec, std::mem::take(&mut call.args))),
+            args_digest: Some(examined.args_digest.clone()),
             decision: Some(record_of(&decision, &[])),
             approver: (!approvers.is_empty()).then(|| approvers.clone()),
             outcome: Some(status(status_text)),
-            ..self.call_fields(call_id, &call, Some(&examined))
+            detail: None,
         };
         let recorded = self.record(RecordKind::CallDecided, fields).and_then(|_| {
             if decision.obligations.ledger_sync {
@@ -594,7 +613,6 @@ impl TaskInner {
             .collect();
         Ok(Examined {
             destinations: spec.destinations(args),
-            args: args.clone(),
             required,
             bands,
             args_digest: sha256_hex(&encoded),
@@ -643,7 +661,10 @@ impl TaskInner {
             owner: self.identity.owner.clone(),
             intent: self.intent.goal.clone(),
             tool: call.tool.clone(),
-            args: examined.spec.redact(&examined.args),
+            args: call
+                .args
+                .as_object()
+                .map_or_else(|| Json::Object(Map::new()), |a| examined.spec.redact(a)),
             reasons: decision.reasons.clone(),
             approvers_needed: decision.obligations.approvers,
             expires_at: now + ttl,
@@ -770,7 +791,7 @@ impl TaskInner {
             parent: call.parent,
             tool: Some(call.tool.clone()),
             // SECURITY: args of an unknown or malformed call are not recorded; only the digest.
-            args: examined.map(|e| e.spec.redact(&e.args)),
+            args: examined.and_then(|e| call.args.as_object().map(|a| e.spec.redact(a))),
             args_digest: Some(examined.map_or_else(
                 || sha256_hex(&canonical_json(&call.args)),
                 |e| e.args_digest.clone(),
@@ -934,18 +955,30 @@ impl Task {
         self.inner.guard.engine.decide(input).effect == Effect::Allow
     }
 
-    /// Appends the two records of an allowed call (`call.decided`, `call.completed`).
-    pub fn bench_ledger(&self, call: &BenchCall) -> bool {
+    /// The call's args, for [`Task::bench_ledger`] (which takes them, as the pipeline does).
+    pub fn bench_args(call: &BenchCall) -> Json {
+        call.call.args.clone()
+    }
+
+    /// Appends the two records of an allowed call (`call.decided`, `call.completed`), taking
+    /// the args as the pipeline does.
+    pub fn bench_ledger(&self, call: &BenchCall, args: Json) -> bool {
         let inner = &self.inner;
         let decided = CallFields {
+            call_id: Some(call.call_id),
+            parent: call.call.parent,
+            tool: Some(call.call.tool.clone()),
+            args: Some(redacted(&call.examined.spec, args)),
+            args_digest: Some(call.examined.args_digest.clone()),
             decision: Some(DecisionRecord {
                 effect: Effect::Allow.as_str().into(),
                 reasons: Vec::new(),
                 policy_digest: Some(inner.guard.engine.digest().to_string()),
                 eval_us: 8,
             }),
+            approver: None,
             outcome: Some(status("allowed")),
-            ..inner.call_fields(call.call_id, &call.call, Some(&call.examined))
+            detail: None,
         };
         let completed = CallFields {
             call_id: Some(call.call_id),

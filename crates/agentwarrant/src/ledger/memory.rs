@@ -9,10 +9,34 @@ use crate::error::LedgerError;
 struct State {
     sealer: Sealer,
     records: Vec<Record>,
+    /// `records[..sealed]` carry their `prev` and `hash`; the rest only their `seq`.
+    sealed: usize,
 }
 
-/// Keeps sealed records in memory; [`MemoryLedger::to_jsonl`] gives the same lines a file
-/// ledger would hold, so they verify the same way.
+impl State {
+    /// Seals the records appended since the last read, in order.
+    fn seal_pending(&mut self) {
+        let State {
+            sealer,
+            records,
+            sealed,
+        } = self;
+        for record in records.iter_mut().skip(*sealed) {
+            let seal = sealer.seal_encoded(&Encoded::new(record));
+            sealer.advance(&seal);
+            seal.apply(record);
+        }
+        *sealed = records.len();
+    }
+}
+
+/// Keeps records in memory; [`MemoryLedger::to_jsonl`] gives the same lines a file ledger
+/// would hold, so they verify the same way.
+///
+/// Nothing here outlives the process, so no durability is at stake: records get their `seq`
+/// when appended and their `prev` and `hash` when first read (by [`MemoryLedger::records`],
+/// [`MemoryLedger::to_jsonl`] or [`Ledger::append`]), in append order, with the same result
+/// as sealing each at once and without hashing on the calls' critical path.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     state: Mutex<State>,
@@ -34,7 +58,10 @@ impl MemoryLedger {
     /// A copy of every record, in order.
     pub fn records(&self) -> Vec<Record> {
         self.lock()
-            .map(|state| state.records.clone())
+            .map(|mut state| {
+                state.seal_pending();
+                state.records.clone()
+            })
             .unwrap_or_default()
     }
 
@@ -56,25 +83,23 @@ impl MemoryLedger {
 }
 
 impl Ledger for MemoryLedger {
-    fn append(&self, record: Record) -> Result<Record, LedgerError> {
+    fn append(&self, mut record: Record) -> Result<Record, LedgerError> {
         let encoded = Encoded::new(&record);
-        let mut record = record;
         let mut state = self.lock()?;
+        state.seal_pending();
         let seal = state.sealer.seal_encoded(&encoded);
         state.sealer.advance(&seal);
         seal.apply(&mut record);
         state.records.push(record.clone());
+        state.sealed = state.records.len();
         Ok(record)
     }
 
-    fn append_seq(&self, record: Record) -> Result<u64, LedgerError> {
-        let encoded = Encoded::new(&record);
-        let mut record = record;
+    fn append_seq(&self, mut record: Record) -> Result<u64, LedgerError> {
         let mut state = self.lock()?;
-        let seal = state.sealer.seal_encoded(&encoded);
-        state.sealer.advance(&seal);
-        seal.apply(&mut record);
+        let seq = state.records.len() as u64 + 1;
+        record.seq = seq;
         state.records.push(record);
-        Ok(seal.seq)
+        Ok(seq)
     }
 }
