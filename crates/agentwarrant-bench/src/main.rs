@@ -269,6 +269,43 @@ fn profile(what: &str, n: usize) {
             let rig = rig((what == "guard_file").then_some(Durability::Os));
             guarded(&rig, &calls, n, None);
         }
+        "floor_variants" => {
+            let documents = workload::documents();
+            let configs: [(&str, fn(&mut regorus::rvm::vm::RegoVM)); 4] = [
+                ("bare", |_| {}),
+                ("strict", |vm| vm.set_strict_builtin_errors(true)),
+                ("limits", |vm| {
+                    vm.set_max_instructions(2_000_000);
+                    vm.set_execution_timer_config(Some(
+                        regorus::utils::limits::ExecutionTimerConfig {
+                            limit: std::time::Duration::from_millis(250),
+                            check_interval: std::num::NonZeroU32::new(256).unwrap(),
+                        },
+                    ));
+                }),
+                ("strict+limits", |vm| {
+                    vm.set_strict_builtin_errors(true);
+                    vm.set_max_instructions(2_000_000);
+                    vm.set_execution_timer_config(Some(
+                        regorus::utils::limits::ExecutionTimerConfig {
+                            limit: std::time::Duration::from_millis(250),
+                            check_interval: std::num::NonZeroU32::new(256).unwrap(),
+                        },
+                    ));
+                }),
+            ];
+            for _ in 0..3 {
+                for (name, configure) in &configs {
+                    let mut vm = workload::floor_vm();
+                    configure(&mut vm);
+                    let mut samples = Samples::default();
+                    for doc in documents.iter().cycle().take(n) {
+                        samples.time(|| black_box(workload::floor_eval(&mut vm, doc)));
+                    }
+                    println!("{name:>14}: {:.2} us median", samples.median_us());
+                }
+            }
+        }
         "threads" => {
             for _ in 0..n / THREAD_CALLS {
                 black_box(throughput(2));

@@ -6,6 +6,7 @@
 //! (ids, args, scopes). The values belong to the task: two tasks on two threads never touch
 //! the same reference count.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use regorus::Value;
@@ -95,14 +96,22 @@ keys! {
     band_outside_ceiling = "outside_ceiling",
 }
 
-/// An object from entries, sorted here (the callers' are short and mostly sorted already).
-fn object(mut entries: Vec<(Value, Value)>) -> Value {
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    Value::from(
-        entries
-            .into_iter()
-            .collect::<std::collections::BTreeMap<_, _>>(),
-    )
+/// An object from a fixed set of members (sorted in place, no allocation but the object's).
+fn object<const N: usize>(members: [(Value, Value); N]) -> Value {
+    Value::from(BTreeMap::from(members))
+}
+
+/// An object from members given in any order.
+fn object_of(members: impl IntoIterator<Item = (Value, Value)>) -> Value {
+    let mut map = BTreeMap::new();
+    for (key, value) in members {
+        map.insert(key, value);
+    }
+    if map.is_empty() {
+        Value::new_object()
+    } else {
+        Value::from(map)
+    }
 }
 
 fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
@@ -131,13 +140,9 @@ pub(crate) fn from_json(json: &Json) -> Value {
 }
 
 fn object_from_json(map: &Map<String, Json>) -> Value {
-    if map.is_empty() {
-        return Value::new_object();
-    }
-    object(
+    object_of(
         map.iter()
-            .map(|(k, v)| (Value::from(k.as_str()), from_json(v)))
-            .collect(),
+            .map(|(k, v)| (Value::from(k.as_str()), from_json(v))),
     )
 }
 
@@ -191,7 +196,7 @@ impl TaskInput {
         grant: &Grant,
     ) -> Self {
         let keys = Keys::new();
-        let identity_value = object(vec![
+        let identity_value = object([
             (keys.id.clone(), Value::from(identity.id.as_str())),
             (Value::from("role"), Value::from(identity.role.as_str())),
             (Value::from("owner"), Value::from(identity.owner.as_str())),
@@ -200,7 +205,7 @@ impl TaskInput {
                 object_from_json(&identity.attributes),
             ),
         ]);
-        let intent_value = object(vec![
+        let intent_value = object([
             (Value::from("goal"), Value::from(intent.goal.as_str())),
             (
                 keys.scopes.clone(),
@@ -217,7 +222,7 @@ impl TaskInput {
                 object_from_json(&intent.attributes),
             ),
         ]);
-        let task = object(vec![
+        let task = object([
             (keys.id.clone(), uuid(task_id.to_uuid())),
             (Value::from("intent"), intent_value),
             (Value::from("env"), Value::from(env)),
@@ -246,7 +251,7 @@ impl TaskInput {
             }
         }
         let k = &self.keys;
-        let value = object(vec![
+        let value = object([
             (k.id.clone(), self.grant_id.clone()),
             (k.scopes.clone(), self.grant_scopes.clone()),
             (k.expires_in_s.clone(), Value::from(expires_in_s)),
@@ -263,7 +268,7 @@ impl TaskInput {
         if let Some((_, value, name)) = specs.iter().find(|(s, _, _)| Arc::ptr_eq(s, spec)) {
             return (value.clone(), name.clone());
         }
-        let value = object(vec![
+        let value = object([
             (Value::from("impact"), Value::from(spec.impact.as_str())),
             (Value::from("reversible"), Value::Bool(spec.reversible)),
             (Value::from("external"), Value::Bool(spec.external)),
@@ -302,25 +307,15 @@ impl TaskInput {
             Json::Object(map) => object_from_json(map),
             other => from_json(other),
         };
-        let bands = if facts.bands.is_empty() {
-            Value::new_object()
-        } else {
-            object(
-                facts
-                    .bands
-                    .iter()
-                    .map(|(scope, band)| {
-                        let band = match band {
-                            Band::Intent => k.band_intent.clone(),
-                            Band::Drift => k.band_drift.clone(),
-                            Band::OutsideCeiling => k.band_outside_ceiling.clone(),
-                        };
-                        (Value::from(scope.as_str()), band)
-                    })
-                    .collect(),
-            )
-        };
-        let call = object(vec![
+        let bands = object_of(facts.bands.iter().map(|(scope, band)| {
+            let band = match band {
+                Band::Intent => k.band_intent.clone(),
+                Band::Drift => k.band_drift.clone(),
+                Band::OutsideCeiling => k.band_outside_ceiling.clone(),
+            };
+            (Value::from(scope.as_str()), band)
+        }));
+        let call = object([
             (k.id.clone(), uuid(facts.call_id.to_uuid())),
             (k.tool.clone(), tool),
             (
@@ -344,14 +339,14 @@ impl TaskInput {
                 .drift
                 .iter()
                 .map(|(kind, detail)| {
-                    object(vec![
+                    object([
                         (k.kind.clone(), Value::from(*kind)),
                         (k.detail.clone(), Value::from(detail.as_str())),
                     ])
                 })
                 .collect::<Vec<_>>(),
         );
-        let chain = object(vec![
+        let chain = object([
             (k.depth.clone(), Value::from(chain.depth)),
             (k.calls.clone(), Value::from(chain.calls)),
             (k.tools_used.clone(), chain.tools_used.clone()),
@@ -360,8 +355,8 @@ impl TaskInput {
             (k.impact_total.clone(), Value::from(chain.impact_total)),
             (k.drift.clone(), drift),
         ]);
-        let context = object(vec![(k.time.clone(), Value::from(rfc3339(facts.now)))]);
-        object(vec![
+        let context = object([(k.time.clone(), Value::from(rfc3339(facts.now)))]);
+        object([
             (k.version.clone(), self.version.clone()),
             (k.identity.clone(), self.identity.clone()),
             (k.grant.clone(), self.grant(facts.grant, facts.now)),

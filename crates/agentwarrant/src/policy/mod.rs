@@ -184,6 +184,7 @@ impl Policy {
         Ok(PolicyEngine {
             compiled,
             digest: self.digest(),
+            keys: DecisionKeys::default(),
         })
     }
 }
@@ -215,6 +216,28 @@ impl Default for PolicyEngineOptions {
 pub struct PolicyEngine {
     compiled: Compiled,
     digest: PolicyDigest,
+    keys: DecisionKeys,
+}
+
+/// The members of the engine's decision object, made once (looked up by reference, so
+/// threads share them without touching their reference counts).
+#[derive(Debug)]
+struct DecisionKeys {
+    deny: regorus::Value,
+    require_approval: regorus::Value,
+    allow: regorus::Value,
+    obligations: regorus::Value,
+}
+
+impl Default for DecisionKeys {
+    fn default() -> Self {
+        Self {
+            deny: regorus::Value::from("deny"),
+            require_approval: regorus::Value::from("require_approval"),
+            allow: regorus::Value::from("allow"),
+            obligations: regorus::Value::from("obligations"),
+        }
+    }
 }
 
 impl PolicyEngine {
@@ -244,7 +267,10 @@ impl PolicyEngine {
 
     pub(crate) fn decide(&self, input: regorus::Value) -> Decision {
         let started = Instant::now();
-        let outcome = self.compiled.evaluate(input).and_then(|value| fold(&value));
+        let outcome = self
+            .compiled
+            .evaluate(input)
+            .and_then(|value| fold(&value, &self.keys));
         let eval_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let (effect, reasons, also, obligations) = match outcome {
             Ok(folded) => folded,
@@ -270,21 +296,20 @@ type Folded = (Effect, Vec<Reason>, Vec<Reason>, Obligations);
 
 /// deny members → deny; else approval members → approval; else `allow == true` → allow;
 /// else deny with `not_allowed`.
-fn fold(value: &regorus::Value) -> Result<Folded, String> {
+fn fold(value: &regorus::Value, keys: &DecisionKeys) -> Result<Folded, String> {
     let object = value
         .as_object()
         .map_err(|_| "the policy produced no decision (undefined result)".to_owned())?;
-    let field = |name: &str| object.get(&regorus::Value::from(name));
-    let deny = reasons(field("deny"), "deny")?;
-    let approval = reasons(field("require_approval"), "require_approval")?;
-    let obligations = obligations(field("obligations"))?;
+    let deny = reasons(object.get(&keys.deny), "deny")?;
+    let approval = reasons(object.get(&keys.require_approval), "require_approval")?;
+    let obligations = obligations(object.get(&keys.obligations))?;
     if !deny.is_empty() {
         return Ok((Effect::Deny, deny, approval, obligations));
     }
     if !approval.is_empty() {
         return Ok((Effect::Approval, approval, Vec::new(), obligations));
     }
-    match field("allow") {
+    match object.get(&keys.allow) {
         Some(regorus::Value::Bool(true)) => {
             Ok((Effect::Allow, Vec::new(), Vec::new(), obligations))
         }
@@ -333,6 +358,9 @@ fn reasons(value: Option<&regorus::Value>, rule: &str) -> Result<Vec<Reason>, St
 fn obligations(value: Option<&regorus::Value>) -> Result<Obligations, String> {
     let json = match value {
         None => return Ok(Obligations::default()),
+        Some(regorus::Value::Object(fields)) if fields.is_empty() => {
+            return Ok(Obligations::default())
+        }
         Some(v) => serde_json::to_value(v).map_err(|e| e.to_string())?,
     };
     let mut obligations = Obligations::default();
