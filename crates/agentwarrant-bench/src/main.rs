@@ -254,6 +254,18 @@ with tempfile.TemporaryDirectory() as tmp:
 print(f"guarded no-op, file ledger: {statistics.median(samples):.2f} µs median per call")
 "#;
 
+/// Sets up a bare VM for one variant of the floor.
+type Configure = fn(&mut regorus::rvm::vm::RegoVM);
+
+/// The guard's evaluation limits (instruction limit, timer checked every 256 units).
+fn guard_limits(vm: &mut regorus::rvm::vm::RegoVM) {
+    vm.set_max_instructions(2_000_000);
+    vm.set_execution_timer_config(Some(regorus::utils::limits::ExecutionTimerConfig {
+        limit: std::time::Duration::from_millis(250),
+        check_interval: std::num::NonZeroU32::new(256).unwrap_or(std::num::NonZeroU32::MIN),
+    }));
+}
+
 /// `agentwarrant-bench profile WHAT [N]`: only one loop, for a profiler (callgrind, perf).
 fn profile(what: &str, n: usize) {
     let calls = workload::calls();
@@ -271,27 +283,13 @@ fn profile(what: &str, n: usize) {
         }
         "floor_variants" => {
             let documents = workload::documents();
-            let configs: [(&str, fn(&mut regorus::rvm::vm::RegoVM)); 4] = [
+            let configs: [(&str, Configure); 4] = [
                 ("bare", |_| {}),
                 ("strict", |vm| vm.set_strict_builtin_errors(true)),
-                ("limits", |vm| {
-                    vm.set_max_instructions(2_000_000);
-                    vm.set_execution_timer_config(Some(
-                        regorus::utils::limits::ExecutionTimerConfig {
-                            limit: std::time::Duration::from_millis(250),
-                            check_interval: std::num::NonZeroU32::new(256).unwrap(),
-                        },
-                    ));
-                }),
+                ("limits", guard_limits),
                 ("strict+limits", |vm| {
                     vm.set_strict_builtin_errors(true);
-                    vm.set_max_instructions(2_000_000);
-                    vm.set_execution_timer_config(Some(
-                        regorus::utils::limits::ExecutionTimerConfig {
-                            limit: std::time::Duration::from_millis(250),
-                            check_interval: std::num::NonZeroU32::new(256).unwrap(),
-                        },
-                    ));
+                    guard_limits(vm);
                 }),
             ];
             for _ in 0..3 {
