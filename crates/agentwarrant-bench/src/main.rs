@@ -133,6 +133,40 @@ fn throughput(threads: usize) -> f64 {
     (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
 }
 
+/// Throughput (evaluations per second) of the floor on `threads` threads, each with its own
+/// VM, program and documents: what the machine allows the guard's scaling to reach.
+fn floor_throughput(threads: usize) -> f64 {
+    let barrier = Barrier::new(threads + 1);
+    let elapsed = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let documents = workload::documents();
+                    let mut vm = workload::floor_vm();
+                    barrier.wait();
+                    for doc in documents.iter().cycle().take(THREAD_CALLS) {
+                        black_box(workload::floor_eval(&mut vm, doc));
+                    }
+                    Instant::now()
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let ended = handles.into_iter().map(|h| h.join().unwrap()).max();
+        ended.unwrap_or(started) - started
+    });
+    (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
+}
+
+/// The system's load averages, to tell a quiet run from a busy one.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 /// Live bytes a task retains after 1,000 calls (still open), with the given ledger.
 fn retained_per_task(durability: Option<Durability>) -> isize {
     let rig = rig(durability);
@@ -337,7 +371,7 @@ fn main() {
         workload::tools().len(),
         calls.len()
     );
-    println!("  machine: {}", machine());
+    println!("  machine: {}; load average at start {}", machine(), load());
     println!(
         "  {ROUNDS} interleaved rounds of {CALLS} timed calls per bench ({WARMUP} warm-up calls each)"
     );
@@ -409,11 +443,14 @@ fn main() {
         }
     }
 
-    // --- Throughput on 1 and 2 threads: best of three runs each, alternated.
-    let (mut one, mut two) = (0.0f64, 0.0f64);
+    // --- Throughput on 1 and 2 threads: best of three runs each, alternated; the floor's
+    // own scaling is the ceiling the machine allows.
+    let (mut one, mut two, mut floor_one, mut floor_two) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for _ in 0..3 {
         one = one.max(throughput(1));
         two = two.max(throughput(2));
+        floor_one = floor_one.max(floor_throughput(1));
+        floor_two = floor_two.max(floor_throughput(2));
     }
 
     // --- Memory.
@@ -439,6 +476,14 @@ fn main() {
     row("begin_end (grant issue + revoke)", &begin_end);
     println!("  {:<34} {:>9} {:>9} {:>12.0}", "threads: 1", "", "", one);
     println!("  {:<34} {:>9} {:>9} {:>12.0}", "threads: 2", "", "", two);
+    println!(
+        "  {:<34} {:>9} {:>9} {:>12.0}",
+        "floor threads: 1 (evaluations/s)", "", "", floor_one
+    );
+    println!(
+        "  {:<34} {:>9} {:>9} {:>12.0}",
+        "floor threads: 2 (evaluations/s)", "", "", floor_two
+    );
     println!();
 
     let ratio = |s: &Samples| s.median_us() / floor.median_us();
@@ -462,6 +507,11 @@ fn main() {
         two / one
     );
     println!(
+        "  {:<44} {:>7.2}   (the machine's ceiling)",
+        "floor: 2-thread / 1-thread throughput",
+        floor_two / floor_one
+    );
+    println!(
         "  {:<44} {:>7.0}",
         "guard_memory calls per second (1 thread)",
         1e6 / memory.median_us()
@@ -483,5 +533,10 @@ fn main() {
     println!("  python binding");
     python();
     println!();
-    println!("  finished in {:.0?}", started.elapsed());
+    println!(
+        "  finished in {:.0?}; load average at end {} (ratios are only meaningful on an \
+         otherwise idle machine)",
+        started.elapsed(),
+        load()
+    );
 }

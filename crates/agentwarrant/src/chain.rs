@@ -1,7 +1,7 @@
 //! The chain tracker: depth, call counts, labels, destinations and cumulative impact of a task
 //! tree, in bounded memory.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use crate::ids::CallId;
@@ -85,8 +85,11 @@ struct State {
     impact_total: u32,
     /// Depth of each allowed call, kept for the most recent `window` calls so that children
     /// can find their parent.
-    depths: HashMap<CallId, u32>,
-    order: VecDeque<CallId>,
+    ///
+    /// One ring, newest last, searched from the newest: a child's parent is almost always one
+    /// of the last few calls, and a ring of 20-byte entries is a third of the memory of a hash
+    /// map plus its eviction queue (a task's state must stay small for long tasks).
+    recent: VecDeque<(CallId, u32)>,
 }
 
 /// Shared by a task and every task delegated from it, so a label read anywhere in the tree
@@ -125,9 +128,11 @@ impl Chain {
         let depth = match parent {
             None => Ok(1),
             Some(parent) => state
-                .depths
-                .get(&parent)
-                .map(|d| d.saturating_add(1))
+                .recent
+                .iter()
+                .rev()
+                .find(|(call, _)| *call == parent)
+                .map(|(_, d)| d.saturating_add(1))
                 .ok_or(UnknownParent),
         };
         let snapshot = ChainSnapshot {
@@ -152,13 +157,10 @@ impl Chain {
             .destinations
             .extend_while(contribution.destinations, |len| len < window);
         state.impact_total = state.impact_total.saturating_add(contribution.weight);
-        state.depths.insert(call, depth);
-        state.order.push_back(call);
-        while state.order.len() > self.window {
-            if let Some(old) = state.order.pop_front() {
-                state.depths.remove(&old);
-            }
+        if state.recent.len() >= self.window {
+            state.recent.pop_front();
         }
+        state.recent.push_back((call, depth));
     }
 
     /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
@@ -192,9 +194,6 @@ mod tests {
             chain.commit(CallId::new(), 1, Contribution::default());
         }
         let state = chain.lock();
-        assert_eq!(
-            (state.depths.len(), state.order.len(), state.calls),
-            (4, 4, 100)
-        );
+        assert_eq!((state.recent.len(), state.calls), (4, 100));
     }
 }
