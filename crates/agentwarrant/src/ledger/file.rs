@@ -216,6 +216,19 @@ impl FileLedger {
             .open(&path)
             .map_err(io)?;
         let metadata = file.metadata().map_err(io)?;
+        // SECURITY: two writers on one file would interleave two chains and break both; the
+        // lock (released when the ledger is dropped) refuses the second, in or across processes.
+        if metadata.is_file() {
+            file.try_lock().map_err(|e| LedgerError::Io {
+                path: path.clone(),
+                message: match e {
+                    std::fs::TryLockError::WouldBlock => {
+                        "the ledger is open in another writer (this or another process); use one FileLedger per file".into()
+                    }
+                    std::fs::TryLockError::Error(e) => e.to_string(),
+                },
+            })?;
+        }
         let mut sealer = Sealer::default();
         let mut len = 0;
         // Only regular files hold a chain to continue (not /dev/null or a pipe).
@@ -393,7 +406,10 @@ mod tests {
         ledger.append(record(0)).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while std::fs::read_to_string(&path).unwrap().is_empty() {
-            assert!(std::time::Instant::now() < deadline, "the writer never wrote");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never wrote"
+            );
             std::thread::sleep(FileLedger::BATCH_INTERVAL);
         }
         let text = std::fs::read_to_string(&path).unwrap();

@@ -518,9 +518,21 @@ fn a_ledger_with_any_float_in_its_args_verifies_and_reopens() {
         .unwrap();
     }
     task.end().unwrap();
-    drop(guard);
+    // The task holds the guard, and so the ledger's writer lock, until it is dropped.
+    drop((task, guard));
 
     let head = ledger::verify(&path).unwrap();
     assert_eq!(head.records, 2 + 5 * 2 + 2);
     FileLedger::open(&path).unwrap();
+}
+
+#[test]
+fn a_second_writer_on_the_same_file_is_refused_until_the_first_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let first = agentwarrant::FileLedger::open(&path).unwrap();
+    let second = agentwarrant::FileLedger::open(&path).unwrap_err();
+    assert!(second.to_string().contains("another writer"), "{second}");
+    drop(first);
+    assert!(agentwarrant::FileLedger::open(&path).is_ok());
 }
