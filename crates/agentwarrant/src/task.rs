@@ -586,7 +586,7 @@ impl TaskInner {
         let Json::Object(args) = &call.args else {
             return Err(invalid("args must be a JSON object".into()));
         };
-        if nesting(&call.args, limits.max_args_depth + 1) > limits.max_args_depth {
+        if nesting(&call.args, limits.max_args_depth.saturating_add(1)) > limits.max_args_depth {
             return Err(invalid(format!(
                 "args nest deeper than {}",
                 limits.max_args_depth

@@ -113,6 +113,24 @@ fn args_nested_deeper_than_the_limit_are_an_invalid_call() {
     assert_eq!(refusal.codes(), ["invalid_call"]);
 }
 
+/// Regression: a depth limit of `usize::MAX` overflowed while computing the nesting bound.
+#[test]
+fn the_largest_depth_limit_is_accepted_without_overflow() {
+    let guard = builder()
+        .limits(Limits {
+            max_args_depth: usize::MAX,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    task.authorize(ToolCall::new(
+        "read_logs",
+        json!({"service": "api", "f": [[1]]}),
+    ))
+    .unwrap();
+}
+
 #[test]
 fn a_scope_template_whose_arg_is_missing_or_not_a_scalar_is_an_invalid_call() {
     let guard = builder().build().unwrap();
