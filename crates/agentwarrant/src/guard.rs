@@ -1,6 +1,7 @@
 //! The guard: built once with its policy, tools, approver, ledger and clock; begins tasks.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -65,6 +66,9 @@ pub(crate) struct GuardInner {
     pub(crate) agents: RwLock<BTreeSet<String>>,
     /// Identities switched off: their tasks' calls are refused.
     pub(crate) disabled: RwLock<BTreeSet<String>>,
+    /// How many identities are disabled (`usize::MAX` while the set changes), so that the
+    /// hot path reads one rarely-written atomic instead of taking the lock on every call.
+    pub(crate) disabled_count: AtomicUsize,
     pub(crate) used_approvals: UsedApprovals,
     pub(crate) signing_key: SigningKey,
 }
@@ -72,6 +76,9 @@ pub(crate) struct GuardInner {
 impl GuardInner {
     /// Whether any of `ids` is disabled; a poisoned lock counts as disabled (fail closed).
     pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        if self.disabled_count.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         match self.disabled.read() {
             Ok(disabled) => !disabled.is_empty() && ids.any(|id| disabled.contains(id)),
             Err(_) => true,
@@ -141,14 +148,27 @@ impl Guard {
     /// or delegated from one, is refused with `grant_invalid`, until it is enabled again.
     pub fn disable_identity(&self, id: &str) {
         if let Ok(mut disabled) = self.inner.disabled.write() {
+            // Checked under the lock until the set is updated (a panic leaves it so).
+            self.inner
+                .disabled_count
+                .store(usize::MAX, Ordering::SeqCst);
             disabled.insert(id.to_owned());
+            self.inner
+                .disabled_count
+                .store(disabled.len(), Ordering::SeqCst);
         }
     }
 
     /// Switches a disabled identity back on.
     pub fn enable_identity(&self, id: &str) {
         if let Ok(mut disabled) = self.inner.disabled.write() {
+            self.inner
+                .disabled_count
+                .store(usize::MAX, Ordering::SeqCst);
             disabled.remove(id);
+            self.inner
+                .disabled_count
+                .store(disabled.len(), Ordering::SeqCst);
         }
     }
 
@@ -348,6 +368,7 @@ impl GuardBuilder {
                 env: self.env,
                 agents: RwLock::new(BTreeSet::new()),
                 disabled: RwLock::new(BTreeSet::new()),
+                disabled_count: AtomicUsize::new(0),
                 used_approvals: UsedApprovals::default(),
                 signing_key: self.signing_key.unwrap_or_else(SigningKey::generate),
             }),

@@ -2,7 +2,7 @@
 //! tool call into a [`Warrant`] or a [`Refusal`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{json, Map, Value as Json};
@@ -48,6 +48,10 @@ pub(crate) struct TaskInner {
     chain: Arc<Chain>,
     /// The parts of the policy input that stay the same for the task, built once.
     input: input::TaskInput,
+    /// Declared tools this task has called, each resolved once into a private copy (tools are
+    /// only ever added, so the answer never changes): the hot path then takes no lock and
+    /// touches no reference count shared with other tasks.
+    tools: Mutex<Vec<(String, Arc<ToolSpec>)>>,
     ended: AtomicBool,
 }
 
@@ -191,6 +195,7 @@ impl Task {
             grant,
             chain,
             input,
+            tools: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
         });
         let begun = json!({
@@ -553,6 +558,23 @@ impl TaskInner {
         })
     }
 
+    /// The spec of the tool `name`; see [`TaskInner::tools`].
+    fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
+        let mut tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, spec)) = tools.iter().find(|(n, _)| n == name) {
+            return Some(spec.clone());
+        }
+        let spec = self.guard.tool(name)?;
+        // A name that fell to the default tool may be declared later: not cached.
+        let default = self.guard.default_tool.as_ref();
+        if default.is_some_and(|d| Arc::ptr_eq(d, &spec)) {
+            return Some(spec);
+        }
+        let private = Arc::new(ToolSpec::clone(&spec));
+        tools.push((name.to_owned(), private.clone()));
+        Some(private)
+    }
+
     /// Validates the call and the grant; the first problem is the refusal's reason.
     fn examine(
         &self,
@@ -576,7 +598,7 @@ impl TaskInner {
                 problem.as_str(),
             ));
         }
-        let spec = self.guard.tool(&call.tool).ok_or_else(|| {
+        let spec = self.tool(&call.tool).ok_or_else(|| {
             Reason::with_detail(
                 ReasonCode::UnknownTool,
                 format!("`{}` is not declared", call.tool),
