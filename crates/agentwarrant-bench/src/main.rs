@@ -381,7 +381,7 @@ fn main() {
     let mut floor = Samples::default();
     let mut interpreter = Samples::default();
     let mut memory = Samples::default();
-    let file_modes = [("os", Durability::Os)];
+    let file_modes = [("os", Durability::Os), ("batch", Durability::Batch)];
     let mut file: Vec<Samples> = file_modes.iter().map(|_| Samples::default()).collect();
     let mut vm = workload::floor_vm();
     let mut engine = workload::floor_interpreter();

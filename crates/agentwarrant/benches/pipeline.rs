@@ -123,6 +123,9 @@ fn floor(c: &mut Criterion) {
 fn guards(c: &mut Criterion) {
     bench_guard(c, "guard_memory", false, memory);
     bench_guard(c, "guard_file/os", true, file_os);
+    bench_guard(c, "guard_file/batch", true, |path| {
+        Arc::new(FileLedger::open_with(path.unwrap(), Durability::Batch).unwrap())
+    });
 }
 
 fn stages(c: &mut Criterion) {
