@@ -1,17 +1,34 @@
 //! A counting global allocator: how many bytes are live, to measure what a task or a guard
 //! retains. It lives here, in the report binary, never in the library.
+//!
+//! It counts only while [`counting`] is on: one shared counter updated by every allocation
+//! would add an atomic operation to each, and make two threads contend for its cache line,
+//! distorting the timings measured with the counter off.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-/// The system allocator, counting the bytes currently allocated.
+/// The system allocator, counting the bytes currently allocated while counting is on.
 pub(crate) struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ON: AtomicBool = AtomicBool::new(false);
 
-/// Bytes currently allocated by the whole process.
+/// Bytes allocated and not freed while counting was on (frees of older blocks count too, so
+/// measure a region that starts and ends with counting on).
 pub(crate) fn live() -> isize {
     LIVE.load(Ordering::SeqCst)
+}
+
+/// Turns counting on or off.
+pub(crate) fn counting(on: bool) {
+    ON.store(on, Ordering::SeqCst);
+}
+
+fn count(delta: isize) {
+    if ON.load(Ordering::Relaxed) {
+        LIVE.fetch_add(delta, Ordering::Relaxed);
+    }
 }
 
 fn size(layout: Layout) -> isize {
@@ -26,7 +43,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged; see the impl's comment.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            LIVE.fetch_add(size(layout), Ordering::Relaxed);
+            count(size(layout));
         }
         ptr
     }
@@ -35,7 +52,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged; see the impl's comment.
         let ptr = unsafe { System.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            LIVE.fetch_add(size(layout), Ordering::Relaxed);
+            count(size(layout));
         }
         ptr
     }
@@ -43,7 +60,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged; see the impl's comment.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(size(layout), Ordering::Relaxed);
+        count(-size(layout));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -51,7 +68,7 @@ unsafe impl GlobalAlloc for Counting {
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             let grown = isize::try_from(new_size).unwrap_or(isize::MAX) - size(layout);
-            LIVE.fetch_add(grown, Ordering::Relaxed);
+            count(grown);
         }
         new
     }

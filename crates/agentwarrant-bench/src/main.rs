@@ -173,6 +173,7 @@ fn retained_per_task(durability: Option<Durability>) -> isize {
     let calls = workload::calls();
     guarded(&rig, &calls, 100, None); // the pools and caches every guard warms up
     let (identity, intent) = (workload::identity(), workload::intent());
+    alloc::counting(true);
     let before = alloc::live();
     let task = rig.guard.begin(identity, intent).unwrap();
     for i in 0..1_000 {
@@ -182,6 +183,7 @@ fn retained_per_task(durability: Option<Durability>) -> isize {
         warrant.complete(Outcome::ok()).unwrap();
     }
     let after = alloc::live();
+    alloc::counting(false);
     drop(task);
     after - before
 }
@@ -189,6 +191,7 @@ fn retained_per_task(durability: Option<Durability>) -> isize {
 /// Live bytes of a guard built and warmed up (one call), then idle.
 fn idle_guard() -> isize {
     let tools = workload::tools();
+    alloc::counting(true);
     let before = alloc::live();
     let guard = Guard::builder()
         .default_policy()
@@ -205,6 +208,7 @@ fn idle_guard() -> isize {
         warrant.complete(Outcome::ok()).unwrap();
     }
     let after = alloc::live();
+    alloc::counting(false);
     drop(guard);
     after - before
 }
