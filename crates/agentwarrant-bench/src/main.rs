@@ -342,6 +342,17 @@ fn profile(what: &str, n: usize) {
                 }
             }
         }
+        "input" => {
+            let rig = rig(None);
+            guarded(&rig, &calls, 100, None);
+            let prepared: Vec<_> = calls
+                .iter()
+                .map(|c| rig.task.bench_prepare(c).unwrap())
+                .collect();
+            for p in prepared.iter().cycle().take(n) {
+                black_box(rig.task.bench_input(p));
+            }
+        }
         "threads" => {
             for _ in 0..n / THREAD_CALLS {
                 black_box(throughput(2));

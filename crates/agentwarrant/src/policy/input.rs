@@ -6,7 +6,8 @@
 //! (ids, args, scopes). The values belong to the task: two tasks on two threads never touch
 //! the same reference count.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use regorus::Value;
@@ -98,7 +99,7 @@ keys! {
 
 /// An object from a fixed set of members (sorted in place, no allocation but the object's).
 fn object<const N: usize>(members: [(Value, Value); N]) -> Value {
-    Value::from(BTreeMap::from(members))
+    unfrozen(BTreeMap::from(members))
 }
 
 /// An object from members given in any order.
@@ -110,8 +111,14 @@ fn object_of(members: impl IntoIterator<Item = (Value, Value)>) -> Value {
     if map.is_empty() {
         Value::new_object()
     } else {
-        Value::from(map)
+        unfrozen(map)
     }
+}
+
+/// An object kept in the map it was built in. `Value::from(map)` would also copy it into a
+/// compact slice ("freeze"), worth it for long-lived objects; a call's document is read once.
+fn unfrozen(map: BTreeMap<Value, Value>) -> Value {
+    Value::Object(regorus::Rc::new(regorus::value::Object::from(map)))
 }
 
 fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
@@ -121,6 +128,11 @@ fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
 /// A JSON value as a regorus value, exactly as regorus's own conversion from
 /// `serde_json::Value` makes it, without the detour through serde.
 pub(crate) fn from_json(json: &Json) -> Value {
+    convert(json, &mut |key| Value::from(key))
+}
+
+/// [`from_json`], taking object keys from `key`.
+fn convert(json: &Json, key: &mut impl FnMut(&str) -> Value) -> Value {
     match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
@@ -134,8 +146,13 @@ pub(crate) fn from_json(json: &Json) -> Value {
             }
         }
         Json::String(s) => Value::from(s.as_str()),
-        Json::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
-        Json::Object(map) => object_from_json(map),
+        Json::Array(items) => Value::from(
+            items
+                .iter()
+                .map(|item| convert(item, key))
+                .collect::<Vec<_>>(),
+        ),
+        Json::Object(map) => object_of(map.iter().map(|(k, v)| (key(k), convert(v, key)))),
     }
 }
 
@@ -145,6 +162,36 @@ fn object_from_json(map: &Map<String, Json>) -> Value {
             .map(|(k, v)| (Value::from(k.as_str()), from_json(v))),
     )
 }
+
+/// FNV-1a: arg names are short, and hashing them must cost less than the allocation the
+/// cache saves (the standard hasher does not).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// The most arg names a task keeps, so that ever-new names cannot grow its memory unbounded.
+const MAX_ARG_NAMES: usize = 256;
+
+/// Arg names seen in this task as regorus strings: calls repeat their arg names, so each is
+/// allocated once per task rather than once per call.
+type ArgNames = HashMap<Box<str>, Value, BuildHasherDefault<Fnv>>;
 
 /// A UUID as a regorus string, formatted without an intermediate `String`.
 fn uuid(id: uuid::Uuid) -> Value {
@@ -165,6 +212,7 @@ pub(crate) struct TaskInput {
     grant: Mutex<Option<(i64, bool, Value)>>,
     /// Each tool's `spec` object and name, built on the tool's first call in this task.
     specs: Mutex<Vec<(Arc<ToolSpec>, Value, Value)>>,
+    arg_names: Mutex<ArgNames>,
 }
 
 impl std::fmt::Debug for TaskInput {
@@ -237,6 +285,7 @@ impl TaskInput {
             grant_escalated: grant.escalated(),
             grant: Mutex::new(None),
             specs: Mutex::new(Vec::new()),
+            arg_names: Mutex::new(ArgNames::default()),
             keys,
         }
     }
@@ -303,9 +352,18 @@ impl TaskInput {
         } else {
             Value::from(facts.call.tool.as_str())
         };
-        let args = match &facts.call.args {
-            Json::Object(map) => object_from_json(map),
-            other => from_json(other),
+        let args = {
+            let mut names = self.arg_names.lock().unwrap_or_else(|p| p.into_inner());
+            convert(&facts.call.args, &mut |name| {
+                if let Some(value) = names.get(name) {
+                    return value.clone();
+                }
+                let value = Value::from(name);
+                if names.len() < MAX_ARG_NAMES {
+                    names.insert(name.into(), value.clone());
+                }
+                value
+            })
         };
         let bands = object_of(facts.bands.iter().map(|(scope, band)| {
             let band = match band {
