@@ -353,6 +353,13 @@ fn profile(what: &str, n: usize) {
                 black_box(rig.task.bench_input(p));
             }
         }
+        "validate" => {
+            let rig = rig(None);
+            guarded(&rig, &calls, 100, None);
+            for call in calls.iter().cycle().take(n) {
+                black_box(rig.task.bench_validate(call));
+            }
+        }
         "threads" => {
             for _ in 0..n / THREAD_CALLS {
                 black_box(throughput(2));
