@@ -1,4 +1,9 @@
 //! Python values to JSON and back: args cross into Rust as JSON, records come back as dicts.
+//!
+//! The walk is direct (Python objects to `serde_json` values, no JSON text in between), and the
+//! path named in an error is only spelled out when there is an error.
+
+use std::fmt;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -8,16 +13,41 @@ use serde_json::{Map, Number, Value as Json};
 /// Deeper nesting than this is refused before the engine sees it (it also stops cycles).
 const MAX_DEPTH: usize = 128;
 
-/// Converts a Python value made of dicts, lists, tuples, strings, numbers, booleans and `None`.
-pub(crate) fn to_json(value: &Bound<'_, PyAny>, path: &str) -> PyResult<Json> {
-    convert(value, path, 0)
+/// Where a value sits in what is being converted, for error messages.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
 }
 
-fn convert(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Json> {
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+/// Converts a Python value made of dicts, lists, tuples, strings, numbers, booleans and `None`.
+///
+/// Any other value is handed to `agentwarrant._guard._jsonable` (enums, sets, paths,
+/// dataclasses, pydantic models, datetimes) and its answer converted in turn; a value it
+/// cannot convert either is a `TypeError` naming where it sits under `root`.
+pub(crate) fn to_json(value: &Bound<'_, PyAny>, root: &str) -> PyResult<Json> {
+    convert(value, Path::Root(root), 0)
+}
+
+fn convert(value: &Bound<'_, PyAny>, path: Path<'_>, depth: usize) -> PyResult<Json> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "`{path}` nests deeper than {MAX_DEPTH} levels"
         )));
+    }
+    if let Ok(s) = value.downcast::<PyString>() {
+        return Ok(Json::String(s.to_cow()?.into_owned()));
     }
     if value.is_none() {
         return Ok(Json::Null);
@@ -43,35 +73,55 @@ fn convert(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Json>
                 PyValueError::new_err(format!("`{path}`: {} is not a finite number", f.value()))
             });
     }
-    if let Ok(s) = value.downcast::<PyString>() {
-        return Ok(Json::String(s.to_cow()?.into_owned()));
-    }
     if let Ok(dict) = value.downcast::<PyDict>() {
-        let mut map = Map::new();
-        for (key, item) in dict.iter() {
-            let Ok(key) = key.downcast::<PyString>() else {
-                return Err(PyTypeError::new_err(format!(
-                    "`{path}`: dict keys must be str, got {}",
-                    type_name(&key)
-                )));
-            };
-            let key = key.to_cow()?.into_owned();
-            let child = format!("{path}.{key}");
-            map.insert(key, convert(&item, &child, depth + 1)?);
-        }
-        return Ok(Json::Object(map));
+        return convert_dict(dict, path, depth);
     }
     if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(value.len()?);
         for (index, item) in value.try_iter()?.enumerate() {
-            items.push(convert(&item?, &format!("{path}[{index}]"), depth + 1)?);
+            items.push(convert(&item?, Path::Index(&path, index), depth + 1)?);
         }
         return Ok(Json::Array(items));
     }
-    Err(PyTypeError::new_err(format!(
-        "`{path}`: {} cannot be passed to the guard; use str, int, float, bool, None, list or dict",
-        type_name(value)
-    )))
+    let converted = value
+        .py()
+        .import("agentwarrant._guard")?
+        .getattr("_jsonable")?
+        .call1((value,))?;
+    if converted.is(value) {
+        return Err(PyTypeError::new_err(format!(
+            "`{path}`: {} cannot be passed to the guard; use str, int, float, bool, None, list or dict",
+            type_name(value)
+        )));
+    }
+    convert(&converted, path, depth + 1)
+}
+
+fn convert_dict(dict: &Bound<'_, PyDict>, path: Path<'_>, depth: usize) -> PyResult<Json> {
+    let mut map = Map::new();
+    for (key, item) in dict.iter() {
+        let Ok(key) = key.downcast::<PyString>() else {
+            return Err(PyTypeError::new_err(format!(
+                "`{path}`: dict keys must be str, got {}",
+                type_name(&key)
+            )));
+        };
+        let key = key.to_cow()?.into_owned();
+        let value = convert(&item, Path::Key(&path, &key), depth + 1)?;
+        map.insert(key, value);
+    }
+    Ok(Json::Object(map))
+}
+
+/// Converts a call's args, which must be a dict.
+pub(crate) fn args_to_json(tool: &str, args: &Bound<'_, PyAny>) -> PyResult<Json> {
+    match args.downcast::<PyDict>() {
+        Ok(dict) => convert_dict(dict, Path::Root("args"), 0),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "the args of tool `{tool}` must be a dict, got {}",
+            type_name(args)
+        ))),
+    }
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {

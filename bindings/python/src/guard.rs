@@ -1,18 +1,20 @@
 //! The guard, its tasks and warrants, decisions, and the bridge to Python approvers.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentwarrant::{
-    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, PolicyLimits, ToolCall,
+    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, PolicyLimits,
+    TaskError, ToolCall,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 
-use crate::convert::{serde_to_py, to_json, to_py};
-use crate::errors::{build_error, error, ledger_error, raise_code, refusal};
+use crate::convert::{args_to_json, serde_to_py, to_json, to_py};
+use crate::errors::{build_error, error, ledger_error, raise_code, refusal, task_error};
 use crate::ledger::{FileLedger, ManualClock, MemoryLedger};
 use crate::spec::{Identity, Intent, ToolSpec};
 
@@ -57,6 +59,10 @@ fn reasons(items: &[agentwarrant::Reason]) -> Vec<Reason> {
     items.iter().cloned().map(Reason).collect()
 }
 
+fn codes(items: &[agentwarrant::Reason]) -> Vec<&str> {
+    items.iter().map(|r| r.code.as_str()).collect()
+}
+
 /// The policy's answer for one call.
 #[pyclass(frozen, module = "agentwarrant._native")]
 #[derive(Clone)]
@@ -81,12 +87,8 @@ impl Decision {
     }
     /// The reason codes, in order.
     #[getter]
-    fn codes(&self) -> Vec<String> {
-        self.0
-            .reasons
-            .iter()
-            .map(|r| r.code.as_str().to_owned())
-            .collect()
+    fn codes(&self) -> Vec<&str> {
+        codes(&self.0.reasons)
     }
     /// Approval reasons that also fired on a denied call.
     #[getter]
@@ -186,12 +188,8 @@ impl ApprovalRequest {
         reasons(&self.0.reasons)
     }
     #[getter]
-    fn codes(&self) -> Vec<String> {
-        self.0
-            .reasons
-            .iter()
-            .map(|r| r.code.as_str().to_owned())
-            .collect()
+    fn codes(&self) -> Vec<&str> {
+        codes(&self.0.reasons)
     }
     #[getter]
     fn approvers_needed(&self) -> u8 {
@@ -278,37 +276,15 @@ fn interpret(answer: &Bound<'_, PyAny>) -> Result<ApprovalAnswer, ApproverError>
     }
 }
 
-/// What the guard is built from; kept so the guard can be rebuilt when tools are added.
-struct Config {
-    policy: Policy,
-    policy_limits: Option<PolicyLimits>,
-    approver: Option<Arc<PyApprover>>,
-    ledger: Arc<dyn Ledger>,
-    clock: Option<Arc<agentwarrant::ManualClock>>,
-    limits: Limits,
-    env: String,
-    default_tool: Option<ToolSpec>,
-}
-
-struct State {
-    tools: Vec<ToolSpec>,
-    /// `None` after a tool was added: rebuilt by the next `begin`.
-    built: Option<agentwarrant::Guard>,
-    /// Every guard built so far (tasks of earlier ones may still run): the kill switch
-    /// reaches them all.
-    generations: Vec<agentwarrant::Guard>,
-    /// Identities switched off with `disable_identity`.
-    disabled: Vec<String>,
-}
-
-/// The native guard. Tools may be declared after construction (decorators run at import
-/// time); the Rust guard is rebuilt, once, by the next task that begins.
+/// The native guard, built once. Tools may be declared later (decorators run at import time,
+/// adapters at wrap time): tasks already running can call them at once.
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct GuardCore {
-    config: Config,
-    state: Arc<Mutex<State>>,
+    guard: agentwarrant::Guard,
+    /// The declared tools, in order, with what only the binding knows (`result_labels`).
+    tools: Mutex<Vec<ToolSpec>>,
+    default_tool: Option<ToolSpec>,
     ledger_object: Py<PyAny>,
-    policy_digest: String,
 }
 
 fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
@@ -326,59 +302,48 @@ fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Du
         .transpose()
 }
 
+/// The Rust ledger of a `ledger=` argument, and the Python object that `Guard.ledger` returns.
+///
+/// A path is opened here, once: a `FileLedger` holds its file's lock for as long as it lives,
+/// so a second writer on the same path (another `Guard(ledger=path)`) fails with `LedgerError`.
+fn ledger(
+    py: Python<'_>,
+    ledger: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Arc<dyn Ledger>, Py<PyAny>)> {
+    let Some(object) = ledger else {
+        let memory = MemoryLedger::new();
+        let inner = memory.inner.clone();
+        return Ok((inner, Py::new(py, memory)?.into_any()));
+    };
+    if let Ok(memory) = object.downcast::<MemoryLedger>() {
+        Ok((memory.get().inner.clone(), object.clone().unbind()))
+    } else if let Ok(file) = object.downcast::<FileLedger>() {
+        Ok((file.get().inner.clone(), object.clone().unbind()))
+    } else if let Ok(path) = object.extract::<PathBuf>() {
+        let file = FileLedger::open(py, path, false)?;
+        let inner = file.inner.clone();
+        Ok((inner, Py::new(py, file)?.into_any()))
+    } else {
+        Err(PyTypeError::new_err(
+            "`ledger` must be a MemoryLedger, a FileLedger or a path",
+        ))
+    }
+}
+
 impl GuardCore {
-    fn build(&self, py: Python<'_>, tools: &[ToolSpec]) -> PyResult<agentwarrant::Guard> {
-        let config = &self.config;
-        let mut builder = agentwarrant::Guard::builder()
-            .policy(config.policy.clone())
-            .tools(tools.iter().map(|t| t.spec.clone()))
-            .ledger(config.ledger.clone())
-            .limits(config.limits)
-            .env(config.env.clone());
-        if let Some(limits) = config.policy_limits {
-            builder = builder.policy_limits(limits);
-        }
-        if let Some(approver) = &config.approver {
-            let approver = approver.clone();
-            builder = builder
-                .approver(move |request: &agentwarrant::ApprovalRequest| approver.decide(request));
-        }
-        if let Some(clock) = &config.clock {
-            builder = builder.clock(clock.clone());
-        }
-        if let Some(default) = &config.default_tool {
-            builder = builder.default_tool(default.spec.clone());
-        }
-        py.detach(|| builder.build())
-            .map_err(|e| build_error(py, &e))
-    }
-
-    fn guard(&self, py: Python<'_>) -> PyResult<agentwarrant::Guard> {
-        let (tools, built) = {
-            let state = self.lock()?;
-            (state.tools.clone(), state.built.clone())
-        };
-        if let Some(guard) = built {
-            return Ok(guard);
-        }
-        let guard = self.build(py, &tools)?;
-        let mut state = self.lock()?;
-        for id in &state.disabled {
-            guard.disable_identity(id);
-        }
-        state.generations.push(guard.clone());
-        // Keep it unless tools changed meanwhile (then the next call rebuilds).
-        if state.tools.len() == tools.len() {
-            state.built = Some(guard.clone());
-        }
-        Ok(guard)
-    }
-
-    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, State>> {
-        self.state
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Vec<ToolSpec>>> {
+        self.tools
             .lock()
-            .map_err(|_| PyRuntimeError::new_err("guard state is poisoned"))
+            .map_err(|_| PyRuntimeError::new_err("the guard's tool list is poisoned"))
     }
+}
+
+/// What declaring a tool came to, decided under the lock and raised after it.
+enum Declared {
+    New,
+    Again,
+    Conflict,
+    Refused(agentwarrant::BuildError),
 }
 
 #[pymethods]
@@ -405,47 +370,6 @@ impl GuardCore {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
             None => Policy::default_bundle(),
         };
-        let policy_limits = match policy_limits {
-            None => None,
-            Some(value) => {
-                let json = to_json(value, "policy_limits")?;
-                Some(serde_json::from_value(json).map_err(|e| {
-                    raise_code(
-                        py,
-                        "ConfigError",
-                        &format!("policy_limits: {e}"),
-                        "invalid_limit",
-                    )
-                })?)
-            }
-        };
-        if let Some(approver) = &approver {
-            if !approver.bind(py).is_callable() {
-                return Err(PyTypeError::new_err("`approver` must be callable"));
-            }
-        }
-        let (ledger, ledger_object): (Arc<dyn Ledger>, Py<PyAny>) = match ledger {
-            None => {
-                let memory = MemoryLedger::new();
-                let inner = memory.inner.clone();
-                (inner, Py::new(py, memory)?.into_any())
-            }
-            Some(object) => {
-                if let Ok(memory) = object.downcast::<MemoryLedger>() {
-                    (memory.get().inner.clone(), object.clone().unbind())
-                } else if let Ok(file) = object.downcast::<FileLedger>() {
-                    (file.get().inner.clone(), object.clone().unbind())
-                } else if let Ok(path) = object.extract::<PathBuf>() {
-                    let file = FileLedger::open(py, path, false)?;
-                    let inner = file.inner.clone();
-                    (inner, Py::new(py, file)?.into_any())
-                } else {
-                    return Err(PyTypeError::new_err(
-                        "`ledger` must be a MemoryLedger, a FileLedger or a path",
-                    ));
-                }
-            }
-        };
         let mut limits = Limits::default();
         if let Some(ttl) = seconds(py, grant_ttl_s, "grant_ttl_s")? {
             limits.grant_ttl = ttl;
@@ -453,105 +377,131 @@ impl GuardCore {
         if let Some(ttl) = seconds(py, approval_ttl_s, "approval_ttl_s")? {
             limits.approval_ttl = ttl;
         }
+        let (ledger, ledger_object) = self::ledger(py, ledger)?;
+        let mut builder = agentwarrant::Guard::builder()
+            .policy(policy)
+            .ledger(ledger)
+            .limits(limits)
+            .env(env);
+        if let Some(value) = policy_limits {
+            let limits: PolicyLimits = serde_json::from_value(to_json(value, "policy_limits")?)
+                .map_err(|e| {
+                    raise_code(
+                        py,
+                        "ConfigError",
+                        &format!("policy_limits: {e}"),
+                        "invalid_limit",
+                    )
+                })?;
+            builder = builder.policy_limits(limits);
+        }
+        if let Some(approver) = approver {
+            if !approver.bind(py).is_callable() {
+                return Err(PyTypeError::new_err("`approver` must be callable"));
+            }
+            let approver = PyApprover(approver);
+            builder = builder
+                .approver(move |request: &agentwarrant::ApprovalRequest| approver.decide(request));
+        }
+        if let Some(clock) = clock {
+            builder = builder.clock(clock.inner.clone());
+        }
+        if let Some(default) = &default_tool {
+            builder = builder.default_tool(default.spec.clone());
+        }
+        // A bad policy fails here, at start-up, never per call.
+        let guard = py
+            .detach(|| builder.build())
+            .map_err(|e| build_error(py, &e))?;
         let core = Self {
-            policy_digest: policy.digest().to_string(),
-            config: Config {
-                policy,
-                policy_limits,
-                approver: approver.map(|a| Arc::new(PyApprover(a))),
-                ledger,
-                clock: clock.map(|c| c.inner.clone()),
-                limits,
-                env,
-                default_tool,
-            },
-            state: Arc::new(Mutex::new(State {
-                tools: Vec::new(),
-                built: None,
-                generations: Vec::new(),
-                disabled: Vec::new(),
-            })),
+            guard,
+            tools: Mutex::new(Vec::new()),
+            default_tool,
             ledger_object,
         };
         for spec in tools {
             core.add_tool(py, spec)?;
         }
-        // A bad policy or tool set fails here, at start-up, never per call.
-        core.guard(py)?;
         Ok(core)
     }
 
-    /// Declares a tool; a name declared twice is a `ConfigError`.
+    /// Declares a tool; tasks already running can call it at once. Declaring the same spec
+    /// again is harmless; another spec under a declared name is a `ConfigError`.
     fn add_tool(&self, py: Python<'_>, spec: ToolSpec) -> PyResult<()> {
-        let mut state = self.lock()?;
-        if state
-            .tools
-            .iter()
-            .any(|t| t.spec.name() == spec.spec.name())
-        {
-            return Err(raise_code(
+        let declared = {
+            let mut tools = self.lock()?;
+            match tools.iter().find(|t| t.spec.name() == spec.spec.name()) {
+                Some(known) if known.same_as(&spec) => Declared::Again,
+                Some(_) => Declared::Conflict,
+                None => match self.guard.declare_tool(spec.spec.clone()) {
+                    Ok(()) => {
+                        tools.push(spec.clone());
+                        Declared::New
+                    }
+                    Err(error) => Declared::Refused(error),
+                },
+            }
+        };
+        match declared {
+            Declared::New | Declared::Again => Ok(()),
+            Declared::Conflict => Err(raise_code(
                 py,
                 "ConfigError",
-                &format!("tool `{}` is declared twice", spec.spec.name()),
+                &format!(
+                    "tool `{}` is already declared with another spec; declare each tool once \
+                     (or give this one another name)",
+                    spec.spec.name()
+                ),
                 "duplicate_tool",
-            ));
+            )),
+            Declared::Refused(error) => Err(build_error(py, &error)),
         }
-        state.tools.push(spec);
-        state.built = None;
-        Ok(())
     }
 
     /// The kill switch: every later call of identity `id`, and of tasks delegated from its
     /// tasks, is refused (`identity_disabled`), including in tasks already running.
-    fn disable_identity(&self, id: &str) -> PyResult<()> {
-        let mut state = self.lock()?;
-        for guard in &state.generations {
-            guard.disable_identity(id);
-        }
-        if !state.disabled.iter().any(|d| d == id) {
-            state.disabled.push(id.to_owned());
-        }
-        Ok(())
+    fn disable_identity(&self, id: &str) {
+        self.guard.disable_identity(id);
     }
 
     /// Switches a disabled identity back on.
-    fn enable_identity(&self, id: &str) -> PyResult<()> {
-        let mut state = self.lock()?;
-        for guard in &state.generations {
-            guard.enable_identity(id);
-        }
-        state.disabled.retain(|d| d != id);
-        Ok(())
+    fn enable_identity(&self, id: &str) {
+        self.guard.enable_identity(id);
     }
 
     /// The spec of a declared tool.
     fn tool(&self, name: &str) -> PyResult<Option<ToolSpec>> {
-        Ok(self
-            .lock()?
-            .tools
-            .iter()
-            .find(|t| t.spec.name() == name)
-            .cloned())
+        Ok(self.lock()?.iter().find(|t| t.spec.name() == name).cloned())
+    }
+
+    /// The labels every result of tool `name` adds: its spec's, else the default tool's.
+    fn result_labels(&self, name: &str) -> PyResult<Vec<String>> {
+        let tools = self.lock()?;
+        let spec = tools.iter().find(|t| t.spec.name() == name);
+        Ok(spec
+            .or(self.default_tool.as_ref())
+            .map(|s| s.result_labels.clone())
+            .unwrap_or_default())
     }
 
     #[getter]
     fn tools(&self) -> PyResult<Vec<ToolSpec>> {
-        Ok(self.lock()?.tools.clone())
+        Ok(self.lock()?.clone())
     }
 
     #[getter]
     fn default_tool(&self) -> Option<ToolSpec> {
-        self.config.default_tool.clone()
+        self.default_tool.clone()
     }
 
     #[getter]
     fn env(&self) -> &str {
-        &self.config.env
+        self.guard.env()
     }
 
     #[getter]
     fn policy_digest(&self) -> &str {
-        &self.policy_digest
+        self.guard.policy().digest().as_str()
     }
 
     #[getter]
@@ -561,92 +511,60 @@ impl GuardCore {
 
     /// Begins a task: issues its grant and records `task.begun` and `grant.issued`.
     fn begin(&self, py: Python<'_>, identity: &Identity, intent: &Intent) -> PyResult<TaskCore> {
-        let guard = self.guard(py)?;
         let (identity, intent) = (identity.0.clone(), intent.0.clone());
+        let guard = &self.guard;
         let task = py
             .detach(|| guard.begin(identity, intent))
             .map_err(|e| error(py, &e))?;
-        Ok(TaskCore::new(task, self.state.clone()))
+        Ok(TaskCore::new(task))
     }
 }
 
 /// The native task. Its calls run concurrently; `end` revokes the grant.
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct TaskCore {
-    task: Mutex<Option<Arc<agentwarrant::Task>>>,
-    id: String,
-    identity: Identity,
-    intent: Intent,
-    grant_scopes: Vec<String>,
-    /// The guard's tool list, to explain an `unknown_tool` refusal of a tool declared late.
-    declared: Arc<Mutex<State>>,
+    task: agentwarrant::Task,
+    /// Set by `end`: later calls raise `TaskError` (`task_ended`) before reaching the engine.
+    ended: AtomicBool,
 }
 
 impl TaskCore {
-    fn new(task: agentwarrant::Task, declared: Arc<Mutex<State>>) -> Self {
+    fn new(task: agentwarrant::Task) -> Self {
         Self {
-            declared,
-            id: task.id().to_string(),
-            identity: Identity(task.identity().clone()),
-            intent: Intent(task.intent().clone()),
-            grant_scopes: task.grant().scopes().to_vec(),
-            task: Mutex::new(Some(Arc::new(task))),
+            task,
+            ended: AtomicBool::new(false),
         }
-    }
-
-    /// Whether `refused` is an `unknown_tool` refusal of a tool the guard knows by now.
-    fn declared_late(&self, refused: &agentwarrant::Refusal) -> bool {
-        refused.has(&agentwarrant::ReasonCode::UnknownTool)
-            && self
-                .declared
-                .lock()
-                .is_ok_and(|state| state.tools.iter().any(|t| t.spec.name() == refused.tool))
-    }
-
-    fn current(&self, py: Python<'_>) -> PyResult<Arc<agentwarrant::Task>> {
-        let task = self
-            .task
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("task state is poisoned"))?
-            .clone();
-        task.ok_or_else(|| {
-            raise_code(
-                py,
-                "TaskError",
-                &format!("task `{}` has ended; begin a new task", self.id),
-                "task_ended",
-            )
-        })
     }
 }
 
 #[pymethods]
 impl TaskCore {
     #[getter]
-    fn id(&self) -> &str {
-        &self.id
+    fn id(&self) -> String {
+        self.task.id().to_string()
     }
     #[getter]
     fn identity(&self) -> Identity {
-        self.identity.clone()
+        Identity(self.task.identity().clone())
     }
     #[getter]
     fn intent(&self) -> Intent {
-        self.intent.clone()
+        Intent(self.task.intent().clone())
     }
     /// The scopes of the task's grant (intent ∩ ceiling).
     #[getter]
     fn grant_scopes(&self) -> Vec<String> {
-        self.grant_scopes.clone()
+        self.task.grant().scopes().to_vec()
     }
     #[getter]
     fn ended(&self) -> bool {
-        self.task.lock().map(|t| t.is_none()).unwrap_or(true)
+        self.ended.load(Ordering::SeqCst)
     }
 
     /// Authorizes one call; raises `Denied`, `ApprovalDenied` or `ApprovalRequired`.
     ///
-    /// The GIL is released while the engine works; an approver reacquires it.
+    /// The args are converted with the GIL held; the GIL is released while the engine works
+    /// (an approver reacquires it).
     #[pyo3(signature = (tool, args, parent = None))]
     fn authorize(
         &self,
@@ -655,30 +573,17 @@ impl TaskCore {
         args: &Bound<'_, PyAny>,
         parent: Option<PyRef<'_, Warrant>>,
     ) -> PyResult<Warrant> {
-        if !args.is_instance_of::<PyDict>() {
-            return Err(PyTypeError::new_err(format!(
-                "the args of tool `{tool}` must be a dict, got {}",
-                args.get_type().name()?
-            )));
+        let args = args_to_json(&tool, args)?;
+        if self.ended.load(Ordering::SeqCst) {
+            return Err(self.ended_error(py));
         }
-        let args = to_json(args, "args")?;
-        let task = self.current(py)?;
         let mut call = ToolCall::new(tool, args);
         if let Some(parent) = parent {
             call = call.child_of(parent.call_id);
         }
+        let task = &self.task;
         match py.detach(|| task.authorize(call)) {
             Ok(warrant) => Ok(Warrant::new(warrant)),
-            Err(refused) if self.declared_late(&refused) => Err(raise_code(
-                py,
-                "ConfigError",
-                &format!(
-                    "tool `{}` was declared after task `{}` began; declare tools (decorators, \
-                     adapters) before beginning tasks",
-                    refused.tool, self.id
-                ),
-                "tool_declared_late",
-            )),
             Err(refused) => Err(refusal(py, refused)),
         }
     }
@@ -691,36 +596,41 @@ impl TaskCore {
         identity: &Identity,
         intent: Option<&Intent>,
     ) -> PyResult<TaskCore> {
-        let task = self.current(py)?;
+        if self.ended.load(Ordering::SeqCst) {
+            return Err(self.ended_error(py));
+        }
         let (identity, intent) = (identity.0.clone(), intent.map(|i| i.0.clone()));
+        let task = &self.task;
         let sub = py
             .detach(|| task.delegate(identity, intent))
             .map_err(|e| error(py, &e))?;
-        Ok(TaskCore::new(sub, self.declared.clone()))
+        Ok(TaskCore::new(sub))
     }
 
-    /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless.
-    ///
-    /// Calls still being authorized keep the task alive until they return; it ends then.
+    /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless;
+    /// warrants already issued can still complete.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
-        let taken = self
-            .task
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("task state is poisoned"))?
-            .take();
-        if let Some(task) = taken {
-            if let Ok(task) = Arc::try_unwrap(task) {
-                py.detach(|| task.end()).map_err(|e| error(py, &e))?;
-            }
-        }
-        Ok(())
+        self.ended.store(true, Ordering::SeqCst);
+        let task = &self.task;
+        py.detach(|| task.end()).map_err(|e| error(py, &e))
     }
 
     fn __repr__(&self) -> String {
         format!(
             "TaskCore({:?}, identity={:?})",
-            self.id,
-            self.identity.0.id()
+            self.task.id().to_string(),
+            self.task.identity().id()
+        )
+    }
+}
+
+impl TaskCore {
+    fn ended_error(&self, py: Python<'_>) -> PyErr {
+        task_error(
+            py,
+            &TaskError::Ended {
+                task: self.task.id().to_string(),
+            },
         )
     }
 }

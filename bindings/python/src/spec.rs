@@ -57,8 +57,25 @@ pub(crate) struct ToolSpec {
     pub(crate) spec: agentwarrant::ToolSpec,
     /// Labels every result of this tool adds (e.g. `untrusted` for fetched web content).
     pub(crate) result_labels: Vec<String>,
-    scopes: Vec<String>,
-    destination_arg: Option<String>,
+}
+
+impl ToolSpec {
+    /// Whether `other` declares the same tool: same name, same properties, same labels.
+    pub(crate) fn same_as(&self, other: &ToolSpec) -> bool {
+        let (a, b) = (&self.spec, &other.spec);
+        a.name() == b.name()
+            && a.impact() == b.impact()
+            && a.reversible() == b.reversible()
+            && a.external() == b.external()
+            && a.sink() == b.sink()
+            && a.reads() == b.reads()
+            && a.tags() == b.tags()
+            && a.roles() == b.roles()
+            && a.scopes().eq(b.scopes())
+            && a.destination_arg() == b.destination_arg()
+            && a.sensitive_args().eq(b.sensitive_args())
+            && self.result_labels == other.result_labels
+    }
 }
 
 #[pymethods]
@@ -91,7 +108,7 @@ impl ToolSpec {
             .sink(sink)
             .reads(reads)
             .tags(tags)
-            .scopes(scopes.clone())
+            .scopes(scopes)
             .sensitive_args(sensitive_args);
         if let Some(roles) = roles {
             let roles = roles
@@ -100,37 +117,22 @@ impl ToolSpec {
                 .collect::<PyResult<Vec<_>>>()?;
             builder = builder.roles(roles);
         }
-        if let Some(arg) = &destination_arg {
+        if let Some(arg) = destination_arg {
             builder = builder.destination_arg(arg);
         }
         let spec = builder.build().map_err(|e| build_error(py, &e))?;
         Ok(Self {
             spec,
             result_labels,
-            scopes,
-            destination_arg,
         })
     }
 
     /// The same spec under another name (for a default spec applied to a named tool).
     fn with_name(&self, py: Python<'_>, name: String) -> PyResult<Self> {
-        let s = &self.spec;
-        Self::new(
-            py,
-            name,
-            s.impact().as_str(),
-            s.reversible(),
-            s.external(),
-            s.sink(),
-            s.reads().to_vec(),
-            s.tags().to_vec(),
-            s.roles()
-                .map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
-            self.scopes.clone(),
-            self.destination_arg.clone(),
-            s.sensitive_args().map(str::to_owned).collect(),
-            self.result_labels.clone(),
-        )
+        Ok(Self {
+            spec: self.spec.renamed(name).map_err(|e| build_error(py, &e))?,
+            result_labels: self.result_labels.clone(),
+        })
     }
 
     #[getter]
@@ -168,12 +170,12 @@ impl ToolSpec {
             .map(|r| r.iter().map(|r| r.as_str()).collect())
     }
     #[getter]
-    fn scopes(&self) -> Vec<String> {
-        self.scopes.clone()
+    fn scopes(&self) -> Vec<&str> {
+        self.spec.scopes().collect()
     }
     #[getter]
-    fn destination_arg(&self) -> Option<String> {
-        self.destination_arg.clone()
+    fn destination_arg(&self) -> Option<&str> {
+        self.spec.destination_arg()
     }
     #[getter]
     fn sensitive_args(&self) -> Vec<String> {

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import datetime
+import enum
+import gc
+import pathlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -187,15 +192,74 @@ def test_manual_authorize_and_complete():
         assert task.run("read_logs", {"service": "db"}, lambda: 42) == 42
 
 
-def test_tools_declared_after_a_task_began_fail_loudly():
+def test_a_tool_declared_while_tasks_run_can_be_called_at_once():
     guard = aw.Guard()
+    helper = aw.Identity("agent://acme/helper", owner="alice@acme.com", ceiling=["logs.read:*"])
+    with guard.task(ops(), triage()) as task:
+        with task.delegate(helper) as sub:
+
+            @guard.tool(impact="low", scopes=["logs.read:{service}"])
+            def late(service: str) -> str:
+                return service
+
+            assert late("api") == "api"  # in the delegated task, current here
+        assert late("db") == "db"
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"]
+    assert [(r["tool"], r["outcome"]["status"]) for r in decided] == [("late", "allowed"), ("late", "allowed")]
+    assert sub.ended
+
+
+def test_declaring_a_tool_again_is_harmless_unless_the_spec_differs():
+    guard = aw.Guard()
+    spec = aw.ToolSpec("ping", impact="low", scopes=["logs.read:{service}"], result_labels=["untrusted"])
+    guard.add_tool(spec)
+    guard.add_tool(aw.ToolSpec("ping", impact="low", scopes=["logs.read:{service}"], result_labels=["untrusted"]))
+    assert [t.name for t in guard.tools] == ["ping"]
+    for other in (
+        aw.ToolSpec("ping", impact="medium", scopes=["logs.read:{service}"], result_labels=["untrusted"]),
+        aw.ToolSpec("ping", impact="low", scopes=["logs.read:{service}"]),
+    ):
+        with pytest.raises(aw.ConfigError, match="already declared with another spec") as error:
+            guard.add_tool(other)
+        assert error.value.code == "duplicate_tool"
+    assert guard.spec("ping").impact == "low"  # type: ignore[union-attr]
+
+
+def test_a_warrant_issued_before_the_task_ended_still_completes():
+    guard, *_ = make_guard()
+    with guard.task(ops(), triage()) as task:
+        warrant = task.authorize("read_logs", {"service": "api"})
+    assert task.ended
+    warrant.complete()
+    kinds = [r["kind"] for r in guard.ledger.records()]
+    assert kinds[-3:] == ["grant.revoked", "task.ended", "call.completed"]
+    assert guard.ledger.verify().records == len(kinds)
+
+
+def test_common_python_values_reach_the_policy_as_json(tmp_path):
+    @dataclasses.dataclass
+    class Window:
+        start: datetime.date
+        services: frozenset  # type: ignore[type-arg]
+
+    class Level(enum.Enum):
+        DEBUG = "debug"
+
+    guard = aw.Guard()
+
+    @guard.tool(impact="low")
+    def search(window: Window, level: Level, where: pathlib.Path, **filters: object) -> None: ...
+
     with guard.task(ops(), triage()):
-
-        @guard.tool(impact="low")
-        def late() -> None: ...
-
-        with pytest.raises(aw.ConfigError, match="declared after task"):
-            late()
+        search(Window(datetime.date(2026, 1, 2), frozenset({"b", "a"})), Level.DEBUG, tmp_path, tags={"x"}, n=(1, 2))
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"][0]
+    assert decided["args"] == {
+        "window": {"start": "2026-01-02", "services": ["a", "b"]},
+        "level": "debug",
+        "where": str(tmp_path),
+        "tags": ["x"],
+        "n": [1, 2],
+    }
 
 
 def test_wrong_types_raise_type_error_not_panics():
@@ -250,12 +314,18 @@ def test_custom_policy_dir(tmp_path):
         assert refusal.code == "weekend_freeze"
 
 
-def test_file_ledger_verifies_and_names_the_first_broken_record(tmp_path):
-    path = tmp_path / "audit.jsonl"
+def _one_call_logged_to(path):  # type: ignore[no-untyped-def]
+    """Runs one guarded call with a file ledger at `path`; the guard is gone on return."""
     guard, read_logs, *_ = make_guard(ledger=path)
     assert isinstance(guard.ledger, aw.FileLedger)
     with guard.task(ops(), triage()):
         read_logs("api")
+
+
+def test_file_ledger_verifies_and_names_the_first_broken_record(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    _one_call_logged_to(path)
+    gc.collect()
     head = aw.verify(path)
     assert head.records == 6 and len(head.hash) == 64
     lines = path.read_text().splitlines(keepends=True)
@@ -264,8 +334,28 @@ def test_file_ledger_verifies_and_names_the_first_broken_record(tmp_path):
     with pytest.raises(aw.LedgerError) as error:
         aw.verify(path)
     assert error.value.code == "ledger_broken" and error.value.line == 3 and isinstance(error.value, OSError)
-    with pytest.raises(aw.LedgerError):
+    with pytest.raises(aw.LedgerError) as error:
         aw.FileLedger(path)  # a broken ledger is not appended to
+    assert error.value.code == "ledger_broken"
+
+
+def test_a_ledger_file_has_one_writer_at_a_time(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    ledger = aw.FileLedger(path)
+    for second_writer in (lambda: aw.FileLedger(path), lambda: aw.Guard(ledger=path)):
+        with pytest.raises(aw.LedgerError, match="open in another writer") as error:
+            second_writer()
+        assert isinstance(error.value, OSError) and error.value.path == str(path)
+    # Two guards share one file through one FileLedger.
+    first, second = aw.Guard(ledger=ledger), aw.Guard(ledger=ledger)
+    for guard in (first, second):
+        guard.add_tool(aw.ToolSpec("read_logs", impact="low", scopes=["logs.read:{service}"]))
+        with guard.task(ops(), triage()) as task:
+            task.run("read_logs", {"service": "api"}, lambda: None)
+    assert ledger.verify().records == 12
+    del ledger, first, second, guard, task
+    gc.collect()
+    assert aw.FileLedger(path).verify().records == 12  # free again once the writer is gone
 
 
 def test_guard_is_shared_across_threads():

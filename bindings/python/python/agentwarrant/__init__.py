@@ -33,20 +33,8 @@ from agentwarrant._native import (
     verify,
     verify_text,
 )
-from agentwarrant.errors import (
-    ApprovalDenied,
-    ApprovalRequired,
-    ConfigError,
-    Denied,
-    GuardError,
-    LedgerError,
-    NoActiveTask,
-    PolicyError,
-    Refused,
-    ScenarioError,
-    TaskError,
-    UnguardedToolError,
-)
+from agentwarrant import errors
+from agentwarrant.errors import *  # noqa: F403 -- every exception, as listed in errors.__all__
 
 __all__ = [
     "__version__",
@@ -76,17 +64,5 @@ __all__ = [
     "verify",
     "verify_text",
     "ManualClock",
-    # exceptions
-    "GuardError",
-    "ConfigError",
-    "PolicyError",
-    "UnguardedToolError",
-    "LedgerError",
-    "TaskError",
-    "NoActiveTask",
-    "ScenarioError",
-    "Refused",
-    "Denied",
-    "ApprovalDenied",
-    "ApprovalRequired",
 ]
+__all__ += errors.__all__  # the exceptions

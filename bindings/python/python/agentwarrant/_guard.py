@@ -23,16 +23,19 @@ from typing import (
     Awaitable,
     Callable,
     Dict,
+    Generic,
     Iterable,
     List,
     Literal,
     Mapping,
+    NoReturn,
     Optional,
     Sequence,
     Tuple,
     TypeVar,
     Union,
     cast,
+    overload,
 )
 
 from agentwarrant._native import (
@@ -58,6 +61,7 @@ Impact = Literal["low", "medium", "high", "critical"]
 Role = Literal["orchestrator", "executor", "escalation"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -168,14 +172,14 @@ def _adapt_approver(
 
 
 def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optional[Warrant]) -> Warrant:
-    _interrupts.pending = None
     try:
         return core.authorize(tool, args, parent)
     except Refused as refusal:
+        # An approver that raised refused the call (fail closed); a Ctrl-C it raised is kept
+        # for this thread until the refusal is recorded, then still stops the program.
         interrupt: Optional[BaseException] = getattr(_interrupts, "pending", None)
-        _interrupts.pending = None
         if interrupt is not None:
-            # The refusal is recorded; the user's Ctrl-C still stops the program.
+            _interrupts.pending = None
             raise interrupt from refusal
         raise
 
@@ -184,20 +188,17 @@ def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optio
 
 
 def _jsonable(value: Any) -> Any:
-    """Common Python values as JSON-like data; anything else is left for the native type check."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [_jsonable(v) for v in items]
+    """One step towards JSON for a value the native converter does not know (it calls this and
+    converts the answer in turn); the value itself when there is no such step, which the
+    converter then refuses with a ``TypeError``."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
     if isinstance(value, enum.Enum):
-        return _jsonable(value.value)
+        return value.value
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
+        return dataclasses.asdict(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # pydantic models
         return dump(mode="json")
@@ -207,13 +208,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _binder(fn: Callable[..., Any], name: str) -> Callable[[Tuple[Any, ...], Dict[str, Any]], Dict[str, Any]]:
-    """Maps a call's positional and keyword arguments to the args dict the policy sees."""
-    signature = inspect.signature(fn)
-    skip = {p for p in signature.parameters if p in ("self", "cls")}
-    var_kw = {p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD}
+Binder = Callable[[Tuple[Any, ...], Dict[str, Any]], Dict[str, Any]]
 
-    def bind(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+_SKIPPED = ("self", "cls")
+
+
+def _binder(fn: Callable[..., Any], name: str) -> Binder:
+    """Maps a call's positional and keyword arguments to the args dict the policy sees (in
+    parameter order, defaults applied, ``self``/``cls`` left out). The signature is read once,
+    here; a call that does not fit it gets ``inspect``'s ``TypeError``, naming the tool."""
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+    var_kw = {p.name for p in params if p.kind is p.VAR_KEYWORD}
+
+    def bind_slow(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -221,15 +229,119 @@ def _binder(fn: Callable[..., Any], name: str) -> Callable[[Tuple[Any, ...], Dic
         bound.apply_defaults()
         out: Dict[str, Any] = {}
         for key, value in bound.arguments.items():
-            if key in skip:
+            if key in _SKIPPED:
                 continue
             if key in var_kw:
-                out.update({k: _jsonable(v) for k, v in value.items()})
+                out.update(value)
             else:
-                out[key] = _jsonable(value)
+                out[key] = value
+        return out
+
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return bind_slow
+    # The common case, without building a BoundArguments per call.
+    names = tuple(p.name for p in params)
+    positional = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    by_keyword = frozenset(p.name for p in params if p.kind is not p.POSITIONAL_ONLY)
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    skipped = [n for n in names if n in _SKIPPED]
+
+    def bind(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        if len(args) > len(positional):
+            return bind_slow(args, kwargs)
+        given = dict(zip(positional, args))
+        if kwargs:
+            given.update(kwargs)
+            if len(given) < len(args) + len(kwargs) or not by_keyword.issuperset(kwargs):
+                return bind_slow(args, kwargs)  # an argument given twice, or unknown
+        try:
+            out = {key: given[key] if key in given else defaults[key] for key in names}
+        except KeyError:
+            return bind_slow(args, kwargs)  # a required argument is missing
+        for key in skipped:
+            del out[key]
         return out
 
     return bind
+
+
+# --------------------------------------------------------------------------- calls
+
+
+def _complete(warrant: Warrant, error: Optional[BaseException], labels: Sequence[str] = ()) -> None:
+    """Records the outcome; the tool has run, so a ledger failure is logged, not raised."""
+    try:
+        if error is not None:
+            message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            warrant.complete(error=message)
+        elif labels:
+            warrant.complete(labels=labels)
+        else:
+            warrant.complete()
+    except GuardError:
+        _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
+
+
+def _run_call(
+    root: "Task", warrant: Warrant, labels: Sequence[str], fn: Callable[..., R], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+) -> R:
+    """Runs ``fn(*args, **kwargs)`` as the call ``warrant`` authorized (guarded calls it makes
+    nest under it) and records the outcome; a tool exception is recorded and re-raised."""
+    token = _current_call.set((root, warrant))
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        _current_call.reset(token)
+        _complete(warrant, exc)
+        raise
+    _current_call.reset(token)
+    _complete(warrant, None, labels)
+    return result
+
+
+async def _arun_call(
+    root: "Task",
+    warrant: Warrant,
+    labels: Sequence[str],
+    fn: Callable[[], Awaitable[R]],
+    failed: Optional[Callable[[R], Optional[str]]] = None,
+) -> R:
+    """:func:`_run_call` for a coroutine function; ``failed`` tells a result that reports an
+    error (e.g. an MCP error result), recorded as the call's error."""
+    token = _current_call.set((root, warrant))
+    try:
+        result = await fn()
+    except BaseException as exc:
+        _current_call.reset(token)
+        _complete(warrant, exc)
+        raise
+    _current_call.reset(token)
+    error = None if failed is None else failed(result)
+    _complete(warrant, None if error is None else RuntimeError(error), labels)
+    return result
+
+
+class _FromCore(Generic[T]):
+    """A read-only attribute that is the native core's attribute of the same name."""
+
+    def __init__(self, doc: Optional[str] = None) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, owner: Optional[type] = None) -> "_FromCore[T]": ...
+    @overload
+    def __get__(self, obj: object, owner: Optional[type] = None) -> T: ...
+    def __get__(self, obj: Optional[object], owner: Optional[type] = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(getattr(obj, "_core"), self._name)
+
+    def __set__(self, obj: object, value: T) -> NoReturn:
+        raise AttributeError(f"`{self._name}` is read-only")
 
 
 # --------------------------------------------------------------------------- tasks
@@ -244,32 +356,17 @@ class Task:
 
     __slots__ = ("_guard", "_core", "_root", "_tokens", "__weakref__")
 
+    id = _FromCore[str]()
+    identity = _FromCore[Identity]()
+    intent = _FromCore[Intent]()
+    grant_scopes = _FromCore[List[str]]("The scopes of the task's grant: the intent's patterns inside the ceiling.")
+    ended = _FromCore[bool]()
+
     def __init__(self, guard: "Guard", core: TaskCore, parent: Optional["Task"] = None) -> None:
         self._guard = guard
         self._core = core
         self._root: Task = parent._root if parent is not None else self
         self._tokens: List[contextvars.Token[Optional[Task]]] = []
-
-    @property
-    def id(self) -> str:
-        return self._core.id
-
-    @property
-    def identity(self) -> Identity:
-        return self._core.identity
-
-    @property
-    def intent(self) -> Intent:
-        return self._core.intent
-
-    @property
-    def grant_scopes(self) -> List[str]:
-        """The scopes of the task's grant: the intent's patterns inside the ceiling."""
-        return self._core.grant_scopes
-
-    @property
-    def ended(self) -> bool:
-        return self._core.ended
 
     @property
     def guard(self) -> "Guard":
@@ -303,30 +400,12 @@ class Task:
         """Authorizes the call, runs ``fn`` as that call (nested calls chain under it), and
         records the outcome. A tool exception is recorded and re-raised unchanged."""
         warrant = self.authorize(tool, args)
-        token = _current_call.set((self._root, warrant))
-        try:
-            result = fn()
-        except BaseException as exc:
-            _current_call.reset(token)
-            _complete(warrant, exc, ())
-            raise
-        _current_call.reset(token)
-        _complete(warrant, None, self._guard._result_labels(tool))
-        return result
+        return _run_call(self._root, warrant, self._guard._result_labels(tool), fn, (), {})
 
     async def arun(self, tool: str, args: Mapping[str, Any], fn: Callable[[], Awaitable[R]]) -> R:
         """:meth:`run` for a coroutine function."""
         warrant = await self.authorize_async(tool, args)
-        token = _current_call.set((self._root, warrant))
-        try:
-            result = await fn()
-        except BaseException as exc:
-            _current_call.reset(token)
-            _complete(warrant, exc, ())
-            raise
-        _current_call.reset(token)
-        _complete(warrant, None, self._guard._result_labels(tool))
-        return result
+        return await _arun_call(self._root, warrant, self._guard._result_labels(tool), fn)
 
     def delegate(self, identity: Identity, intent: Union[Intent, str, None] = None) -> "Task":
         """A sub-task under ``identity``: this task's grant narrowed by its ceiling and by
@@ -360,18 +439,6 @@ def _intent(intent: Union[Intent, str, None]) -> Optional[Intent]:
     if isinstance(intent, str):
         return Intent(intent)
     return intent
-
-
-def _complete(warrant: Warrant, error: Optional[BaseException], labels: Sequence[str]) -> None:
-    """Records the outcome; the tool has run, so a ledger failure is logged, not raised."""
-    try:
-        if error is None:
-            warrant.complete(labels=list(labels))
-        else:
-            message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            warrant.complete(error=message)
-    except GuardError:
-        _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
 
 
 # --------------------------------------------------------------------------- guard
@@ -438,32 +505,19 @@ class Guard:
 
     # -- configuration
 
-    @property
-    def ledger(self) -> Union[MemoryLedger, FileLedger]:
-        return self._core.ledger
-
-    @property
-    def env(self) -> str:
-        return self._core.env
-
-    @property
-    def policy_digest(self) -> str:
-        return self._core.policy_digest
-
-    @property
-    def tools(self) -> List[ToolSpec]:
-        return self._core.tools
-
-    @property
-    def default_tool(self) -> Optional[ToolSpec]:
-        return self._core.default_tool
+    ledger = _FromCore[Union[MemoryLedger, FileLedger]]()
+    env = _FromCore[str]()
+    policy_digest = _FromCore[str]()
+    tools = _FromCore[List[ToolSpec]]()
+    default_tool = _FromCore[Optional[ToolSpec]]()
 
     def spec(self, name: str) -> Optional[ToolSpec]:
         """The spec of a declared tool."""
         return self._core.tool(name)
 
     def add_tool(self, spec: ToolSpec) -> None:
-        """Declares a tool; declaring a name twice is a :class:`ConfigError`."""
+        """Declares a tool; tasks already running can call it at once. Declaring the same spec
+        again is harmless; another spec under a declared name is a :class:`ConfigError`."""
         self._core.add_tool(spec)
 
     def disable_identity(self, identity: Union[Identity, str]) -> None:
@@ -476,8 +530,7 @@ class Guard:
         self._core.enable_identity(identity.id if isinstance(identity, Identity) else identity)
 
     def _result_labels(self, tool: str) -> Sequence[str]:
-        spec = self._core.tool(tool) or self._core.default_tool
-        return spec.result_labels if spec is not None else ()
+        return self._core.result_labels(tool)
 
     # -- tasks
 
@@ -569,7 +622,11 @@ class Guard:
         return decorate
 
     def guarded(self, fn: Callable[..., Any], spec: ToolSpec) -> Callable[..., Any]:
-        """Guards ``fn`` as the (already declared) tool ``spec``; see :meth:`tool`."""
+        """Guards ``fn`` as the (already declared) tool ``spec``; see :meth:`tool`.
+
+        Everything a call does not change is prepared here, once: the tool's name and result
+        labels, and how arguments map to the args the policy sees.
+        """
         tool_name = spec.name
         labels = spec.result_labels
         bind = _binder(fn, tool_name)
@@ -581,34 +638,21 @@ class Guard:
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 task = guard._task_for(tool_name)
                 warrant = await task.authorize_async(tool_name, bind(args, kwargs))
-                token = _current_call.set((task._root, warrant))
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    _current_call.reset(token)
-                    _complete(warrant, exc, ())
-                    raise
-                _current_call.reset(token)
-                _complete(warrant, None, labels)
-                return result
+                return await _arun_call(task._root, warrant, labels, functools.partial(fn, *args, **kwargs))
 
             setattr(guarded_async, "__agentwarrant_spec__", spec)
             return guarded_async
 
         @functools.wraps(fn)
         def guarded_sync(*args: Any, **kwargs: Any) -> Any:
-            task = guard._task_for(tool_name)
-            warrant = _authorize(task._core, tool_name, bind(args, kwargs), task._parent())
-            token = _current_call.set((task._root, warrant))
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                _current_call.reset(token)
-                _complete(warrant, exc, ())
-                raise
-            _current_call.reset(token)
-            _complete(warrant, None, labels)
-            return result
+            task = _current_task.get()
+            if task is None or task._guard is not guard:
+                task = guard._task_for(tool_name)
+            root = task._root
+            current = _current_call.get()
+            parent = current[1] if current is not None and current[0] is root else None
+            warrant = _authorize(task._core, tool_name, bind(args, kwargs), parent)
+            return _run_call(root, warrant, labels, fn, args, kwargs)
 
         setattr(guarded_sync, "__agentwarrant_spec__", spec)
         return guarded_sync

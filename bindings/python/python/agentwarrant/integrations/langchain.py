@@ -88,11 +88,14 @@ class GuardedTool(BaseTool):
     def tool_call_schema(self) -> Any:
         return self.inner.tool_call_schema
 
-    def _inner_kwargs(self, kwargs: Dict[str, Any], config: RunnableConfig, run_manager: Any) -> Dict[str, Any]:
+    @staticmethod
+    def _inner_kwargs(run: Callable[..., Any], kwargs: Dict[str, Any], config: RunnableConfig, run_manager: Any) -> Dict[str, Any]:
+        """The kwargs for the inner tool's ``run`` (``_run`` or ``_arun``), with the run manager
+        and config where it takes them."""
         out = dict(kwargs)
-        if _accepts(self.inner._run, "run_manager"):
+        if _accepts(run, "run_manager"):
             out["run_manager"] = run_manager
-        if _accepts(self.inner._run, "config"):
+        if _accepts(run, "config"):
             out["config"] = config
         return out
 
@@ -104,7 +107,7 @@ class GuardedTool(BaseTool):
         **kwargs: Any,
     ) -> Any:
         task = self.guard.current_task()
-        call = self._inner_kwargs(kwargs, config, run_manager)
+        call = self._inner_kwargs(self.inner._run, kwargs, config, run_manager)
         try:
             return task.run(self.name, _model_args(self.inner, kwargs), lambda: self.inner._run(*args, **call))
         except Refused as refusal:
@@ -118,11 +121,7 @@ class GuardedTool(BaseTool):
         **kwargs: Any,
     ) -> Any:
         task = self.guard.current_task()
-        call = dict(kwargs)
-        if _accepts(self.inner._arun, "run_manager"):
-            call["run_manager"] = run_manager
-        if _accepts(self.inner._arun, "config"):
-            call["config"] = config
+        call = self._inner_kwargs(self.inner._arun, kwargs, config, run_manager)
         try:
             return await task.arun(self.name, _model_args(self.inner, kwargs), lambda: self.inner._arun(*args, **call))
         except Refused as refusal:

@@ -18,12 +18,12 @@ model can act on; a tool error is recorded as the call's outcome.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Union
+from typing import Any, Awaitable, Callable, Iterable, List, Mapping, Optional, Union
 
 from mcp.types import CallToolResult, TextContent
 
-from agentwarrant._guard import Guard, Task, _complete, _current_call
-from agentwarrant._native import ToolSpec, Warrant
+from agentwarrant._guard import Guard, Task, _arun_call
+from agentwarrant._native import ToolSpec
 from agentwarrant.errors import Refused
 from agentwarrant.integrations._common import Specs, refusal_message, resolve_specs
 
@@ -51,16 +51,17 @@ def _error_text(result: Any) -> Optional[str]:
     return "; ".join(t for t in texts if t) or "the tool reported an error"
 
 
-async def _authorized(task: Task, name: str, arguments: Optional[Mapping[str, Any]]) -> Warrant:
-    return await task.authorize_async(name, dict(arguments or {}))
+async def _guarded(task: Task, name: str, arguments: Optional[Mapping[str, Any]], call: Callable[[], Awaitable[Any]]) -> Any:
+    """Authorizes the ``tools/call`` of ``name`` in ``task``, then runs ``call`` as that call.
 
-
-def _finish(task: Task, warrant: Warrant, result: Any) -> None:
-    error = _error_text(result)
-    if error is None:
-        _complete(warrant, None, task.guard._result_labels(warrant.tool))
-    else:
-        _complete(warrant, RuntimeError(error), ())
+    A refusal is returned as the tool-error result the model sees; an error result (or a raise)
+    is recorded as the call's error.
+    """
+    try:
+        warrant = await task.authorize_async(name, dict(arguments or {}))
+    except Refused as refusal:
+        return refused_result(refusal)
+    return await _arun_call(task._root, warrant, task.guard._result_labels(name), call, failed=_error_text)
 
 
 class GuardedClient:
@@ -80,20 +81,8 @@ class GuardedClient:
 
     async def call_tool(self, name: str, arguments: Optional[Mapping[str, Any]] = None, *args: Any, **kwargs: Any) -> Any:
         task = self._guard.current_task()
-        try:
-            warrant = await _authorized(task, name, arguments)
-        except Refused as refusal:
-            return refused_result(refusal)
-        token = _current_call.set((task._root, warrant))
-        try:
-            result = await self._client.call_tool(name, None if arguments is None else dict(arguments), *args, **kwargs)
-        except BaseException as exc:
-            _current_call.reset(token)
-            _complete(warrant, exc, ())
-            raise
-        _current_call.reset(token)
-        _finish(task, warrant, result)
-        return result
+        plain = None if arguments is None else dict(arguments)
+        return await _guarded(task, name, arguments, lambda: self._client.call_tool(name, plain, *args, **kwargs))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -144,21 +133,7 @@ class GuardMiddleware:
         arguments = params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, Mapping):
             return await call_next(ctx)  # malformed: the server's validation answers
-        task = self._task(ctx)
-        try:
-            warrant = await _authorized(task, name, arguments)
-        except Refused as refusal:
-            return refused_result(refusal)
-        token = _current_call.set((task._root, warrant))
-        try:
-            result = await call_next(ctx)
-        except BaseException as exc:
-            _current_call.reset(token)
-            _complete(warrant, exc, ())
-            raise
-        _current_call.reset(token)
-        _finish(task, warrant, result)
-        return result
+        return await _guarded(self._task(ctx), name, arguments, lambda: call_next(ctx))
 
 
 def _server_tool_names(server: Any) -> List[str]:

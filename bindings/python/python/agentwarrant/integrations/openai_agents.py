@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, List, Optional, Sequence
 from agents import FunctionTool
 from agents.tool_context import ToolContext
 
-from agentwarrant._guard import Guard, _complete, _current_call
+from agentwarrant._guard import Guard, _arun_call
 from agentwarrant._native import ToolSpec
 from agentwarrant.errors import Refused
 from agentwarrant.integrations._common import Specs, refusal_message, resolve_specs
@@ -43,16 +43,7 @@ def _guarded_invoke(guard: Guard, name: str, invoke: Invoke) -> Invoke:
             warrant = await task.authorize_async(name, args)
         except Refused as refusal:
             return refusal_message(refusal)
-        token = _current_call.set((task._root, warrant))
-        try:
-            result = await invoke(ctx, input)
-        except BaseException as exc:
-            _current_call.reset(token)
-            _complete(warrant, exc, ())
-            raise
-        _current_call.reset(token)
-        _complete(warrant, None, guard._result_labels(name))
-        return result
+        return await _arun_call(task._root, warrant, guard._result_labels(name), lambda: invoke(ctx, input))
 
     prepare = getattr(invoke, "__agents_prepare_arguments__", None)
     if prepare is not None:
