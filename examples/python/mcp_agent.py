@@ -10,29 +10,14 @@ import asyncio
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from _story import INJECTED_PAGE, SCRIPT, intent, make_guard, outbox, report, researcher, specs
+from _story import SCRIPT, TOOLS, intent, make_guard, outbox, report, researcher, specs
 from agentwarrant.integrations.mcp import guard_client, guard_server
 
 
 def research_server() -> MCPServer:
     server = MCPServer("research-tools")
-
-    @server.tool()
-    def fetch_page(url: str) -> str:
-        """Fetch a web page."""
-        return INJECTED_PAGE
-
-    @server.tool()
-    def read_secret(path: str) -> str:
-        """Read a secret from the vault."""
-        return "sk-live-123"
-
-    @server.tool()
-    def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        outbox.append(to)
-        return "sent"
-
+    for tool in TOOLS:
+        server.tool()(tool)
     return server
 
 

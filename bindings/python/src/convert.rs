@@ -154,14 +154,20 @@ pub(crate) fn to_py<'py>(py: Python<'py>, value: &Json) -> PyResult<Bound<'py, P
             }
             list.into_any()
         }
-        Json::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(key, to_py(py, item)?)?;
-            }
-            dict.into_any()
-        }
+        Json::Object(map) => map_to_py(py, map)?,
     })
+}
+
+/// Converts a JSON object to a Python dict.
+pub(crate) fn map_to_py<'py>(
+    py: Python<'py>,
+    map: &Map<String, Json>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dict = PyDict::new(py);
+    for (key, item) in map {
+        dict.set_item(key, to_py(py, item)?)?;
+    }
+    Ok(dict.into_any())
 }
 
 /// Serializes any serde value (records, decisions) to Python objects.

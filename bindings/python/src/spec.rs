@@ -4,7 +4,7 @@ use agentwarrant::{Impact, Role};
 use pyo3::prelude::*;
 use serde_json::{Map, Value as Json};
 
-use crate::convert::{to_json, to_py};
+use crate::convert::{map_to_py, to_json};
 use crate::errors::{build_error, raise_code};
 
 pub(crate) fn parse_impact(py: Python<'_>, text: &str, what: &str) -> PyResult<Impact> {
@@ -240,7 +240,7 @@ impl Identity {
     }
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &Json::Object(self.0.attributes().clone()))
+        map_to_py(py, self.0.attributes())
     }
 
     fn __repr__(&self) -> String {
@@ -293,7 +293,7 @@ impl Intent {
     }
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &Json::Object(self.0.attributes().clone()))
+        map_to_py(py, self.0.attributes())
     }
 
     fn __repr__(&self) -> String {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
@@ -14,28 +14,13 @@ from mcp.server.mcpserver import MCPServer
 import agentwarrant as aw
 from agentwarrant.integrations.mcp import GuardMiddleware, guard_client, guard_server
 
-from conftest import INJECTED_PAGE, decided, story_specs
+from conftest import INJECTED_PAGE, SCRIPT_DECIDED, STORY_TOOLS, decided, explode, sent, story_specs
 
 
-def make_server(sent: List[str], **options: Any) -> MCPServer:
+def make_server(**options: Any) -> MCPServer:
     server = MCPServer("research", **options)
-
-    @server.tool()
-    def fetch_page(url: str) -> str:
-        """Fetch a web page."""
-        return INJECTED_PAGE
-
-    @server.tool()
-    def read_secret(path: str) -> str:
-        """Read a secret."""
-        return "sk-live-123"
-
-    @server.tool()
-    def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        sent.append(to)
-        return "sent"
-
+    for tool in STORY_TOOLS:
+        server.tool()(tool)
     return server
 
 
@@ -44,8 +29,8 @@ def text(result: Any) -> str:
 
 
 async def test_client_side_guard_stops_the_injected_instruction(story_guard, researcher, goal):
-    sent: List[str] = []
-    async with Client(make_server(sent)) as client:
+    sent.clear()
+    async with Client(make_server()) as client:
         tools = await guard_client(client, story_guard, specs=story_specs())
         async with story_guard.task(researcher, goal):
             page = await tools.call_tool("fetch_page", {"url": "https://blog.example.com/x"})
@@ -56,17 +41,12 @@ async def test_client_side_guard_stops_the_injected_instruction(story_guard, res
     assert key.is_error and "secret_access" in text(key)
     assert mail.is_error and "untrusted_input" in text(mail) and "collector@evil.example" not in text(mail)
     assert not ok.is_error and sent == ["alice@acme.com"]
-    assert decided(story_guard.ledger) == [
-        ("fetch_page", "allowed"),
-        ("read_secret", "approval_denied"),
-        ("send_email", "approval_denied"),
-        ("send_email", "approved"),
-    ]
+    assert decided(story_guard.ledger) == SCRIPT_DECIDED
 
 
 async def test_server_middleware_guards_every_tools_call(story_guard, researcher, goal):
-    sent: List[str] = []
-    server = make_server(sent)
+    sent.clear()
+    server = make_server()
     middleware = guard_server(server, story_guard, specs=story_specs())
     async with story_guard.task(researcher, goal) as task:
         middleware.task = task  # a fixed task (a callable `(ctx) -> Task` works too)
@@ -81,9 +61,9 @@ async def test_server_middleware_guards_every_tools_call(story_guard, researcher
 
 
 async def test_middleware_passed_at_construction_uses_the_current_task(story_guard, researcher, goal):
-    sent: List[str] = []
+    sent.clear()
     middleware = GuardMiddleware(story_guard, specs=story_specs(), tool_names=["fetch_page", "read_secret", "send_email"])
-    server = make_server(sent, middleware=[middleware])
+    server = make_server(middleware=[middleware])
     async with story_guard.task(researcher, goal):
         async with Client(server) as client:
             result = await client.call_tool("send_email", {"to": "alice@acme.com", "body": "hi"})
@@ -91,23 +71,18 @@ async def test_middleware_passed_at_construction_uses_the_current_task(story_gua
 
 
 async def test_unguarded_server_tools_fail_at_wrap_time(story_guard):
-    server = make_server([])
+    server = make_server()
     with pytest.raises(aw.UnguardedToolError) as error:
         guard_server(server, story_guard, specs={"fetch_page": story_specs()["fetch_page"]})
     assert sorted(error.value.tools) == ["read_secret", "send_email"]
-    async with Client(make_server([])) as client:
+    async with Client(make_server()) as client:
         with pytest.raises(aw.UnguardedToolError, match="`read_secret`"):
             await guard_client(client, story_guard, specs=[story_specs()["fetch_page"], story_specs()["send_email"]])
 
 
 async def test_tool_errors_are_recorded_as_outcomes(story_guard, researcher, goal):
     server = MCPServer("broken")
-
-    @server.tool()
-    def explode(reason: str) -> str:
-        """Always fails."""
-        raise RuntimeError(f"boom: {reason}")
-
+    server.tool()(explode)
     async with Client(server) as client:
         tools = await guard_client(client, story_guard, default=aw.ToolSpec("any", impact="low"))
         async with story_guard.task(researcher, goal):
