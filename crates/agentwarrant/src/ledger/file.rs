@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{verify, Encoded, Ledger, Record, Seal, Sealer};
+use super::{verify, Encoded, Ledger, Record, Sealer};
 use crate::error::LedgerError;
 
 /// How hard the file ledger tries to make each record durable before the tool runs.
@@ -20,10 +20,13 @@ pub enum Durability {
     Os,
     /// Each record is also synced to disk (`fdatasync`): survives a crash of the machine.
     Sync,
-    /// Records are sealed in order when appended and handed to the OS by a background writer
-    /// in batches: when [`BATCH_RECORDS`](FileLedger::BATCH_RECORDS) are waiting, at the
-    /// latest [`BATCH_INTERVAL`](FileLedger::BATCH_INTERVAL) after the first of them, on
+    /// Records take their place in the chain (`seq`) when appended; a background writer seals
+    /// them in that order (encoding and hashing off the calls' critical path) and hands them
+    /// to the OS in batches: when [`BATCH_RECORDS`](FileLedger::BATCH_RECORDS) are waiting, at
+    /// the latest [`BATCH_INTERVAL`](FileLedger::BATCH_INTERVAL) after the first of them, on
     /// [`Ledger::flush`] (which also syncs them to disk) and when the ledger is dropped.
+    /// [`Ledger::append`], which returns the sealed record, seals and writes it (after those
+    /// queued before it) before returning.
     ///
     /// What a crash can lose: a crash of the process loses the records not yet written, at
     /// most `BATCH_RECORDS` records, appended within the last `BATCH_INTERVAL` while the writer
@@ -35,21 +38,19 @@ pub enum Durability {
     Batch,
 }
 
-/// What the chain and the bytes waiting to be written need, under one lock.
+/// What appends and the batch writer share, under one short lock.
 struct State {
-    sealer: Sealer,
-    /// Sealed lines not yet written (batch mode), in order.
-    pending: Vec<u8>,
-    /// How many records `pending` holds.
-    waiting: usize,
-    /// A write failed (batch mode): every later append and flush is refused with this.
+    /// Records appended in batch mode, `seq` assigned, not yet sealed nor written, in order.
+    queued: Vec<Record>,
+    /// The `seq` the next record gets.
+    next_seq: u64,
+    /// A write failed: every later append and flush is refused with this.
     failed: Option<String>,
     /// The ledger is being dropped: the writer writes what is left and stops.
     closing: bool,
 }
 
-/// The file and the length known good, under their own lock so that appends can seal while a
-/// batch is being written. Lock order: `state`, then `file`.
+/// The file and the length known good.
 struct Output {
     file: File,
     /// Bytes known good; a failed write is cut back to here so no half record remains.
@@ -77,11 +78,14 @@ impl Output {
     }
 }
 
+/// Lock order: `sealer`, then `state`, then `output`. Whoever seals holds `sealer` until the
+/// sealed lines are written, so records reach the file in chain order.
 struct Shared {
     path: PathBuf,
+    sealer: Mutex<Sealer>,
     state: Mutex<State>,
     output: Mutex<Output>,
-    /// Wakes the batch writer: a batch is full, a flush is wanted, or the ledger closes.
+    /// Wakes the batch writer: records wait, or the ledger closes.
     wake: Condvar,
 }
 
@@ -97,69 +101,101 @@ impl Shared {
         self.state.lock().map_err(|e| self.io(e))
     }
 
-    /// Writes the pending batch (taken under `state`, written under `output` only, so that
-    /// appends go on meanwhile). Returns the state lock again.
-    fn write_pending<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, State>,
-    ) -> Result<MutexGuard<'a, State>, LedgerError> {
-        if let Some(message) = &state.failed {
-            return Err(self.io(message));
-        }
-        if state.pending.is_empty() {
-            return Ok(state);
-        }
-        let batch = std::mem::take(&mut state.pending);
-        state.waiting = 0;
-        // Taking `output` before releasing `state` keeps batches in chain order.
-        let mut output = self.output.lock().map_err(|e| self.io(e))?;
-        drop(state);
-        let written = output.write(&batch, false);
-        drop(output);
-        let mut state = self.state()?;
-        if let Err(e) = written {
-            let message = format!("a batch of records could not be written: {e}");
-            state.failed = Some(message.clone());
-            return Err(self.io(message));
-        }
-        if state.pending.is_empty() {
-            // Keep the allocation for the next batch.
-            let mut batch = batch;
-            batch.clear();
-            state.pending = batch;
-        }
-        Ok(state)
+    fn sealer(&self) -> Result<MutexGuard<'_, Sealer>, LedgerError> {
+        self.sealer.lock().map_err(|e| self.io(e))
     }
 
-    /// The batch writer: writes whenever a batch fills, or `BATCH_INTERVAL` after records
-    /// start waiting, until the ledger closes.
-    fn writer(&self) {
-        let Ok(mut state) = self.state() else {
-            return;
+    /// Seals the queued records (and `last`, sealed after them) in order and writes them in
+    /// one go. Returns `last` sealed.
+    fn seal_and_write(
+        &self,
+        sealer: &mut Sealer,
+        mut last: Option<Record>,
+        sync: bool,
+    ) -> Result<Option<Record>, LedgerError> {
+        let queued = {
+            let mut state = self.state()?;
+            if let Some(message) = &state.failed {
+                return Err(self.io(message));
+            }
+            if let Some(record) = &mut last {
+                record.seq = state.next_seq;
+                state.next_seq += 1;
+            }
+            std::mem::take(&mut state.queued)
         };
+        if queued.is_empty() && last.is_none() {
+            return Ok(None);
+        }
+        let mut next = sealer.clone();
+        let mut lines = Vec::with_capacity((queued.len() + 1) * 1536);
+        let mut last_seal = None;
+        for record in queued.iter().chain(last.as_ref()) {
+            let encoded = Encoded::new(record);
+            let seal = next.seal_encoded(&encoded);
+            debug_assert_eq!(seal.seq, record.seq);
+            next.advance(&seal);
+            encoded.line_into(&seal, &mut lines);
+            lines.push(b'\n');
+            last_seal = Some(seal);
+        }
+        let written = self
+            .output
+            .lock()
+            .map_err(|e| self.io(e))
+            .and_then(|mut output| output.write(&lines, sync).map_err(|e| self.io(e)));
+        if let Err(error) = written {
+            let mut state = self.state()?;
+            match &last {
+                // Only this record was lost and nothing was appended after it: it was not
+                // acknowledged, so the chain goes on from where it was (as `Os` always did).
+                Some(record) if queued.is_empty() && state.next_seq == record.seq + 1 => {
+                    state.next_seq = record.seq;
+                    return Err(error);
+                }
+                // Queued records were acknowledged: the chain cannot continue past them.
+                _ => {
+                    let message = format!("records could not be written: {error}");
+                    state.failed = Some(message.clone());
+                    return Err(self.io(message));
+                }
+            }
+        }
+        if let (Some(record), Some(seal)) = (last.as_mut(), last_seal) {
+            seal.apply(record);
+        }
+        *sealer = next;
+        Ok(last)
+    }
+
+    /// The batch writer: seals and writes whenever `BATCH_RECORDS` wait, or `BATCH_INTERVAL`
+    /// after records start waiting, until the ledger closes.
+    fn writer(&self) {
         loop {
-            while state.waiting == 0 && !state.closing {
-                state = match self.wake.wait(state) {
-                    Ok(state) => state,
-                    Err(_) => return,
+            let closing = {
+                let Ok(mut state) = self.state() else {
+                    return;
                 };
-            }
-            if !state.closing && state.waiting < FileLedger::BATCH_RECORDS {
-                state = match self.wake.wait_timeout(state, FileLedger::BATCH_INTERVAL) {
-                    Ok((state, _)) => state,
-                    Err(_) => return,
-                };
-            }
-            let closing = state.closing;
-            state = match self.write_pending(state) {
-                Ok(state) => state,
-                Err(_) => match self.state() {
-                    // The failure is kept in the state: appends and flushes report it.
-                    Ok(state) if !closing => state,
-                    _ => return,
-                },
+                while state.queued.is_empty() && !state.closing {
+                    state = match self.wake.wait(state) {
+                        Ok(state) => state,
+                        Err(_) => return,
+                    };
+                }
+                if !state.closing && state.queued.len() < FileLedger::BATCH_RECORDS {
+                    state = match self.wake.wait_timeout(state, FileLedger::BATCH_INTERVAL) {
+                        Ok((state, _)) => state,
+                        Err(_) => return,
+                    };
+                }
+                state.closing
             };
-            if closing && state.pending.is_empty() {
+            let Ok(mut sealer) = self.sealer() else {
+                return;
+            };
+            // A failure is kept in the state: appends and flushes report it.
+            let _ = self.seal_and_write(&mut sealer, None, false);
+            if closing {
                 return;
             }
         }
@@ -240,12 +276,12 @@ impl FileLedger {
         let shared = Arc::new(Shared {
             path: path.clone(),
             state: Mutex::new(State {
-                sealer,
-                pending: Vec::new(),
-                waiting: 0,
+                queued: Vec::new(),
+                next_seq: sealer.next_seq(),
                 failed: None,
                 closing: false,
             }),
+            sealer: Mutex::new(sealer),
             output: Mutex::new(Output { file, len }),
             wake: Condvar::new(),
         });
@@ -276,57 +312,54 @@ impl FileLedger {
         self.durability
     }
 
-    /// Seals `record` and stores it as the durability says; returns its seal.
-    fn store(&self, record: &Record) -> Result<Seal, LedgerError> {
+    /// Seals `record` and writes it before returning (`Os`, `Sync`, and `Batch` when the
+    /// sealed record is wanted back, after the records queued before it).
+    fn store(&self, record: Record) -> Result<Record, LedgerError> {
         let shared = &*self.shared;
-        // Encoding and most of the hashing happen before the lock.
-        let encoded = Encoded::new(record);
-        let mut state = shared.state()?;
-        if let Some(message) = &state.failed {
-            return Err(shared.io(message));
-        }
-        let seal = state.sealer.seal_encoded(&encoded);
-        match self.durability {
-            Durability::Batch => {
-                encoded.line_into(&seal, &mut state.pending);
-                state.pending.push(b'\n');
-                state.waiting += 1;
-                if state.waiting == 1 || state.waiting == Self::BATCH_RECORDS {
-                    shared.wake.notify_one();
-                }
-            }
-            Durability::Os | Durability::Sync => {
-                let mut line = Vec::new();
-                encoded.line_into(&seal, &mut line);
-                line.push(b'\n');
-                let mut output = shared.output.lock().map_err(|e| shared.io(e))?;
-                output
-                    .write(&line, self.durability == Durability::Sync)
-                    .map_err(|e| shared.io(e))?;
-            }
-        }
-        state.sealer.advance(&seal);
-        Ok(seal)
+        let mut sealer = shared.sealer()?;
+        let sealed = shared.seal_and_write(
+            &mut sealer,
+            Some(record),
+            self.durability == Durability::Sync,
+        )?;
+        sealed.ok_or_else(|| shared.io("the record was not sealed"))
     }
 }
 
 impl Ledger for FileLedger {
-    fn append(&self, mut record: Record) -> Result<Record, LedgerError> {
-        let seal = self.store(&record)?;
-        seal.apply(&mut record);
-        Ok(record)
+    fn append(&self, record: Record) -> Result<Record, LedgerError> {
+        self.store(record)
     }
 
     fn append_seq(&self, record: Record) -> Result<u64, LedgerError> {
-        self.store(&record).map(|seal| seal.seq)
+        if self.durability != Durability::Batch {
+            return self.store(record).map(|sealed| sealed.seq);
+        }
+        // Batch: the record gets its place in the chain now; the writer seals and writes it.
+        let shared = &*self.shared;
+        let mut record = record;
+        let mut state = shared.state()?;
+        if let Some(message) = &state.failed {
+            return Err(shared.io(message));
+        }
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        record.seq = seq;
+        state.queued.push(record);
+        let waiting = state.queued.len();
+        drop(state);
+        if waiting == 1 || waiting == Self::BATCH_RECORDS {
+            shared.wake.notify_one();
+        }
+        Ok(seq)
     }
 
-    /// Writes what waits (batch mode) and syncs the file to disk.
+    /// Seals and writes what waits (batch mode) and syncs the file to disk.
     fn flush(&self) -> Result<(), LedgerError> {
         let shared = &*self.shared;
-        let state = shared.write_pending(shared.state()?)?;
+        let mut sealer = shared.sealer()?;
+        shared.seal_and_write(&mut sealer, None, false)?;
         let output = shared.output.lock().map_err(|e| shared.io(e))?;
-        drop(state);
         output.file.sync_data().map_err(|e| shared.io(e))
     }
 }
@@ -396,6 +429,29 @@ mod tests {
         // Reopened, the chain continues.
         let ledger = FileLedger::open_with(&path, Durability::Batch).unwrap();
         assert_eq!(ledger.append(record(610)).unwrap().seq, 611);
+    }
+
+    #[test]
+    fn batch_records_queued_and_sealed_at_once_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let ledger = FileLedger::open_with(&path, Durability::Batch).unwrap();
+        for n in 0..5 {
+            assert_eq!(ledger.append_seq(record(n)).unwrap(), n as u64 + 1);
+        }
+        // Returned sealed: written now, after the five queued before it.
+        let sealed = ledger.append(record(5)).unwrap();
+        assert_eq!(sealed.seq, 6);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let head = verify_str(&text).unwrap();
+        assert_eq!((head.records, head.hash), (6, sealed.hash));
+        for n in 6..9 {
+            ledger.append_seq(record(n)).unwrap();
+        }
+        ledger.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify_str(&text).unwrap().records, 9);
+        assert!(text.lines().nth(8).unwrap().contains("\"task_id\":\"task-8\""));
     }
 
     #[test]

@@ -524,6 +524,11 @@ impl Sealer {
         }
     }
 
+    /// The `seq` the next sealed record gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq + 1
+    }
+
     /// Moves the chain past a stored seal.
     pub(crate) fn advance(&mut self, seal: &Seal) {
         self.seq = seal.seq;
