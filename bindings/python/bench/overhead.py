@@ -4,7 +4,9 @@ Run: python bindings/python/bench/overhead.py [--calls N]
 
 Each guarded call: bind args, authorize (policy evaluation in Rust, GIL released, `call.decided`
 appended to the ledger) and complete (`call.completed` appended). With the file ledger each
-record is one write(2) to the OS (Durability::Os), hash-chained. An async guarded call with an
+record is one write(2) to the OS (Durability::Os), hash-chained. The "native calls only" row
+makes the same two native calls without the Python layer (no binding, no contextvars): the
+difference to the row above it is what the Python layer costs. An async guarded call with an
 approver configured authorizes in a worker thread (so a pending approval never blocks the event
 loop): that hop is the difference between the two async rows.
 """
@@ -39,6 +41,16 @@ def read_logs(service: str, lines: int = 10) -> str:
     return service
 
 
+def native_call(task: aw.Task) -> Callable[[], None]:
+    """The guarded call's two native calls, made directly (the engine and the binding's glue)."""
+    core, args = task._core, {"service": "api", "lines": 10}
+
+    def call() -> None:
+        core.authorize("read_logs", args).complete()
+
+    return call
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
@@ -51,9 +63,11 @@ def main() -> None:
         for label, ledger in (("guarded, file ledger", Path(tmp) / "audit.jsonl"), ("guarded, memory ledger", None)):
             guard = aw.Guard(ledger=aw.FileLedger(ledger) if ledger else aw.MemoryLedger(), limits={"max_calls": 10_000_000})
             guarded = guard.tool(impact="low", scopes=["logs.read:{service}"])(read_logs)
-            with guard.task(IDENTITY, INTENT):
+            with guard.task(IDENTITY, INTENT) as task:
                 guarded("api")  # warm up
                 rows.append((label, per_call_us(lambda: guarded("api"), calls)))
+                if ledger is not None:
+                    rows.append(("  native calls only", per_call_us(native_call(task), calls)))
 
         for label, approver in (("guarded async, file ledger", None), ("  same, approver configured", lambda request: False)):
             guard = aw.Guard(
@@ -78,10 +92,10 @@ def main() -> None:
             rows.append((label, asyncio.run(run_async())))
 
     unguarded = statistics.median(base)
-    print(f"{'':28} {'median µs/call':>15} {'min':>8} {'overhead µs':>12}")
+    print(f"{'':28} {'median µs/call':>15} {'min':>8} {'overhead µs':>12} {'× unguarded':>12}")
     for label, samples in rows:
         median = statistics.median(samples)
-        print(f"{label:28} {median:15.2f} {min(samples):8.2f} {median - unguarded:12.2f}")
+        print(f"{label:28} {median:15.2f} {min(samples):8.2f} {median - unguarded:12.2f} {median / unguarded:12.0f}")
     print(f"({calls} calls per round, 5 rounds; default policy bundle)")
 
 

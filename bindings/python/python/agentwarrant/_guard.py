@@ -239,25 +239,38 @@ def _binder(fn: Callable[..., Any], name: str) -> Binder:
 
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         return bind_slow
-    # The common case, without building a BoundArguments per call.
+    # The common cases, without building a BoundArguments per call.
     names = tuple(p.name for p in params)
     positional = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
     by_keyword = frozenset(p.name for p in params if p.kind is not p.POSITIONAL_ONLY)
     defaults = {p.name: p.default for p in params if p.default is not p.empty}
     skipped = [n for n in names if n in _SKIPPED]
+    # For a call with n positional arguments and no keywords: the defaults of the parameters
+    # after the n-th, when they all have one.
+    completions = {
+        n: {key: defaults[key] for key in names[n:]}
+        for n in range(len(positional) + 1)
+        if all(key in defaults for key in names[n:])
+    }
 
     def bind(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-        if len(args) > len(positional):
-            return bind_slow(args, kwargs)
-        given = dict(zip(positional, args))
         if kwargs:
+            if len(args) > len(positional):
+                return bind_slow(args, kwargs)
+            given = dict(zip(positional, args))
             given.update(kwargs)
             if len(given) < len(args) + len(kwargs) or not by_keyword.issuperset(kwargs):
                 return bind_slow(args, kwargs)  # an argument given twice, or unknown
-        try:
-            out = {key: given[key] if key in given else defaults[key] for key in names}
-        except KeyError:
-            return bind_slow(args, kwargs)  # a required argument is missing
+            try:
+                out = {key: given[key] if key in given else defaults[key] for key in names}
+            except KeyError:
+                return bind_slow(args, kwargs)  # a required argument is missing
+        else:
+            completion = completions.get(len(args))
+            if completion is None:
+                return bind_slow(args, kwargs)  # too many arguments, or a required one missing
+            out = dict(zip(positional, args))
+            out.update(completion)
         for key in skipped:
             del out[key]
         return out
