@@ -97,9 +97,15 @@ keys! {
     band_outside_ceiling = "outside_ceiling",
 }
 
-/// An object from a fixed set of members (sorted in place, no allocation but the object's).
+/// A call's object from a fixed set of members (sorted in place, no allocation but the
+/// object's), left unfrozen: see [`unfrozen`].
 fn object<const N: usize>(members: [(Value, Value); N]) -> Value {
     unfrozen(BTreeMap::from(members))
+}
+
+/// An object kept for the task's lifetime, in regorus's compact (frozen) form.
+fn kept<const N: usize>(members: [(Value, Value); N]) -> Value {
+    Value::from(BTreeMap::from(members))
 }
 
 /// An object from members given in any order.
@@ -244,7 +250,7 @@ impl TaskInput {
         grant: &Grant,
     ) -> Self {
         let keys = Keys::new();
-        let identity_value = object([
+        let identity_value = kept([
             (keys.id.clone(), Value::from(identity.id.as_str())),
             (Value::from("role"), Value::from(identity.role.as_str())),
             (Value::from("owner"), Value::from(identity.owner.as_str())),
@@ -253,7 +259,7 @@ impl TaskInput {
                 object_from_json(&identity.attributes),
             ),
         ]);
-        let intent_value = object([
+        let intent_value = kept([
             (Value::from("goal"), Value::from(intent.goal.as_str())),
             (
                 keys.scopes.clone(),
@@ -270,7 +276,7 @@ impl TaskInput {
                 object_from_json(&intent.attributes),
             ),
         ]);
-        let task = object([
+        let task = kept([
             (keys.id.clone(), uuid(task_id.to_uuid())),
             (Value::from("intent"), intent_value),
             (Value::from("env"), Value::from(env)),
@@ -300,7 +306,7 @@ impl TaskInput {
             }
         }
         let k = &self.keys;
-        let value = object([
+        let value = kept([
             (k.id.clone(), self.grant_id.clone()),
             (k.scopes.clone(), self.grant_scopes.clone()),
             (k.expires_in_s.clone(), Value::from(expires_in_s)),
@@ -317,7 +323,7 @@ impl TaskInput {
         if let Some((_, value, name)) = specs.iter().find(|(s, _, _)| Arc::ptr_eq(s, spec)) {
             return (value.clone(), name.clone());
         }
-        let value = object([
+        let value = kept([
             (Value::from("impact"), Value::from(spec.impact.as_str())),
             (Value::from("reversible"), Value::Bool(spec.reversible)),
             (Value::from("external"), Value::Bool(spec.external)),
