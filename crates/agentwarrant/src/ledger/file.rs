@@ -451,7 +451,11 @@ mod tests {
         ledger.flush().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(verify_str(&text).unwrap().records, 9);
-        assert!(text.lines().nth(8).unwrap().contains("\"task_id\":\"task-8\""));
+        assert!(text
+            .lines()
+            .nth(8)
+            .unwrap()
+            .contains("\"task_id\":\"task-8\""));
     }
 
     #[test]
