@@ -110,9 +110,13 @@ impl Shared {
     fn seal_and_write(
         &self,
         sealer: &mut Sealer,
-        mut last: Option<Record>,
+        last: Option<(Record, Encoded)>,
         sync: bool,
     ) -> Result<Option<Record>, LedgerError> {
+        let (mut last, last_encoded) = match last {
+            Some((record, encoded)) => (Some(record), Some(encoded)),
+            None => (None, None),
+        };
         let queued = {
             let mut state = self.state()?;
             if let Some(message) = &state.failed {
@@ -130,10 +134,13 @@ impl Shared {
         let mut next = sealer.clone();
         let mut lines = Vec::with_capacity((queued.len() + 1) * 1536);
         let mut last_seal = None;
-        for record in queued.iter().chain(last.as_ref()) {
-            let encoded = Encoded::new(record);
+        let encoded = queued
+            .iter()
+            .map(|record| (record.seq, Encoded::new(record)))
+            .chain(last.as_ref().map(|r| r.seq).zip(last_encoded));
+        for (seq, encoded) in encoded {
             let seal = next.seal_encoded(&encoded);
-            debug_assert_eq!(seal.seq, record.seq);
+            debug_assert_eq!(seal.seq, seq);
             next.advance(&seal);
             encoded.line_into(&seal, &mut lines);
             lines.push(b'\n');
@@ -316,10 +323,12 @@ impl FileLedger {
     /// sealed record is wanted back, after the records queued before it).
     fn store(&self, record: Record) -> Result<Record, LedgerError> {
         let shared = &*self.shared;
+        // Encoding and most of the hashing happen before the lock.
+        let encoded = Encoded::new(&record);
         let mut sealer = shared.sealer()?;
         let sealed = shared.seal_and_write(
             &mut sealer,
-            Some(record),
+            Some((record, encoded)),
             self.durability == Durability::Sync,
         )?;
         sealed.ok_or_else(|| shared.io("the record was not sealed"))
