@@ -19,7 +19,7 @@
 use std::cell::Cell;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
 use regorus::languages::rego::compiler::Compiler;
@@ -295,11 +295,24 @@ impl Compiled {
         let own = thread_index() % count.max(1);
         // This thread's slot; if another thread holds it (more threads than slots), any free
         // one; if none is free, wait for this thread's own.
-        let free = (0..count).find_map(|i| self.slots.get((own + i) % count)?.0.try_lock().ok());
+        let free = (0..count).find_map(|i| match self.slots.get((own + i) % count)?.0.try_lock() {
+            Ok(slot) => Some(slot),
+            // An evaluation panicked while holding this slot: its evaluator is not trusted.
+            Err(TryLockError::Poisoned(poisoned)) => {
+                let mut slot = poisoned.into_inner();
+                *slot = None;
+                Some(slot)
+            }
+            Err(TryLockError::WouldBlock) => None,
+        });
         let mut slot = match free {
             Some(slot) => slot,
             None => match self.slots.get(own) {
-                Some(slot) => slot.0.lock().unwrap_or_else(|p| p.into_inner()),
+                Some(slot) => slot.0.lock().unwrap_or_else(|poisoned| {
+                    let mut slot = poisoned.into_inner();
+                    *slot = None;
+                    slot
+                }),
                 None => return Err("the policy has no evaluator".into()),
             },
         };
