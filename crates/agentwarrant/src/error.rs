@@ -128,6 +128,12 @@ pub enum LedgerError {
         /// What is wrong with it.
         problem: String,
     },
+    /// Another writer (in this or another process) holds the ledger file.
+    #[error("ledger `{path}` is open in another writer (this or another process); use one FileLedger per file")]
+    Locked {
+        /// The ledger file.
+        path: PathBuf,
+    },
     /// A record could not be serialized.
     #[error("ledger record could not be encoded: {message}")]
     Encode {
@@ -142,6 +148,7 @@ impl LedgerError {
         match self {
             LedgerError::Io { .. } => "ledger_io",
             LedgerError::Broken { .. } => "ledger_broken",
+            LedgerError::Locked { .. } => "ledger_locked",
             LedgerError::Encode { .. } => "ledger_encode",
         }
     }

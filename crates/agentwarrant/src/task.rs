@@ -249,6 +249,11 @@ impl Task {
         &self.inner.intent
     }
 
+    /// Whether the task has ended (its grant is then revoked).
+    pub fn is_ended(&self) -> bool {
+        self.inner.ended.load(Ordering::SeqCst)
+    }
+
     /// The task's grant.
     pub fn grant(&self) -> &Grant {
         &self.inner.grant

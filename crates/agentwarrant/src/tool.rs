@@ -157,7 +157,7 @@ fn scalar_values(value: &Value) -> Option<Vec<String>> {
 }
 
 /// What a tool is and how risky it is: the guard's knowledge of a tool.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolSpec {
     pub(crate) name: String,
     pub(crate) impact: Impact,

@@ -262,14 +262,9 @@ impl FileLedger {
         // SECURITY: two writers on one file would interleave two chains and break both; the
         // lock (released when the ledger is dropped) refuses the second, in or across processes.
         if metadata.is_file() {
-            file.try_lock().map_err(|e| LedgerError::Io {
-                path: path.clone(),
-                message: match e {
-                    std::fs::TryLockError::WouldBlock => {
-                        "the ledger is open in another writer (this or another process); use one FileLedger per file".into()
-                    }
-                    std::fs::TryLockError::Error(e) => e.to_string(),
-                },
+            file.try_lock().map_err(|e| match e {
+                std::fs::TryLockError::WouldBlock => LedgerError::Locked { path: path.clone() },
+                std::fs::TryLockError::Error(e) => io(e),
             })?;
         }
         let mut sealer = Sealer::default();

@@ -533,6 +533,7 @@ fn a_second_writer_on_the_same_file_is_refused_until_the_first_is_dropped() {
     let first = agentwarrant::FileLedger::open(&path).unwrap();
     let second = agentwarrant::FileLedger::open(&path).unwrap_err();
     assert!(second.to_string().contains("another writer"), "{second}");
+    assert_eq!(second.code(), "ledger_locked");
     drop(first);
     assert!(agentwarrant::FileLedger::open(&path).is_ok());
 }

@@ -422,8 +422,10 @@ fn an_ended_task_refuses_new_calls_while_issued_warrants_still_complete() {
         .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
         .unwrap();
 
+    assert!(!task.is_ended());
     task.end().unwrap();
     task.end().unwrap();
+    assert!(task.is_ended());
     let refusal = task
         .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
         .unwrap_err();
