@@ -51,7 +51,9 @@ pub(crate) fn ledger_error(py: Python<'_>, error: &LedgerError) -> PyErr {
     let set = || -> PyResult<()> {
         kwargs.set_item("code", error.code())?;
         match error {
-            LedgerError::Io { path, .. } => kwargs.set_item("path", path)?,
+            LedgerError::Io { path, .. } | LedgerError::Locked { path } => {
+                kwargs.set_item("path", path)?
+            }
             LedgerError::Broken { path, line, .. } => {
                 kwargs.set_item("path", path)?;
                 kwargs.set_item("line", line)?;

@@ -346,6 +346,7 @@ def test_a_ledger_file_has_one_writer_at_a_time(tmp_path):
         with pytest.raises(aw.LedgerError, match="open in another writer") as error:
             second_writer()
         assert isinstance(error.value, OSError) and error.value.path == str(path)
+        assert error.value.code == "ledger_locked"
     # Two guards share one file through one FileLedger.
     first, second = aw.Guard(ledger=ledger), aw.Guard(ledger=ledger)
     for guard in (first, second):
