@@ -12,7 +12,7 @@ mod workload;
 
 use std::hint::black_box;
 use std::process::Command;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::Instant;
 
 use agentwarrant::{Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, ToolCall};
@@ -103,59 +103,21 @@ fn guarded(rig: &Rig, calls: &[ToolCall], n: usize, samples: Option<&mut Samples
 /// Throughput (calls per second) of `threads` threads, one task each, on one shared guard.
 fn throughput(threads: usize) -> f64 {
     let guard = workload::guard(MemoryLedger::new());
-    let calls = workload::calls();
-    let barrier = Barrier::new(threads + 1);
-    let elapsed = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (guard, calls, barrier) = (&guard, &calls, &barrier);
-                scope.spawn(move || {
-                    let task = guard
-                        .begin(workload::identity(), workload::intent())
-                        .unwrap();
-                    let batch: Vec<ToolCall> = (0..THREAD_CALLS)
-                        .map(|i| calls[(i + 7 * t) % calls.len()].clone())
-                        .collect();
-                    barrier.wait();
-                    for call in batch {
-                        let warrant = task.authorize(call).expect("the workload is allowed");
-                        warrant.complete(Outcome::ok()).unwrap();
-                    }
-                    Instant::now()
-                })
-            })
-            .collect();
-        barrier.wait();
-        let started = Instant::now();
-        let ended = handles.into_iter().map(|h| h.join().unwrap()).max();
-        ended.unwrap_or(started) - started
-    });
+    let elapsed = workload::guard_threads(&guard, threads, THREAD_CALLS);
     (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
 }
 
 /// Throughput (evaluations per second) of the floor on `threads` threads, each with its own
 /// VM, program and documents: what the machine allows the guard's scaling to reach.
 fn floor_throughput(threads: usize) -> f64 {
-    let barrier = Barrier::new(threads + 1);
-    let elapsed = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    let documents = workload::documents();
-                    let mut vm = workload::floor_vm();
-                    barrier.wait();
-                    for doc in documents.iter().cycle().take(THREAD_CALLS) {
-                        black_box(workload::floor_eval(&mut vm, doc));
-                    }
-                    Instant::now()
-                })
-            })
-            .collect();
-        barrier.wait();
-        let started = Instant::now();
-        let ended = handles.into_iter().map(|h| h.join().unwrap()).max();
-        ended.unwrap_or(started) - started
+    let elapsed = workload::timed_threads(threads, |_| {
+        let documents = workload::documents();
+        let mut vm = workload::floor_vm();
+        move || {
+            for doc in documents.iter().cycle().take(THREAD_CALLS) {
+                black_box(workload::floor_eval(&mut vm, doc));
+            }
+        }
     });
     (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
 }

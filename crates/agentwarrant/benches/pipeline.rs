@@ -17,7 +17,7 @@ mod workload;
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentwarrant::{Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, Task, ToolCall};
@@ -208,43 +208,6 @@ fn stages(c: &mut Criterion) {
     group.finish();
 }
 
-/// Runs `iters` calls on each of `threads` threads, one task each, on one shared guard; the
-/// time until the last finishes.
-fn run_threads(guard: &Guard, threads: usize, iters: u64) -> Duration {
-    let calls = workload::calls();
-    let barrier = Barrier::new(threads + 1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let barrier = &barrier;
-                let calls = &calls;
-                scope.spawn(move || {
-                    let task = guard
-                        .begin(workload::identity(), workload::intent())
-                        .unwrap();
-                    let batch: Vec<ToolCall> = (0..iters as usize)
-                        .map(|k| calls[(k + t * 7) % calls.len()].clone())
-                        .collect();
-                    barrier.wait();
-                    for call in batch {
-                        let warrant = task.authorize(call).expect("the workload is allowed");
-                        warrant.complete(Outcome::ok()).unwrap();
-                    }
-                    Instant::now()
-                })
-            })
-            .collect();
-        barrier.wait();
-        let started = Instant::now();
-        let ended = handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap_or(started);
-        ended - started
-    })
-}
-
 fn threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("threads");
     for threads in [1usize, 2] {
@@ -257,7 +220,7 @@ fn threads(c: &mut Criterion) {
                     // A fresh guard (and memory ledger) per chunk bounds the ledger's growth.
                     let guard = workload::guard(MemoryLedger::new());
                     let n = left.min(ROTATE / threads as u64);
-                    total += run_threads(&guard, threads, n);
+                    total += workload::guard_threads(&guard, threads, n as usize);
                     left -= n;
                 }
                 total

@@ -8,8 +8,11 @@
 //! per task for the memory figure, millions under criterion) stay on that path.
 #![allow(dead_code)] // each includer uses its own part of the workload
 
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
 use agentwarrant::{
-    Guard, Identity, Impact, Intent, Ledger, PolicyLimits, Role, ToolCall, ToolSpec,
+    Guard, Identity, Impact, Intent, Ledger, Outcome, PolicyLimits, Role, ToolCall, ToolSpec,
 };
 use serde_json::{json, Value};
 
@@ -291,4 +294,55 @@ pub(crate) fn interpreter_eval(engine: &mut regorus::Engine, document: &regorus:
     engine
         .eval_rule(agentwarrant::bench::ENTRY_POINT.to_owned())
         .is_ok()
+}
+
+/// Starts `threads` threads together: each prepares its work with `prepare(thread index)`, all
+/// wait at one barrier, then run it. Returns the time from the start until the last finishes.
+pub(crate) fn timed_threads<W, P>(threads: usize, prepare: P) -> Duration
+where
+    W: FnOnce(),
+    P: Fn(usize) -> W + Sync,
+{
+    let barrier = Barrier::new(threads + 1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (barrier, prepare) = (&barrier, &prepare);
+                scope.spawn(move || {
+                    let work = prepare(t);
+                    barrier.wait();
+                    work();
+                    Instant::now()
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let ended = handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .max()
+            .unwrap_or(started);
+        ended - started
+    })
+}
+
+/// Runs `per_thread` workload calls on each of `threads` threads, one task each, on one shared
+/// guard; the time until the last finishes.
+pub(crate) fn guard_threads(guard: &Guard, threads: usize, per_thread: usize) -> Duration {
+    let calls = calls();
+    timed_threads(threads, |t| {
+        let task = guard
+            .begin(identity(), intent())
+            .expect("the workload's task begins");
+        let batch: Vec<ToolCall> = (0..per_thread)
+            .map(|k| calls[(k + t * 7) % calls.len()].clone())
+            .collect();
+        move || {
+            for call in batch {
+                let warrant = task.authorize(call).expect("the workload is allowed");
+                warrant.complete(Outcome::ok()).expect("the ledger records");
+            }
+        }
+    })
 }
