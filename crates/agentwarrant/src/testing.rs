@@ -138,7 +138,7 @@ struct ScenarioFile {
     tools: Vec<ToolDef>,
     identity: IdentityDef,
     #[serde(default)]
-    identities: BTreeMap<String, SubIdentityDef>,
+    identities: BTreeMap<String, IdentityDef>,
     intent: IntentDef,
     #[serde(default = "dev")]
     env: String,
@@ -182,21 +182,11 @@ struct ToolDef {
     sensitive_args: Vec<String>,
 }
 
+/// An identity; `intent` is allowed only for sub-agents (entries of `identities`): the root
+/// identity's intent is the file's top-level `intent`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdentityDef {
-    id: String,
-    role: Role,
-    owner: String,
-    #[serde(default)]
-    ceiling: Vec<String>,
-    #[serde(default)]
-    attributes: Map<String, Json>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubIdentityDef {
     id: String,
     role: Role,
     owner: String,
@@ -431,6 +421,12 @@ pub fn run_str(
             format!("expected `{SCENARIO_FORMAT}`, found `{}`", scenario.format),
         ));
     }
+    if scenario.identity.intent.is_some() {
+        return Err(fail(
+            "identity.intent",
+            "the root identity's intent is the top-level `intent`; only entries of `identities` take one".into(),
+        ));
+    }
     let dir = std::env::temp_dir().join(format!("agentwarrant-scenario-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| fail("$", format!("cannot create a temporary directory: {e}")))?;
@@ -545,17 +541,7 @@ fn play(
                         ))
                     })?;
                     let base = format!("identities.{name}");
-                    let sub_identity = identity(
-                        &base,
-                        &IdentityDef {
-                            id: def.id.clone(),
-                            role: def.role,
-                            owner: def.owner.clone(),
-                            ceiling: def.ceiling.clone(),
-                            attributes: def.attributes.clone(),
-                        },
-                    )
-                    .map_err(fail)?;
+                    let sub_identity = identity(&base, def).map_err(fail)?;
                     let sub_intent = def
                         .intent
                         .as_ref()

@@ -56,3 +56,12 @@ fn corpus_passes_on_the_rvm() {
 fn corpus_passes_on_the_interpreter() {
     run_all(Backend::Interpreter);
 }
+
+#[test]
+fn an_intent_on_the_root_identity_is_an_error_naming_its_path() {
+    let text = r#"{"format": "agentwarrant-scenario/v1", "name": "x", "tools": [],
+        "identity": {"id": "agent://a/b", "role": "executor", "owner": "o@a.com", "intent": {"goal": "g"}},
+        "intent": {"goal": "g"}, "steps": []}"#;
+    let error = agentwarrant::testing::run_str(text, "x.json", &RunOptions::default()).unwrap_err();
+    assert_eq!(error.path, "identity.intent");
+}
