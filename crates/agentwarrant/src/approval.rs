@@ -9,18 +9,64 @@ use std::sync::Mutex;
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 
+use crate::canonical::{canonical_json, sha256_hex};
 use crate::ids::{CallId, TaskId};
-use crate::policy::Reason;
+use crate::kinds::{Impact, Role};
+use crate::reason::Reason;
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CallDigest(pub(crate) String);
 
 impl CallDigest {
+    /// The digest of one call: task, call, parent call, identity, tool and args (by their
+    /// digest). An approval carrying it approves that call and no other.
+    pub(crate) fn of(
+        task_id: TaskId,
+        call_id: CallId,
+        parent: Option<CallId>,
+        identity: &str,
+        tool: &str,
+        args_digest: &str,
+    ) -> Self {
+        let bound = serde_json::json!({
+            "task_id": task_id.to_string(),
+            "call_id": call_id.to_string(),
+            "parent_call_id": parent.map(|c| c.to_string()),
+            "identity": identity,
+            "tool": tool,
+            "args_digest": args_digest,
+        });
+        CallDigest(sha256_hex(&canonical_json(&bound)))
+    }
+
     /// The hex digest.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The people who may not approve a call (four eyes): for critical impact, RBAC changes and
+/// calls under an escalation identity, the owner of the calling identity and of every
+/// escalation identity in its delegation chain (`lineage`: each level's role and owner).
+pub(crate) fn excluded_approvers<'a>(
+    impact: Impact,
+    tags: &[String],
+    owner: &str,
+    lineage: impl Iterator<Item = (Role, &'a str)> + Clone,
+) -> Vec<String> {
+    let mut escalation = lineage.filter(|(role, _)| *role == Role::Escalation);
+    let four_eyes = impact == Impact::Critical
+        || tags.iter().any(|t| t == "rbac")
+        || escalation.clone().next().is_some();
+    if !four_eyes {
+        return Vec::new();
+    }
+    let mut excluded = vec![owner.to_owned()];
+    excluded.extend(escalation.by_ref().map(|(_, owner)| owner.to_owned()));
+    excluded.sort();
+    excluded.dedup();
+    excluded
 }
 
 /// What the approver is asked to approve.

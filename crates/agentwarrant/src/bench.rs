@@ -2,10 +2,124 @@
 //! one at a time, and what a bare regorus evaluation of the same policy needs. Hidden, behind
 //! the `bench` feature, and free to change: not part of the API.
 
-pub use crate::task::BenchCall;
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::chain::{ChainSnapshot, Contribution};
+use crate::ids::CallId;
+use crate::ledger::{DecisionRecord, OutcomeRecord, RecordKind};
+use crate::reason::Effect;
+use crate::task::{status, CallFields, Examined, Task};
+use crate::tool::ToolCall;
 
 /// The Rego module the engine wraps the user's `agentwarrant` package in.
 pub const ENGINE_MODULE: &str = crate::policy::ENGINE_MODULE;
 
 /// The rule every evaluation runs.
 pub const ENTRY_POINT: &str = crate::policy::ENTRY_POINT;
+
+/// One call taken through the pipeline's stages one at a time.
+pub struct BenchCall {
+    call: ToolCall,
+    call_id: CallId,
+    now: OffsetDateTime,
+    chain: ChainSnapshot,
+    examined: Examined,
+}
+
+/// Each stage of [`Task::authorize`] on its own. Not an API.
+impl Task {
+    /// The credential and validation stages; whether the call passed.
+    pub fn bench_validate(&self, call: &ToolCall) -> bool {
+        let inner = &self.inner;
+        let now = inner.runtime.clock.now();
+        inner.credential(now).is_ok() && inner.validate(call, true).is_ok()
+    }
+
+    /// Chain tracking of one top-level allowed call: `begin_call` and `commit`.
+    pub fn bench_chain(&self, call: &BenchCall) {
+        let (snapshot, _) = self.inner.chain.begin_call(None);
+        let spec = &call.examined.spec;
+        self.inner.chain.commit(
+            CallId::new(),
+            snapshot.depth,
+            Contribution {
+                tool: spec.name.clone(),
+                labels: spec.reads.clone(),
+                destinations: call.examined.destinations.clone(),
+                weight: spec.impact.weight(),
+            },
+        );
+    }
+
+    /// Validates `call` and takes the chain's snapshot for it (not committed); `None` when
+    /// the call is refused before policy.
+    pub fn bench_prepare(&self, call: &ToolCall) -> Option<BenchCall> {
+        let inner = &self.inner;
+        let now = inner.runtime.clock.now();
+        let (chain, _) = inner.chain.begin_call(None);
+        inner.credential(now).ok()?;
+        let examined = inner.validate(call, true).ok()?;
+        Some(BenchCall {
+            call: call.clone(),
+            call_id: CallId::new(),
+            now,
+            chain,
+            examined,
+        })
+    }
+
+    /// Builds the policy input document of a prepared call.
+    pub fn bench_input(&self, call: &BenchCall) -> regorus::Value {
+        self.inner.document(
+            call.call_id,
+            &call.call,
+            call.now,
+            &call.chain,
+            &call.examined,
+        )
+    }
+
+    /// Evaluates the policy on an input document; whether it allowed the call.
+    pub fn bench_policy(&self, input: regorus::Value) -> bool {
+        self.inner.runtime.engine.decide(input).effect == Effect::Allow
+    }
+
+    /// The call's args, for [`Task::bench_ledger`] (which takes them, as the pipeline does).
+    pub fn bench_args(call: &BenchCall) -> Json {
+        call.call.args.clone()
+    }
+
+    /// Appends the two records of an allowed call (`call.decided`, `call.completed`), taking
+    /// the args as the pipeline does.
+    pub fn bench_ledger(&self, call: &BenchCall, args: Json) -> bool {
+        let inner = &self.inner;
+        let decided = CallFields {
+            call_id: Some(call.call_id),
+            parent: call.call.parent,
+            tool: Some(call.call.tool.clone()),
+            args: Some(crate::task::redacted(&call.examined.spec, args)),
+            args_digest: Some(call.examined.args_digest.clone()),
+            decision: Some(DecisionRecord {
+                effect: Effect::Allow.as_str().into(),
+                reasons: Vec::new(),
+                policy_digest: Some(inner.runtime.engine.digest().to_string()),
+                eval_us: 8,
+            }),
+            approver: None,
+            outcome: Some(status("allowed")),
+            detail: None,
+        };
+        let completed = CallFields {
+            call_id: Some(call.call_id),
+            tool: Some(call.call.tool.clone()),
+            outcome: Some(OutcomeRecord {
+                duration_us: Some(3),
+                ..status("ok")
+            }),
+            ..CallFields::default()
+        };
+        inner.record(RecordKind::CallDecided, decided).is_ok()
+            && inner.record(RecordKind::CallCompleted, completed).is_ok()
+    }
+}

@@ -2,7 +2,7 @@
 //! tree, in bounded memory.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::ids::CallId;
 
@@ -13,10 +13,11 @@ pub(crate) struct ChainSnapshot {
     pub(crate) depth: u32,
     /// Calls decided before this one, refused ones included.
     pub(crate) calls: u64,
-    /// The sorted sets below, as the policy input's arrays of strings (shared, not copied).
-    pub(crate) tools_used: regorus::Value,
-    pub(crate) labels: regorus::Value,
-    pub(crate) destinations: regorus::Value,
+    /// The sorted sets of the chain, shared with it (not copied): a new list is made only
+    /// when a set changes, so a consumer can tell a changed set by its pointer.
+    pub(crate) tools_used: Arc<[String]>,
+    pub(crate) labels: Arc<[String]>,
+    pub(crate) destinations: Arc<[String]>,
     pub(crate) impact_total: u32,
 }
 
@@ -29,20 +30,20 @@ pub(crate) struct Contribution {
     pub(crate) weight: u32,
 }
 
-/// A sorted set of strings and its policy-input array, rebuilt only when the set changes
-/// (rarely: a task uses a handful of tools, labels and destinations), so that taking a
-/// snapshot for each call copies nothing.
+/// A sorted set of strings and its shared list, rebuilt only when the set changes (rarely: a
+/// task uses a handful of tools, labels and destinations), so that taking a snapshot for each
+/// call copies nothing.
 #[derive(Debug)]
 struct Strings {
     set: BTreeSet<String>,
-    value: regorus::Value,
+    list: Arc<[String]>,
 }
 
 impl Default for Strings {
     fn default() -> Self {
         Self {
             set: BTreeSet::new(),
-            value: regorus::Value::from(Vec::new()),
+            list: Arc::from(Vec::new()),
         }
     }
 }
@@ -66,12 +67,7 @@ impl Strings {
             }
         }
         if changed {
-            let items: Vec<regorus::Value> = self
-                .set
-                .iter()
-                .map(|s| regorus::Value::from(s.as_str()))
-                .collect();
-            self.value = regorus::Value::from(items);
+            self.list = self.set.iter().cloned().collect();
         }
     }
 }
@@ -138,9 +134,9 @@ impl Chain {
         let snapshot = ChainSnapshot {
             depth: *depth.as_ref().unwrap_or(&1),
             calls: state.calls,
-            tools_used: state.tools_used.value.clone(),
-            labels: state.labels.value.clone(),
-            destinations: state.destinations.value.clone(),
+            tools_used: state.tools_used.list.clone(),
+            labels: state.labels.list.clone(),
+            destinations: state.destinations.list.clone(),
             impact_total: state.impact_total,
         };
         state.calls += 1;

@@ -1,9 +1,8 @@
 //! The guard: built once with its policy, tools, approver, ledger and clock; begins tasks.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use crate::approval::{Approver, UsedApprovals};
 use crate::clock::{Clock, SystemClock};
@@ -11,89 +10,12 @@ use crate::error::{BuildError, Error};
 use crate::identity::Identity;
 use crate::intent::Intent;
 use crate::ledger::{Ledger, MemoryLedger};
+use crate::limits::Limits;
 use crate::policy::{Backend, Policy, PolicyEngine, PolicyEngineOptions, PolicyLimits};
+use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
 use crate::tool::ToolSpec;
-
-/// Engine limits. Exceeding one refuses the call with its own reason; none is infinite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest args accepted, as serialized JSON bytes (default 1 MiB).
-    pub max_args_bytes: usize,
-    /// Deepest nesting of arrays and objects in args (default 32).
-    pub max_args_depth: usize,
-    /// Most scopes one call may require after template expansion (default 256).
-    pub max_scopes_per_call: usize,
-    /// Recent calls whose depth is remembered so that children can name them (default 1024).
-    pub history_window: usize,
-    /// Wall-clock limit of one policy evaluation (default 250 ms).
-    pub policy_timeout: Duration,
-    /// Instruction limit of one policy evaluation on the RVM (default 2,000,000).
-    pub policy_max_instructions: usize,
-    /// How long a task's grant lives (default 15 minutes).
-    pub grant_ttl: Duration,
-    /// How long an approval stays valid (default 15 minutes).
-    pub approval_ttl: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_args_bytes: 1 << 20,
-            max_args_depth: 32,
-            max_scopes_per_call: 256,
-            history_window: 1024,
-            policy_timeout: Duration::from_millis(250),
-            policy_max_instructions: 2_000_000,
-            grant_ttl: Duration::from_secs(15 * 60),
-            approval_ttl: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-/// Everything a task needs from its guard.
-pub(crate) struct GuardInner {
-    pub(crate) engine: PolicyEngine,
-    pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
-    pub(crate) default_tool: Option<Arc<ToolSpec>>,
-    pub(crate) approver: Option<Arc<dyn Approver>>,
-    pub(crate) ledger: Arc<dyn Ledger>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) limits: Limits,
-    pub(crate) env: String,
-    /// Every identity that began a task: none of them may approve anything.
-    pub(crate) agents: RwLock<BTreeSet<String>>,
-    /// Identities switched off: their tasks' calls are refused.
-    pub(crate) disabled: RwLock<BTreeSet<String>>,
-    /// How many identities are disabled (`usize::MAX` while the set changes), so that the
-    /// hot path reads one rarely-written atomic instead of taking the lock on every call.
-    pub(crate) disabled_count: AtomicUsize,
-    pub(crate) used_approvals: UsedApprovals,
-    pub(crate) signing_key: SigningKey,
-}
-
-impl GuardInner {
-    /// Whether any of `ids` is disabled; a poisoned lock counts as disabled (fail closed).
-    pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
-        if self.disabled_count.load(Ordering::SeqCst) == 0 {
-            return false;
-        }
-        match self.disabled.read() {
-            Ok(disabled) => !disabled.is_empty() && ids.any(|id| disabled.contains(id)),
-            Err(_) => true,
-        }
-    }
-
-    pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
-        let declared = self
-            .tools
-            .read()
-            .ok()
-            .and_then(|tools| tools.get(name).cloned());
-        declared.or_else(|| self.default_tool.clone())
-    }
-}
 
 /// Wraps every tool call of an agent: built once, shared across threads, cheap to clone.
 ///
@@ -116,7 +38,7 @@ impl GuardInner {
 /// ```
 #[derive(Clone)]
 pub struct Guard {
-    pub(crate) inner: Arc<GuardInner>,
+    pub(crate) inner: Arc<Runtime>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -147,29 +69,12 @@ impl Guard {
     /// Switches an identity off (a kill switch): every later call of every task running as it,
     /// or delegated from one, is refused with `grant_invalid`, until it is enabled again.
     pub fn disable_identity(&self, id: &str) {
-        if let Ok(mut disabled) = self.inner.disabled.write() {
-            // Checked under the lock until the set is updated (a panic leaves it so).
-            self.inner
-                .disabled_count
-                .store(usize::MAX, Ordering::SeqCst);
-            disabled.insert(id.to_owned());
-            self.inner
-                .disabled_count
-                .store(disabled.len(), Ordering::SeqCst);
-        }
+        self.inner.set_disabled(id, true);
     }
 
     /// Switches a disabled identity back on.
     pub fn enable_identity(&self, id: &str) {
-        if let Ok(mut disabled) = self.inner.disabled.write() {
-            self.inner
-                .disabled_count
-                .store(usize::MAX, Ordering::SeqCst);
-            disabled.remove(id);
-            self.inner
-                .disabled_count
-                .store(disabled.len(), Ordering::SeqCst);
-        }
+        self.inner.set_disabled(id, false);
     }
 
     /// The compiled policy.
@@ -357,7 +262,7 @@ impl GuardBuilder {
             }
         }
         Ok(Guard {
-            inner: Arc::new(GuardInner {
+            inner: Arc::new(Runtime {
                 engine,
                 tools: RwLock::new(tools),
                 default_tool: self.default_tool.map(Arc::new),

@@ -1,41 +1,10 @@
 //! Non-human identities, their roles and accountable human owners.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::BuildError;
+use crate::kinds::Role;
 use crate::scope::ScopeSet;
-
-/// The role a non-human identity plays; governance guidance asks for a separate identity per role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Plans and delegates work.
-    Orchestrator,
-    /// Runs tools for a task.
-    Executor,
-    /// Holds elevated, time-boxed, approved grants; its calls always need four eyes.
-    Escalation,
-}
-
-impl Role {
-    /// The role's lowercase name, as in the policy input.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Orchestrator => "orchestrator",
-            Role::Executor => "executor",
-            Role::Escalation => "escalation",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A non-human identity: who a task runs as, and the human accountable for it.
 #[derive(Debug, Clone)]

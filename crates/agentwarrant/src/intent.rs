@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::error::BuildError;
+use crate::kinds::Impact;
 use crate::scope::ScopeSet;
-use crate::tool::Impact;
 
 /// A task's original request: its goal, the scopes it needs and the highest impact it expects.
 #[derive(Debug, Clone)]

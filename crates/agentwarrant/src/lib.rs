@@ -36,27 +36,37 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// The layers, lowest first (docs/architecture.md); a module imports only from layers below it.
+// Ground: plain values and encodings.
+mod canonical;
+mod clock;
+mod error;
+mod ids;
+mod kinds;
+mod limits;
+mod reason;
+mod scope;
+// Model: what a call is about.
 mod approval;
+mod chain;
+mod grant;
+mod identity;
+mod intent;
+mod token;
+mod tool;
+// Services: evaluation and evidence.
+pub mod ledger;
+mod policy;
+// Engine: the shared state, the pipeline, the facade.
+mod guard;
+mod runtime;
+mod task;
+// Support for test suites and benchmarks.
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod bench;
-mod chain;
-mod clock;
-mod error;
-mod grant;
-mod guard;
-mod identity;
-mod ids;
-mod intent;
-pub mod ledger;
-mod policy;
-mod scope;
-mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod token;
-mod tool;
-mod warrant;
 
 pub use approval::{
     Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, CallDigest, DenyAll,
@@ -65,20 +75,22 @@ pub use approval::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};
 pub use grant::{Grant, GrantProblem};
-pub use guard::{Guard, GuardBuilder, Limits};
-pub use identity::{Identity, IdentityBuilder, Role};
+pub use guard::{Guard, GuardBuilder};
+pub use identity::{Identity, IdentityBuilder};
 pub use ids::{CallId, GrantId, TaskId};
 pub use intent::{Intent, IntentBuilder};
+pub use kinds::{Impact, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
+pub use limits::Limits;
 pub use policy::{
-    Backend, Decision, Effect, Obligations, Policy, PolicyDigest, PolicyEngine,
-    PolicyEngineOptions, PolicyLimits, Reason, ReasonCode, DEFAULT_BUNDLE, INPUT_VERSION,
+    Backend, Decision, Obligations, Policy, PolicyDigest, PolicyEngine, PolicyEngineOptions,
+    PolicyLimits, DEFAULT_BUNDLE, INPUT_VERSION,
 };
+pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
-pub use task::Task;
+pub use task::{Outcome, Refusal, RefusalKind, RunError, Task, Warrant};
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
-pub use tool::{Impact, ToolCall, ToolSpec, ToolSpecBuilder};
-pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
+pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 
 /// The README's examples compile and run as doc tests.
 #[doc = include_str!("../../../README.md")]

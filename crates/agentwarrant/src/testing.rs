@@ -28,14 +28,14 @@ use serde_json::{Map, Value as Json};
 
 use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError};
 use crate::guard::Guard;
-use crate::identity::{Identity, Role};
+use crate::identity::Identity;
 use crate::ids::CallId;
 use crate::intent::Intent;
+use crate::kinds::{Impact, Role};
 use crate::ledger::FileLedger;
 use crate::policy::{Backend, Policy, PolicyLimits};
-use crate::task::Task;
-use crate::tool::{Impact, ToolCall, ToolSpec};
-use crate::warrant::{Outcome, RefusalKind};
+use crate::task::{Outcome, RefusalKind, Task};
+use crate::tool::{ToolCall, ToolSpec};
 
 /// The scenario format this runner reads.
 pub const SCENARIO_FORMAT: &str = "agentwarrant-scenario/v1";

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use crate::ledger::{canonical_json, sha256_hex};
+use crate::canonical::{canonical_json, sha256_hex};
 
 const PREFIX: &str = "aw1";
 
@@ -82,6 +82,14 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// Signs the claims into a token.
+    pub(crate) fn sign(&self, key: &SigningKey) -> String {
+        let json = serde_json::to_value(self).map_or_else(|_| Vec::new(), |v| canonical_json(&v));
+        let body = URL_SAFE_NO_PAD.encode(json);
+        let mac = key.mac(body.as_bytes()).finalize().into_bytes();
+        format!("{PREFIX}.{body}.{}", URL_SAFE_NO_PAD.encode(mac))
+    }
+
     /// Whether these claims cover a call of `tool` with exactly `args`.
     pub fn covers(&self, tool: &str, args: &serde_json::Value) -> bool {
         self.tool == tool && self.args_digest == sha256_hex(&canonical_json(args))
@@ -112,14 +120,6 @@ impl TokenError {
             TokenError::Expired => "token_expired",
         }
     }
-}
-
-/// Signs `claims` into a token.
-pub(crate) fn sign(claims: &Claims, key: &SigningKey) -> String {
-    let json = serde_json::to_value(claims).map_or_else(|_| Vec::new(), |v| canonical_json(&v));
-    let body = URL_SAFE_NO_PAD.encode(json);
-    let mac = key.mac(body.as_bytes()).finalize().into_bytes();
-    format!("{PREFIX}.{body}.{}", URL_SAFE_NO_PAD.encode(mac))
 }
 
 /// A token as received: its claims are not to be trusted yet.

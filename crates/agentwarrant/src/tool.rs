@@ -1,57 +1,13 @@
 //! Tool specifications, tool calls, and the scopes a call needs.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::BuildError;
-use crate::identity::Role;
 use crate::ids::CallId;
+use crate::kinds::{Impact, Role};
 use crate::scope::Scope;
-
-/// How much harm a tool can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Impact {
-    /// Reads and harmless actions.
-    Low,
-    /// Ordinary, reversible changes.
-    Medium,
-    /// Changes that matter.
-    High,
-    /// Changes that can hurt badly.
-    Critical,
-}
-
-impl Impact {
-    /// The weight this impact adds to a task's cumulative impact: 0, 1, 3, 5.
-    pub fn weight(self) -> u32 {
-        match self {
-            Impact::Low => 0,
-            Impact::Medium => 1,
-            Impact::High => 3,
-            Impact::Critical => 5,
-        }
-    }
-
-    /// The lowercase name, as in the policy input.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Impact::Low => "low",
-            Impact::Medium => "medium",
-            Impact::High => "high",
-            Impact::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Impact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One piece of a scope template.
 #[derive(Debug, Clone, PartialEq, Eq)]

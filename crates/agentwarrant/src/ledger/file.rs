@@ -7,7 +7,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{verify, Encoded, Ledger, Record, Sealer};
+use super::encode::{Encoded, Sealer};
+use super::{verify, Ledger, Record};
 use crate::error::LedgerError;
 
 /// How hard the file ledger tries to make each record durable before the tool runs.
@@ -25,8 +26,6 @@ pub enum Durability {
     /// to the OS in batches: when [`BATCH_RECORDS`](FileLedger::BATCH_RECORDS) are waiting, at
     /// the latest [`BATCH_INTERVAL`](FileLedger::BATCH_INTERVAL) after the first of them, on
     /// [`Ledger::flush`] (which also syncs them to disk) and when the ledger is dropped.
-    /// [`Ledger::append`], which returns the sealed record, seals and writes it (after those
-    /// queued before it) before returning.
     ///
     /// What a crash can lose: a crash of the process loses the records not yet written, at
     /// most `BATCH_RECORDS` records, appended within the last `BATCH_INTERVAL` while the writer
@@ -314,8 +313,7 @@ impl FileLedger {
         self.durability
     }
 
-    /// Seals `record` and writes it before returning (`Os`, `Sync`, and `Batch` when the
-    /// sealed record is wanted back, after the records queued before it).
+    /// Seals `record` and writes it before returning (`Os`, `Sync`).
     fn store(&self, record: Record) -> Result<Record, LedgerError> {
         let shared = &*self.shared;
         // Encoding and most of the hashing happen before the lock.
@@ -331,11 +329,7 @@ impl FileLedger {
 }
 
 impl Ledger for FileLedger {
-    fn append(&self, record: Record) -> Result<Record, LedgerError> {
-        self.store(record)
-    }
-
-    fn append_seq(&self, record: Record) -> Result<u64, LedgerError> {
+    fn append(&self, record: Record) -> Result<u64, LedgerError> {
         if self.durability != Durability::Batch {
             return self.store(record).map(|sealed| sealed.seq);
         }
@@ -387,6 +381,7 @@ mod tests {
 
     fn record(n: usize) -> Record {
         Record {
+            schema: 0,
             seq: 0,
             ts: "2026-01-01T00:00:00Z".into(),
             kind: RecordKind::TaskBegun,
@@ -413,18 +408,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.jsonl");
         let ledger = FileLedger::open_with(&path, Durability::Batch).unwrap();
-        let mut last = String::new();
         for n in 0..600 {
-            let sealed = ledger.append(record(n)).unwrap();
-            assert_eq!(sealed.seq, n as u64 + 1);
-            last = sealed.hash;
+            assert_eq!(ledger.append(record(n)).unwrap(), n as u64 + 1);
         }
         ledger.flush().unwrap();
-        let head = verify_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!((head.records, head.hash), (600, last));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify_str(&text).unwrap().records, 600);
+        assert!(text
+            .lines()
+            .nth(599)
+            .unwrap()
+            .contains("\"task_id\":\"task-599\""));
 
         for n in 600..610 {
-            ledger.append_seq(record(n)).unwrap();
+            ledger.append(record(n)).unwrap();
         }
         drop(ledger);
         let head = verify_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -432,34 +429,7 @@ mod tests {
 
         // Reopened, the chain continues.
         let ledger = FileLedger::open_with(&path, Durability::Batch).unwrap();
-        assert_eq!(ledger.append(record(610)).unwrap().seq, 611);
-    }
-
-    #[test]
-    fn batch_records_queued_and_sealed_at_once_keep_one_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.jsonl");
-        let ledger = FileLedger::open_with(&path, Durability::Batch).unwrap();
-        for n in 0..5 {
-            assert_eq!(ledger.append_seq(record(n)).unwrap(), n as u64 + 1);
-        }
-        // Returned sealed: written now, after the five queued before it.
-        let sealed = ledger.append(record(5)).unwrap();
-        assert_eq!(sealed.seq, 6);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let head = verify_str(&text).unwrap();
-        assert_eq!((head.records, head.hash), (6, sealed.hash));
-        for n in 6..9 {
-            ledger.append_seq(record(n)).unwrap();
-        }
-        ledger.flush().unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(verify_str(&text).unwrap().records, 9);
-        assert!(text
-            .lines()
-            .nth(8)
-            .unwrap()
-            .contains("\"task_id\":\"task-8\""));
+        assert_eq!(ledger.append(record(610)).unwrap(), 611);
     }
 
     #[test]

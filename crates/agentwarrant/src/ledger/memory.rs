@@ -2,7 +2,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Encoded, Hex, Ledger, Record, Seal, Sealer};
+use super::encode::{Encoded, Seal, Sealer};
+use super::{Ledger, Record};
+use crate::canonical::Hex;
 use crate::error::LedgerError;
 
 #[derive(Debug, Default)]
@@ -35,7 +37,7 @@ impl State {
 ///
 /// Nothing here outlives the process, so no durability is at stake: records get their `seq`
 /// when appended and their `prev` and `hash` when first read (by [`MemoryLedger::records`],
-/// [`MemoryLedger::to_jsonl`] or [`Ledger::append`]), in append order, with the same result
+/// or [`MemoryLedger::to_jsonl`]), in append order, with the same result
 /// as sealing each at once and without hashing on the calls' critical path.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
@@ -83,19 +85,7 @@ impl MemoryLedger {
 }
 
 impl Ledger for MemoryLedger {
-    fn append(&self, mut record: Record) -> Result<Record, LedgerError> {
-        let encoded = Encoded::new(&record);
-        let mut state = self.lock()?;
-        state.seal_pending();
-        let seal = state.sealer.seal_encoded(&encoded);
-        state.sealer.advance(&seal);
-        seal.apply(&mut record);
-        state.records.push(record.clone());
-        state.sealed = state.records.len();
-        Ok(record)
-    }
-
-    fn append_seq(&self, mut record: Record) -> Result<u64, LedgerError> {
+    fn append(&self, mut record: Record) -> Result<u64, LedgerError> {
         let mut state = self.lock()?;
         let seq = state.records.len() as u64 + 1;
         record.seq = seq;

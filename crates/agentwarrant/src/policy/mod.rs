@@ -6,7 +6,7 @@
 
 mod decision;
 mod eval;
-pub(crate) mod input;
+pub(crate) mod value;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-pub use decision::{Decision, Effect, Obligations, PolicyDigest, Reason, ReasonCode};
+pub use decision::{Decision, Obligations, PolicyDigest};
 pub use eval::Backend;
 
+use crate::canonical::canonical_json;
 use crate::error::BuildError;
+use crate::reason::{Effect, Reason, ReasonCode};
 use eval::{Compiled, EvalLimits};
 #[cfg(feature = "bench")]
 pub(crate) use eval::{ENGINE_MODULE, ENTRY_POINT};
@@ -156,9 +158,7 @@ impl Policy {
                 hasher.update(part);
             }
         }
-        hasher.update(crate::ledger::canonical_json(&Json::Object(
-            self.data.clone(),
-        )));
+        hasher.update(canonical_json(&Json::Object(self.data.clone())));
         PolicyDigest(format!("{:x}", hasher.finalize()))
     }
 

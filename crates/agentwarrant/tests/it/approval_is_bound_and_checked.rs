@@ -132,7 +132,7 @@ fn an_approval_is_single_use_even_when_rebound_to_a_new_call() {
     let task = guard.begin(ops(), anything()).unwrap();
     let other = guard.begin(ops(), anything()).unwrap();
 
-    task.authorize(secret()).unwrap();
+    let _ = task.authorize(secret()).unwrap();
 
     assert_rejected(task.authorize(secret()), "already used");
     assert_rejected(other.authorize(secret()), "already used");

@@ -78,7 +78,8 @@ fn args_over_the_byte_limit_are_an_invalid_call() {
     let fits = "a".repeat(50);
     let over = "a".repeat(51);
 
-    task.authorize(ToolCall::new("read_logs", json!({"service": fits})))
+    let _ = task
+        .authorize(ToolCall::new("read_logs", json!({"service": fits})))
         .unwrap();
     let refusal = task
         .authorize(ToolCall::new("read_logs", json!({"service": over})))
@@ -98,11 +99,12 @@ fn args_nested_deeper_than_the_limit_are_an_invalid_call() {
         .unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
 
-    task.authorize(ToolCall::new(
-        "read_logs",
-        json!({"service": "api", "filter": {"level": ["error"]}}),
-    ))
-    .unwrap();
+    let _ = task
+        .authorize(ToolCall::new(
+            "read_logs",
+            json!({"service": "api", "filter": {"level": ["error"]}}),
+        ))
+        .unwrap();
     let refusal = task
         .authorize(ToolCall::new(
             "read_logs",
@@ -124,11 +126,12 @@ fn the_largest_depth_limit_is_accepted_without_overflow() {
         .build()
         .unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
-    task.authorize(ToolCall::new(
-        "read_logs",
-        json!({"service": "api", "f": [[1]]}),
-    ))
-    .unwrap();
+    let _ = task
+        .authorize(ToolCall::new(
+            "read_logs",
+            json!({"service": "api", "f": [[1]]}),
+        ))
+        .unwrap();
 }
 
 #[test]
@@ -395,7 +398,8 @@ allow := true
                 .authorize(ToolCall::new("read_logs", json!({"service": "boom"})))
                 .unwrap_err();
             assert_eq!(refusal.codes(), ["policy_error"], "{backend:?}");
-            task.authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+            let _ = task
+                .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
                 .unwrap();
         }
     }
@@ -418,7 +422,7 @@ fn an_expired_grant_is_refused_before_the_policy() {
     let call = || ToolCall::new("read_logs", json!({"service": "api"}));
 
     clock.advance(time::Duration::seconds(59));
-    task.authorize(call()).unwrap();
+    let _ = task.authorize(call()).unwrap();
     clock.advance(time::Duration::seconds(1));
     let refusal = task.authorize(call()).unwrap_err();
 

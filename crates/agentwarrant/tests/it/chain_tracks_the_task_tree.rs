@@ -60,7 +60,7 @@ fn labels_of_an_approved_call_count_from_the_next_call_on() {
 fn a_secret_read_then_an_external_send_is_exfiltration_whoever_approves() {
     let guard = builder().approver(approve_as(BOB)).build().unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
-    task.authorize(email("bob@acme.com")).unwrap();
+    let _ = task.authorize(email("bob@acme.com")).unwrap();
 
     task.authorize(secret())
         .unwrap()
@@ -71,7 +71,7 @@ fn a_secret_read_then_an_external_send_is_exfiltration_whoever_approves() {
     assert_eq!(refusal.kind, RefusalKind::Denied);
     assert_eq!(refusal.codes(), ["exfiltration"]);
     // A sink that stays inside is still fine.
-    task.authorize(logs("api")).unwrap();
+    let _ = task.authorize(logs("api")).unwrap();
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn labels_of_a_refused_call_do_not_count() {
         let guard = builder.build().unwrap();
         let task = guard.begin(ops(), anything()).unwrap();
 
-        task.authorize(secret()).unwrap_err();
+        let _ = task.authorize(secret()).unwrap_err();
         let warrant = task.authorize(email("x@evil.com")).unwrap();
 
         assert_eq!(warrant.decision().effect, Effect::Allow);
@@ -181,7 +181,7 @@ fn a_sub_task_is_bounded_by_its_own_ceiling_whatever_its_parent_may_do() {
     );
     assert_eq!(sub.grant().scopes(), ["logs.read:*"]);
     assert!(parent.authorize(secret()).unwrap().approved());
-    sub.authorize(logs("api")).unwrap();
+    let _ = sub.authorize(logs("api")).unwrap();
 }
 
 #[test]
@@ -233,8 +233,8 @@ fn ending_the_parent_revokes_the_sub_tasks_grant_but_not_the_reverse() {
     let second = parent.delegate(helper(&["logs.read:*"]), None).unwrap();
 
     first.end().unwrap();
-    parent.authorize(logs("api")).unwrap();
-    second.authorize(logs("api")).unwrap();
+    let _ = parent.authorize(logs("api")).unwrap();
+    let _ = second.authorize(logs("api")).unwrap();
     drop(parent);
 
     let refusal = second.authorize(logs("api")).unwrap_err();
@@ -252,10 +252,11 @@ fn refused_calls_count_toward_the_call_budget() {
         .unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
 
-    task.authorize(logs("api")).unwrap();
-    task.authorize(ToolCall::new("nope", json!({})))
+    let _ = task.authorize(logs("api")).unwrap();
+    let _ = task
+        .authorize(ToolCall::new("nope", json!({})))
         .unwrap_err();
-    task.authorize(secret()).unwrap_err();
+    let _ = task.authorize(secret()).unwrap_err();
     let refusal = task.authorize(logs("api")).unwrap_err();
 
     assert_eq!(refusal.codes(), ["call_budget_exceeded"]);

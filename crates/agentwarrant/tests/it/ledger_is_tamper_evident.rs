@@ -3,9 +3,11 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use agentwarrant::ledger::{self, Record, RecordKind, GENESIS};
+use agentwarrant::ledger::{
+    self, Head, Record, RecordKind, SealedRecord, Sink, SinkLedger, GENESIS,
+};
 use agentwarrant::{
     Approval, ApprovalAnswer, ApprovalRequest, Error, FileLedger, Guard, Ledger, LedgerError,
     MemoryLedger, Outcome, Policy, ReasonCode, RunError, TaskError, ToolCall,
@@ -266,32 +268,41 @@ fn a_ledger_that_cannot_write_stops_the_task_from_beginning() {
     assert_eq!(error.code(), "ledger_error");
 }
 
-/// A memory ledger that fails every record of one kind, and optionally every flush.
+/// Storage that keeps sealed lines and fails every record of one kind, and optionally every
+/// flush: a third party's sink, wrapped in the library's sealing ledger.
+#[derive(Default)]
 struct Failing {
-    inner: MemoryLedger,
+    lines: Mutex<Vec<String>>,
     fails: Option<RecordKind>,
     flush_fails: bool,
 }
 
 impl Failing {
-    fn on(kind: RecordKind) -> Arc<Self> {
-        Arc::new(Self {
-            inner: MemoryLedger::new(),
+    fn on(kind: RecordKind) -> Self {
+        Self {
             fails: Some(kind),
-            flush_fails: false,
-        })
+            ..Self::default()
+        }
     }
 }
 
-impl Ledger for Failing {
-    fn append(&self, record: Record) -> Result<Record, LedgerError> {
-        if self.fails == Some(record.kind) {
+impl Sink for Failing {
+    fn head(&self) -> Result<Head, LedgerError> {
+        Ok(Head {
+            records: 0,
+            hash: GENESIS.to_owned(),
+        })
+    }
+
+    fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
+        if self.fails == Some(sealed.record.kind) {
             return Err(LedgerError::Io {
                 path: "audit".into(),
                 message: "disk full".into(),
             });
         }
-        self.inner.append(record)
+        self.lines.lock().unwrap().push(sealed.line.to_owned());
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), LedgerError> {
@@ -306,9 +317,9 @@ impl Ledger for Failing {
 }
 
 /// Runs `call` on a guard over `ledger` and returns the refusal; the tool must not run.
-fn refused_by(ledger: Arc<Failing>, policy: Policy, call: ToolCall) -> agentwarrant::Refusal {
+fn refused_by(ledger: Failing, policy: Policy, call: ToolCall) -> agentwarrant::Refusal {
     let guard = builder()
-        .ledger(ledger)
+        .ledger(SinkLedger::open(ledger).unwrap())
         .policy(policy)
         .approver(approve_as(BOB))
         .build()
@@ -347,11 +358,11 @@ fn a_ledger_sync_obligation_refuses_the_call_when_the_sync_fails() {
         "sync.rego",
         "package agentwarrant\n\nobligations := {\"ledger_sync\": true}\n",
     );
-    let ledger = Arc::new(Failing {
-        inner: MemoryLedger::new(),
+    let ledger = Failing {
         fails: None,
         flush_fails: true,
-    });
+        ..Failing::default()
+    };
 
     let refusal = refused_by(
         ledger,
@@ -536,4 +547,59 @@ fn a_second_writer_on_the_same_file_is_refused_until_the_first_is_dropped() {
     assert_eq!(second.code(), "ledger_locked");
     drop(first);
     assert!(agentwarrant::FileLedger::open(&path).is_ok());
+}
+
+#[test]
+fn a_sink_gets_records_the_library_sealed_and_they_verify_even_after_a_refused_store() {
+    let sink = Failing::on(RecordKind::ApprovalRequested);
+    let ledger = Arc::new(SinkLedger::open(sink).unwrap());
+    let guard = builder()
+        .ledger(ledger.clone())
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let secret = ToolCall::new("read_secret", json!({"path": "db/main"}));
+    let refusal = task.authorize(secret).unwrap_err();
+    assert!(refusal.has(&ReasonCode::LedgerError), "{refusal:?}");
+    let logs = ToolCall::new("read_logs", json!({"service": "api"}));
+    task.run(logs, |_| Ok::<_, String>(())).unwrap();
+    task.end().unwrap();
+
+    let lines = ledger.sink().lines.lock().unwrap().clone();
+    // The refused `approval.requested` left no gap: the chain is whole.
+    let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let head = ledger::verify_str(&jsonl).unwrap();
+    assert_eq!(head.records, lines.len() as u64);
+    assert!(lines.iter().all(|l| l.contains("\"schema\":1,")));
+    assert!(jsonl.contains("\"call.completed\""));
+}
+
+#[test]
+fn a_sink_ledger_continues_the_chain_its_storage_holds() {
+    struct Holding(Mutex<Vec<String>>);
+    impl Sink for Holding {
+        fn head(&self) -> Result<Head, LedgerError> {
+            let lines = self.0.lock().unwrap();
+            let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            Ok(ledger::verify_str(&jsonl).unwrap())
+        }
+        fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
+            self.0.lock().unwrap().push(sealed.line.to_owned());
+            Ok(())
+        }
+    }
+    let first = Arc::new(SinkLedger::open(Holding(Mutex::new(Vec::new()))).unwrap());
+    session(first.clone());
+    let stored = std::mem::take(&mut *first.sink().0.lock().unwrap());
+    let count = stored.len();
+    let second = Arc::new(SinkLedger::open(Holding(Mutex::new(stored))).unwrap());
+    session(second.clone());
+    let lines = second.sink().0.lock().unwrap().clone();
+    let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert!(lines.len() > count);
+    assert_eq!(
+        ledger::verify_str(&jsonl).unwrap().records,
+        lines.len() as u64
+    );
 }

@@ -211,6 +211,7 @@ fn record() -> impl Strategy<Value = Record> {
             (tool, args, approver, decision, outcome, detail),
         )| {
             Record {
+                schema: 0,
                 seq: 0,
                 ts,
                 kind,

@@ -6,44 +6,26 @@
 //! (ids, args, scopes). The values belong to the task: two tasks on two threads never touch
 //! the same reference count.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use regorus::Value;
-use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 
+pub(crate) use super::validate::Band;
+use super::validate::Examined;
+use super::TaskInner;
 use crate::chain::ChainSnapshot;
 use crate::clock::rfc3339;
 use crate::grant::Grant;
 use crate::identity::Identity;
 use crate::ids::{CallId, TaskId};
 use crate::intent::Intent;
+use crate::policy::value::{convert, kept, object, object_from_json, object_of, strings};
+use crate::policy::INPUT_VERSION;
 use crate::scope::Scope;
 use crate::tool::{ToolCall, ToolSpec};
-
-/// Where a required scope falls relative to the identity's ceiling and the task's intent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Band {
-    /// Inside the intent: normal rules.
-    Intent,
-    /// Outside the intent, inside the ceiling: the policy decides (usually approval).
-    Drift,
-    /// Outside the ceiling: denied.
-    OutsideCeiling,
-}
-
-impl Band {
-    #[cfg(test)]
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Band::Intent => "intent",
-            Band::Drift => "drift",
-            Band::OutsideCeiling => "outside_ceiling",
-        }
-    }
-}
 
 macro_rules! keys {
     ($($field:ident = $text:literal,)*) => {
@@ -97,78 +79,6 @@ keys! {
     band_outside_ceiling = "outside_ceiling",
 }
 
-/// A call's object from a fixed set of members (sorted in place, no allocation but the
-/// object's), left unfrozen: see [`unfrozen`].
-fn object<const N: usize>(members: [(Value, Value); N]) -> Value {
-    unfrozen(BTreeMap::from(members))
-}
-
-/// An object kept for the task's lifetime, in regorus's compact (frozen) form.
-fn kept<const N: usize>(members: [(Value, Value); N]) -> Value {
-    Value::from(BTreeMap::from(members))
-}
-
-/// An object from members given in any order.
-fn object_of(members: impl IntoIterator<Item = (Value, Value)>) -> Value {
-    let mut map = BTreeMap::new();
-    for (key, value) in members {
-        map.insert(key, value);
-    }
-    if map.is_empty() {
-        Value::new_object()
-    } else {
-        unfrozen(map)
-    }
-}
-
-/// An object kept in the map it was built in. `Value::from(map)` would also copy it into a
-/// compact slice ("freeze"), worth it for long-lived objects; a call's document is read once.
-fn unfrozen(map: BTreeMap<Value, Value>) -> Value {
-    Value::Object(regorus::Rc::new(regorus::value::Object::from(map)))
-}
-
-fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
-    Value::from(items.into_iter().map(Value::from).collect::<Vec<_>>())
-}
-
-/// A JSON value as a regorus value, exactly as regorus's own conversion from
-/// `serde_json::Value` makes it, without the detour through serde.
-pub(crate) fn from_json(json: &Json) -> Value {
-    convert(json, &mut |key| Value::from(key))
-}
-
-/// [`from_json`], taking object keys from `key`.
-fn convert(json: &Json, key: &mut impl FnMut(&str) -> Value) -> Value {
-    match json {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else {
-                n.as_f64().map_or(Value::Null, Value::from)
-            }
-        }
-        Json::String(s) => Value::from(s.as_str()),
-        Json::Array(items) => Value::from(
-            items
-                .iter()
-                .map(|item| convert(item, key))
-                .collect::<Vec<_>>(),
-        ),
-        Json::Object(map) => object_of(map.iter().map(|(k, v)| (key(k), convert(v, key)))),
-    }
-}
-
-fn object_from_json(map: &Map<String, Json>) -> Value {
-    object_of(
-        map.iter()
-            .map(|(k, v)| (Value::from(k.as_str()), from_json(v))),
-    )
-}
-
 /// FNV-1a: arg names are short, and hashing them must cost less than the allocation the
 /// cache saves (the standard hasher does not).
 #[derive(Default)]
@@ -205,6 +115,9 @@ fn uuid(id: uuid::Uuid) -> Value {
     Value::from(&*id.hyphenated().encode_lower(&mut buf))
 }
 
+/// A list of the chain and the array made of it.
+type CachedList = Option<(Arc<[String]>, Value)>;
+
 /// The parts of the input document that stay the same for a task.
 pub(crate) struct TaskInput {
     keys: Keys,
@@ -218,6 +131,9 @@ pub(crate) struct TaskInput {
     grant: Mutex<Option<(i64, bool, Value)>>,
     /// Each tool's `spec` object and name, built on the tool's first call in this task.
     specs: Mutex<Vec<(Arc<ToolSpec>, Value, Value)>>,
+    /// The chain's `tools_used`, `labels` and `destinations` as arrays, rebuilt only when the
+    /// chain hands out a new list (it does so only when a set changes).
+    chain_lists: Mutex<[CachedList; 3]>,
     arg_names: Mutex<ArgNames>,
 }
 
@@ -283,7 +199,7 @@ impl TaskInput {
             (Value::from("attributes"), Value::new_object()),
         ]);
         Self {
-            version: Value::from(super::INPUT_VERSION),
+            version: Value::from(INPUT_VERSION),
             identity: identity_value,
             task,
             grant_id: uuid(grant.id().to_uuid()),
@@ -291,6 +207,7 @@ impl TaskInput {
             grant_escalated: grant.escalated(),
             grant: Mutex::new(None),
             specs: Mutex::new(Vec::new()),
+            chain_lists: Mutex::new([None, None, None]),
             arg_names: Mutex::new(ArgNames::default()),
             keys,
         }
@@ -315,6 +232,23 @@ impl TaskInput {
         ]);
         *cached = Some((expires_in_s, revoked, value.clone()));
         value
+    }
+
+    /// The chain's three lists as arrays, from the cache while the lists are the same.
+    fn chain_lists(&self, chain: &ChainSnapshot) -> [Value; 3] {
+        let mut cached = self.chain_lists.lock().unwrap_or_else(|p| p.into_inner());
+        let lists = [&chain.tools_used, &chain.labels, &chain.destinations];
+        let mut values = lists.map(|_| Value::Null);
+        for ((slot, list), value) in cached.iter_mut().zip(lists).zip(&mut values) {
+            match slot {
+                Some((seen, array)) if Arc::ptr_eq(seen, list) => *value = array.clone(),
+                _ => {
+                    *value = strings(list.iter().map(String::as_str));
+                    *slot = Some((list.clone(), value.clone()));
+                }
+            }
+        }
+        values
     }
 
     /// The tool's `spec` object and name value.
@@ -410,12 +344,13 @@ impl TaskInput {
                 })
                 .collect::<Vec<_>>(),
         );
+        let [tools_used, labels, destinations] = self.chain_lists(chain);
         let chain = object([
             (k.depth.clone(), Value::from(chain.depth)),
             (k.calls.clone(), Value::from(chain.calls)),
-            (k.tools_used.clone(), chain.tools_used.clone()),
-            (k.labels.clone(), chain.labels.clone()),
-            (k.destinations.clone(), chain.destinations.clone()),
+            (k.tools_used.clone(), tools_used),
+            (k.labels.clone(), labels),
+            (k.destinations.clone(), destinations),
             (k.impact_total.clone(), Value::from(chain.impact_total)),
             (k.drift.clone(), drift),
         ]);
@@ -432,13 +367,51 @@ impl TaskInput {
     }
 }
 
+impl TaskInner {
+    /// The policy input document for a validated call: the task's fixed parts, the call, the
+    /// chain as it stood before it, and the drift it would cause.
+    pub(crate) fn document(
+        &self,
+        call_id: CallId,
+        call: &ToolCall,
+        now: OffsetDateTime,
+        chain: &ChainSnapshot,
+        examined: &Examined,
+    ) -> Value {
+        let spec = &examined.spec;
+        let drift = examined
+            .bands
+            .iter()
+            .filter(|(_, band)| *band == Band::Drift)
+            .map(|(scope, _)| ("scope_outside_intent", scope.to_string()))
+            .chain(
+                self.intent
+                    .max_impact
+                    .filter(|max| spec.impact > *max)
+                    .map(|max| ("impact_above_intent", format!("{} > {max}", spec.impact))),
+            )
+            .collect();
+        self.input.document(CallFacts {
+            grant: &self.grant,
+            now,
+            call_id,
+            call,
+            spec,
+            required: &examined.required,
+            bands: &examined.bands,
+            destinations: &examined.destinations,
+            chain,
+            drift,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chain::{Chain, Contribution};
-    use crate::identity::Role;
-    use crate::tool::Impact;
-    use serde_json::json;
+    use crate::kinds::{Impact, Role};
+    use serde_json::{json, Value as Json};
 
     /// The document as the engine built it before it built regorus values directly: the
     /// contract, spelled out once more as JSON.
@@ -457,9 +430,8 @@ mod tests {
             .iter()
             .map(|(scope, band)| (scope.to_string(), Json::from(band.as_str())))
             .collect();
-        let list = |v: &Value| serde_json::to_value(v).unwrap();
         Value::from(json!({
-            "version": super::super::INPUT_VERSION,
+            "version": INPUT_VERSION,
             "identity": {
                 "id": identity.id,
                 "role": identity.role.as_str(),
@@ -505,9 +477,10 @@ mod tests {
             "chain": {
                 "depth": chain.depth,
                 "calls": chain.calls,
-                "tools_used": list(&chain.tools_used),
-                "labels": list(&chain.labels),
-                "destinations": list(&chain.destinations),
+                // The one call committed before this one, written out (sorted sets).
+                "tools_used": ["read_file"],
+                "labels": ["pii", "secret"],
+                "destinations": ["x@acme.com"],
                 "impact_total": chain.impact_total,
                 "drift": facts.drift.iter().map(|(kind, detail)| json!({"kind": kind, "detail": detail})).collect::<Vec<_>>(),
             },

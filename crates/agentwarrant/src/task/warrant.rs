@@ -4,10 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::record::{status, CallFields};
+use super::TaskInner;
 use crate::error::LedgerError;
 use crate::ids::CallId;
-use crate::policy::{Decision, Reason, ReasonCode};
-use crate::task::TaskInner;
+use crate::ledger::{OutcomeRecord, RecordKind};
+use crate::policy::Decision;
+use crate::reason::{Reason, ReasonCode};
+use crate::token::Claims;
 
 /// How a tool call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +47,7 @@ impl Outcome {
 
 /// A single-use permit for one authorized call. Complete it with the call's outcome; a warrant
 /// dropped without completion is recorded as abandoned.
+#[must_use = "run the tool and complete the warrant; a dropped warrant is recorded as abandoned"]
 pub struct Warrant {
     pub(crate) task: Arc<TaskInner>,
     pub(crate) call_id: CallId,
@@ -104,27 +109,78 @@ impl Warrant {
     /// guard's [`SigningKey`](crate::SigningKey) without calling back. It names the task,
     /// identity, tool, args digest, scopes and approvers, and expires with the task's grant.
     pub fn token(&self) -> String {
-        self.task.token(self)
+        let task = &self.task;
+        let claims = Claims {
+            call_id: self.call_id.to_string(),
+            task_id: task.id.to_string(),
+            grant_id: task.grant.id().to_string(),
+            identity: task.identity.id.clone(),
+            owner: task.identity.owner.clone(),
+            tool: self.tool.clone(),
+            args_digest: self.args_digest.clone(),
+            scopes: self.scopes.clone(),
+            approvers: self.approvers.clone(),
+            issued_at: task.runtime.clock.now().unix_timestamp(),
+            expires_at: task.grant.expires_at().unix_timestamp(),
+        };
+        claims.sign(&task.runtime.signing_key)
     }
 
     /// Records the outcome (`call.completed`) and adds the result's labels to the chain.
     pub fn complete(mut self, outcome: Outcome) -> Result<(), LedgerError> {
         self.completed = true;
-        self.task.complete(&self, Some(outcome))
+        self.record_outcome(Some(outcome))
+    }
+
+    /// Records the outcome (`None`: abandoned) and adds its result labels to the chain.
+    fn record_outcome(&self, outcome: Option<Outcome>) -> Result<(), LedgerError> {
+        let duration_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let record = match outcome {
+            None => OutcomeRecord {
+                duration_us: Some(duration_us),
+                ..status("abandoned")
+            },
+            Some(outcome) => {
+                self.task.chain.add_labels(outcome.labels.iter().cloned());
+                OutcomeRecord {
+                    status: if outcome.error.is_some() {
+                        "error"
+                    } else {
+                        "ok"
+                    }
+                    .into(),
+                    duration_us: Some(duration_us),
+                    labels: outcome.labels,
+                    error: outcome.error,
+                }
+            }
+        };
+        let fields = CallFields {
+            call_id: Some(self.call_id),
+            parent: self.parent,
+            tool: Some(self.tool.clone()),
+            approver: (!self.approvers.is_empty()).then(|| self.approvers.clone()),
+            outcome: Some(record),
+            ..CallFields::default()
+        };
+        self.task
+            .record(RecordKind::CallCompleted, fields)
+            .map(|_| ())
     }
 }
 
 impl Drop for Warrant {
     fn drop(&mut self) {
         if !self.completed {
-            if let Err(error) = self.task.complete(self, None) {
+            if let Err(error) = self.record_outcome(None) {
                 tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
             }
         }
     }
 }
 
-/// Whether a refused call was refused outright or refused approval.
+/// Whether a refused call was refused outright or refused approval. Exhaustive on purpose,
+/// like [`Effect`](crate::Effect): a new kind of refusal must break the code that matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefusalKind {
     /// Refused by the policy or by the engine; no approval was asked.
@@ -146,6 +202,8 @@ impl RefusalKind {
 /// A refused call: every reason, machine-readable. Its `Display` is the short message for the
 /// agent; the full record is in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a refusal says why the call must not run; report it to the agent"]
+#[non_exhaustive]
 pub struct Refusal {
     /// Denied, or approval denied.
     pub kind: RefusalKind,
@@ -199,6 +257,7 @@ impl std::error::Error for Refusal {}
 
 /// Why [`Task::run`](crate::Task::run) did not return the tool's value.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RunError<E> {
     /// The call was refused; the tool did not run.
     Refused(Refusal),

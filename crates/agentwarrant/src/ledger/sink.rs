@@ -1,0 +1,120 @@
+//! Storage of your own for the ledger: implement [`Sink`], wrap it in a [`SinkLedger`], and the
+//! library seals every record before the sink sees it.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::encode::{Encoded, Sealer};
+use super::{Head, Ledger, Record};
+use crate::error::LedgerError;
+
+/// A record sealed by the library, as a sink stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedRecord<'a> {
+    /// The record with its `schema`, `seq`, `prev` and `hash` set.
+    pub record: &'a Record,
+    /// Its canonical JSON line (no newline): the exact bytes `verify` checks. Store these
+    /// bytes, not a re-serialization of `record`, to keep the ledger verifiable.
+    pub line: &'a str,
+}
+
+/// Where a [`SinkLedger`] stores sealed records: a database table, a log pipeline, an object
+/// store. The sink stores; the library seals, so the hash chain is right whatever the storage.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use agentwarrant::ledger::{Head, SealedRecord, Sink, SinkLedger, GENESIS};
+/// use agentwarrant::LedgerError;
+///
+/// /// Keeps lines in a vector (a database would insert rows).
+/// #[derive(Default)]
+/// struct Lines(Mutex<Vec<String>>);
+///
+/// impl Sink for Lines {
+///     fn head(&self) -> Result<Head, LedgerError> {
+///         Ok(Head { records: 0, hash: GENESIS.to_owned() })
+///     }
+///     fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
+///         self.0.lock().unwrap().push(sealed.line.to_owned());
+///         Ok(())
+///     }
+/// }
+///
+/// let ledger = SinkLedger::open(Lines::default())?;
+/// # Ok::<(), LedgerError>(())
+/// ```
+pub trait Sink: Send + Sync {
+    /// The last record already stored (`records` 0 and [`GENESIS`](super::GENESIS) when
+    /// empty): the chain continues from it. Read once, when the ledger opens.
+    fn head(&self) -> Result<Head, LedgerError>;
+
+    /// Stores one sealed record. Records arrive one at a time, in chain order. Return `Ok`
+    /// only once the record is stored: an error refuses the call it records, and the next
+    /// record takes its place in the chain.
+    fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError>;
+
+    /// Makes stored records durable, for sinks that buffer; the default does nothing.
+    fn flush(&self) -> Result<(), LedgerError> {
+        Ok(())
+    }
+}
+
+/// A [`Ledger`] over a [`Sink`]: seals each record and hands it to the sink, in order.
+pub struct SinkLedger<S> {
+    sink: S,
+    sealer: Mutex<Sealer>,
+}
+
+impl<S> std::fmt::Debug for SinkLedger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkLedger").finish_non_exhaustive()
+    }
+}
+
+impl<S: Sink> SinkLedger<S> {
+    /// Continues the chain the sink holds.
+    pub fn open(sink: S) -> Result<Self, LedgerError> {
+        let head = sink.head()?;
+        Ok(Self {
+            sealer: Mutex::new(Sealer::resume(head.records, head.hash)),
+            sink,
+        })
+    }
+
+    /// The sink.
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    fn sealer(&self) -> Result<MutexGuard<'_, Sealer>, LedgerError> {
+        self.sealer.lock().map_err(|_| LedgerError::Io {
+            path: "<sink>".into(),
+            message: "the ledger lock is poisoned".into(),
+        })
+    }
+}
+
+impl<S: Sink> Ledger for SinkLedger<S> {
+    fn append(&self, mut record: Record) -> Result<u64, LedgerError> {
+        let encoded = Encoded::new(&record);
+        // INVARIANT: the sealer is held until the sink answers, so records reach it in order
+        // and a refused record leaves the chain where it was.
+        let mut sealer = self.sealer()?;
+        let seal = sealer.seal_encoded(&encoded);
+        seal.apply(&mut record);
+        let mut line = Vec::new();
+        encoded.line_into(&seal, &mut line);
+        let line = String::from_utf8(line).map_err(|e| LedgerError::Encode {
+            message: e.to_string(),
+        })?;
+        self.sink.store(SealedRecord {
+            record: &record,
+            line: &line,
+        })?;
+        sealer.advance(&seal);
+        Ok(seal.seq)
+    }
+
+    fn flush(&self) -> Result<(), LedgerError> {
+        self.sink.flush()
+    }
+}

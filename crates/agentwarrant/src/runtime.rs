@@ -1,0 +1,75 @@
+//! What a guard's tasks share at run time: the compiled policy, the tool table, the approver,
+//! the ledger, the clock, the limits, and the fleet state (known agents, the kill switch,
+//! approvals already used).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::approval::{Approver, UsedApprovals};
+use crate::clock::Clock;
+use crate::ledger::Ledger;
+use crate::limits::Limits;
+use crate::policy::PolicyEngine;
+use crate::token::SigningKey;
+use crate::tool::ToolSpec;
+
+/// Everything a task needs from its guard.
+pub(crate) struct Runtime {
+    pub(crate) engine: PolicyEngine,
+    pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
+    pub(crate) default_tool: Option<Arc<ToolSpec>>,
+    pub(crate) approver: Option<Arc<dyn Approver>>,
+    pub(crate) ledger: Arc<dyn Ledger>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: Limits,
+    pub(crate) env: String,
+    /// Every identity that began a task: none of them may approve anything.
+    pub(crate) agents: RwLock<BTreeSet<String>>,
+    /// Identities switched off: their tasks' calls are refused.
+    pub(crate) disabled: RwLock<BTreeSet<String>>,
+    /// How many identities are disabled (`usize::MAX` while the set changes), so that the
+    /// hot path reads one rarely-written atomic instead of taking the lock on every call.
+    pub(crate) disabled_count: AtomicUsize,
+    pub(crate) used_approvals: UsedApprovals,
+    pub(crate) signing_key: SigningKey,
+}
+
+impl Runtime {
+    /// Whether any of `ids` is disabled; a poisoned lock counts as disabled (fail closed).
+    pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        if self.disabled_count.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        match self.disabled.read() {
+            Ok(disabled) => !disabled.is_empty() && ids.any(|id| disabled.contains(id)),
+            Err(_) => true,
+        }
+    }
+
+    pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
+        let declared = self
+            .tools
+            .read()
+            .ok()
+            .and_then(|tools| tools.get(name).cloned());
+        declared.or_else(|| self.default_tool.clone())
+    }
+}
+
+impl Runtime {
+    /// Switches `id` off (`true`) or back on; the hot path sees the change through
+    /// `disabled_count` without taking the lock.
+    pub(crate) fn set_disabled(&self, id: &str, disabled: bool) {
+        if let Ok(mut set) = self.disabled.write() {
+            // Checked under the lock until the set is updated (a panic leaves it so).
+            self.disabled_count.store(usize::MAX, Ordering::SeqCst);
+            if disabled {
+                set.insert(id.to_owned());
+            } else {
+                set.remove(id);
+            }
+            self.disabled_count.store(set.len(), Ordering::SeqCst);
+        }
+    }
+}

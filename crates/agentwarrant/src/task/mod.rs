@@ -1,0 +1,335 @@
+//! Tasks: one unit of agent work under one identity and grant. A task begins (its grant is
+//! issued), authorizes calls through the [pipeline](pipeline), delegates sub-tasks, and ends
+//! (its grant is revoked).
+
+mod input;
+mod pipeline;
+mod record;
+mod validate;
+mod warrant;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use crate::chain::Chain;
+use crate::clock::rfc3339;
+use crate::error::{Error, TaskError};
+use crate::grant::Grant;
+use crate::identity::Identity;
+use crate::ids::TaskId;
+use crate::intent::Intent;
+use crate::kinds::{Impact, Role};
+use crate::ledger::RecordKind;
+use crate::runtime::Runtime;
+use crate::scope::{Scope, ScopeSet};
+use crate::tool::{ToolCall, ToolSpec};
+
+#[cfg(feature = "bench")]
+pub(crate) use record::redacted;
+pub(crate) use record::{status, CallFields};
+pub(crate) use validate::Examined;
+pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
+
+/// One level of a delegation chain: every level's ceiling and intent bound the scopes below it.
+#[derive(Debug, Clone)]
+struct Level {
+    id: String,
+    ceiling: ScopeSet,
+    intent: ScopeSet,
+    role: Role,
+    owner: String,
+}
+
+pub(crate) struct TaskInner {
+    pub(crate) runtime: Arc<Runtime>,
+    id: TaskId,
+    parent_task: Option<TaskId>,
+    identity: Identity,
+    intent: Intent,
+    /// Root first, this task's own level last.
+    lineage: Vec<Level>,
+    grant: Arc<Grant>,
+    pub(crate) chain: Arc<Chain>,
+    /// The parts of the policy input that stay the same for the task, built once.
+    input: input::TaskInput,
+    /// Declared tools this task has called, each resolved once into a private copy (tools are
+    /// only ever added, so the answer never changes): the hot path then takes no lock and
+    /// touches no reference count shared with other tasks.
+    tools: Mutex<Vec<(String, Arc<ToolSpec>)>>,
+    ended: AtomicBool,
+}
+
+/// One unit of agent work: an identity, an intent, a grant, and the chain of calls so far.
+///
+/// `Task` is `Send + Sync`: parallel tool calls of one task are tracked correctly. Ending the
+/// task (or dropping it) revokes its grant and the grants of tasks delegated from it.
+#[must_use = "a task's calls go through it; dropping it ends the task and revokes its grant"]
+pub struct Task {
+    pub(crate) inner: Arc<TaskInner>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.inner.id)
+            .field("identity", &self.inner.identity.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Task {
+    pub(crate) fn begin(
+        runtime: Arc<Runtime>,
+        identity: Identity,
+        intent: Intent,
+        parent: Option<&TaskInner>,
+    ) -> Result<Task, Error> {
+        let now = runtime.clock.now();
+        if let Ok(mut agents) = runtime.agents.write() {
+            agents.insert(identity.id.clone());
+        }
+        let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
+        lineage.push(Level {
+            id: identity.id.clone(),
+            ceiling: identity.ceiling.clone(),
+            intent: intent.scopes.clone(),
+            role: identity.role,
+            owner: identity.owner.clone(),
+        });
+        // The grant holds the intent's patterns that every ceiling above covers.
+        let scopes = intent
+            .scopes
+            .patterns()
+            .iter()
+            .filter(|p| {
+                Scope::parse(p.as_str())
+                    .is_ok_and(|s| lineage.iter().all(|l| l.ceiling.contains(&s)))
+            })
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        let ttl = time::Duration::try_from(runtime.limits.grant_ttl).unwrap_or(time::Duration::MAX);
+        let grant = Arc::new(Grant::issue(
+            scopes,
+            now,
+            ttl,
+            identity.role == Role::Escalation,
+            parent.map(|p| p.grant.clone()),
+        ));
+        let chain = parent.map_or_else(
+            || Arc::new(Chain::new(runtime.limits.history_window)),
+            |p| p.chain.clone(),
+        );
+        let id = TaskId::new();
+        let input = input::TaskInput::new(&identity, &intent, id, &runtime.env, &grant);
+        let inner = Arc::new(TaskInner {
+            runtime,
+            id,
+            parent_task: parent.map(|p| p.id),
+            identity,
+            intent,
+            lineage,
+            grant,
+            chain,
+            input,
+            tools: Mutex::new(Vec::new()),
+            ended: AtomicBool::new(false),
+        });
+        let begun = json!({
+            "intent": {
+                "goal": inner.intent.goal,
+                "scopes": inner.intent.scopes.to_strings(),
+                "max_impact": inner.intent.max_impact.map(Impact::as_str),
+            },
+            "role": inner.identity.role.as_str(),
+            "env": inner.runtime.env,
+            "parent_task_id": inner.parent_task.map(|t| t.to_string()),
+        });
+        let issued = json!({
+            "grant_id": inner.grant.id().to_string(),
+            "scopes": inner.grant.scopes(),
+            "expires_at": rfc3339(inner.grant.expires_at()),
+            "escalated": inner.grant.escalated(),
+        });
+        for (kind, detail) in [
+            (RecordKind::TaskBegun, begun),
+            (RecordKind::GrantIssued, issued),
+        ] {
+            inner
+                .record(kind, CallFields::detail(detail))
+                .map_err(|source| TaskError::Ledger {
+                    task: inner.id.to_string(),
+                    source,
+                })?;
+        }
+        Ok(Task { inner })
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.inner.id
+    }
+
+    /// The identity the task runs as.
+    pub fn identity(&self) -> &Identity {
+        &self.inner.identity
+    }
+
+    /// The task's intent.
+    pub fn intent(&self) -> &Intent {
+        &self.inner.intent
+    }
+
+    /// Whether the task has ended (its grant is then revoked).
+    pub fn is_ended(&self) -> bool {
+        self.inner.ended.load(Ordering::SeqCst)
+    }
+
+    /// The task's grant.
+    pub fn grant(&self) -> &Grant {
+        &self.inner.grant
+    }
+
+    /// Delegates a sub-task to `identity`. Its grant is this task's, narrowed by the
+    /// identity's ceiling and by `intent` (this task's intent when `None`); it never outlives
+    /// this task's grant, and it shares this task's chain.
+    pub fn delegate(&self, identity: Identity, intent: Option<Intent>) -> Result<Task, Error> {
+        let inner = &self.inner;
+        if inner.ended.load(Ordering::SeqCst) {
+            return Err(TaskError::Ended {
+                task: inner.id.to_string(),
+            }
+            .into());
+        }
+        let intent = intent.unwrap_or_else(|| inner.intent.clone());
+        Task::begin(inner.runtime.clone(), identity, intent, Some(inner))
+    }
+
+    /// Authorizes one call: validate, check the grant, track the chain, evaluate the policy,
+    /// ask for approval where required, and record the decision before returning the warrant.
+    ///
+    /// Every failure refuses the call with machine-readable reasons; nothing is an error.
+    pub fn authorize(&self, call: ToolCall) -> Result<Warrant, Refusal> {
+        pipeline::authorize(&self.inner, call)
+    }
+
+    /// Authorizes `call`, runs `tool` with its warrant, and records the outcome.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("ping", Impact::Low).build()?).build()?;
+    /// # let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("check").build()?)?;
+    /// let pong = task.run(ToolCall::new("ping", serde_json::json!({})), |_warrant| {
+    ///     Ok::<_, std::io::Error>("pong")
+    /// });
+    /// assert_eq!(pong.unwrap(), "pong");
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn run<T, E, F>(&self, call: ToolCall, tool: F) -> Result<T, RunError<E>>
+    where
+        E: std::fmt::Display,
+        F: FnOnce(&Warrant) -> Result<T, E>,
+    {
+        let warrant = self.authorize(call).map_err(RunError::Refused)?;
+        let result = tool(&warrant);
+        let outcome = match &result {
+            Ok(_) => Outcome::ok(),
+            Err(error) => Outcome::error(error.to_string()),
+        };
+        if let Err(error) = warrant.complete(outcome) {
+            // The tool has already run: report the failure to record it, keep its result.
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record a call's outcome");
+        }
+        result.map_err(RunError::Tool)
+    }
+
+    /// Ends the task: revokes its grant (and every grant delegated from it) and records
+    /// `grant.revoked` and `task.ended`. Ending twice is harmless; calls authorized after the
+    /// end are refused with `grant_invalid`, while warrants already issued can still complete.
+    pub fn end(&self) -> Result<(), Error> {
+        self.inner.end()
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        if let Err(error) = self.inner.end() {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record the end of a task");
+        }
+    }
+}
+
+impl TaskInner {
+    fn end(&self) -> Result<(), Error> {
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.grant.revoke();
+        for kind in [RecordKind::GrantRevoked, RecordKind::TaskEnded] {
+            self.record(kind, CallFields::default())
+                .map_err(|source| TaskError::Ledger {
+                    task: self.id.to_string(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The spec of the tool `name`; see [`TaskInner::tools`].
+    fn tool(&self, name: &str) -> Option<Arc<ToolSpec>> {
+        let mut tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, spec)) = tools.iter().find(|(n, _)| n == name) {
+            return Some(spec.clone());
+        }
+        let spec = self.runtime.tool(name)?;
+        // A name that fell to the default tool may be declared later: not cached.
+        let default = self.runtime.default_tool.as_ref();
+        if default.is_some_and(|d| Arc::ptr_eq(d, &spec)) {
+            return Some(spec);
+        }
+        let private = Arc::new(ToolSpec::clone(&spec));
+        tools.push((name.to_owned(), private.clone()));
+        Some(private)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn shared_across_threads<T: Send + Sync>() {}
+
+    #[test]
+    fn a_disabled_identity_and_its_sub_agents_are_refused_until_enabled() {
+        use crate::*;
+        let guard = Guard::builder()
+            .tool(ToolSpec::builder("ping", Impact::Low).build().unwrap())
+            .build()
+            .unwrap();
+        let lead = Identity::builder("agent://acme/lead", Role::Orchestrator, "alice@acme.com")
+            .build()
+            .unwrap();
+        let helper = Identity::builder("agent://acme/helper", Role::Executor, "alice@acme.com")
+            .build()
+            .unwrap();
+        let task = guard
+            .begin(lead, Intent::builder("work").build().unwrap())
+            .unwrap();
+        let sub = task.delegate(helper, None).unwrap();
+        let ping = || ToolCall::new("ping", serde_json::json!({}));
+        guard.disable_identity("agent://acme/lead");
+        for t in [&task, &sub] {
+            let refusal = t.authorize(ping()).unwrap_err();
+            assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal}");
+        }
+        guard.enable_identity("agent://acme/lead");
+        assert!(sub.authorize(ping()).is_ok());
+    }
+
+    #[test]
+    fn guards_tasks_and_warrants_can_cross_threads() {
+        shared_across_threads::<crate::Guard>();
+        shared_across_threads::<super::Task>();
+        shared_across_threads::<crate::Warrant>();
+    }
+}

@@ -1,0 +1,379 @@
+//! The pipeline of one call, read top to bottom: credential → validate → chain → policy →
+//! approval → re-check → ledger → warrant. Each stage either passes what the next needs or
+//! returns a [`Stop`] through `?`; [`TaskInner::finish`] records every stop the same way and
+//! turns it into the [`Refusal`].
+//!
+//! The credential is checked before the call is looked at: a disabled identity's or a dead
+//! grant's call is refused without its args being parsed. The call is counted in the chain
+//! first of all, so refused calls count toward the budget (DESIGN "Counts").
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value as Json};
+use time::OffsetDateTime;
+
+use super::record::{redacted, status, CallFields};
+use super::validate::Examined;
+use super::warrant::{Refusal, RefusalKind, Warrant};
+use super::TaskInner;
+use crate::approval::{
+    excluded_approvers, ApprovalAnswer, ApprovalRequest, ApproverError, CallDigest, Checks,
+};
+use crate::chain::{ChainSnapshot, Contribution};
+use crate::clock::rfc3339;
+use crate::ids::CallId;
+use crate::ledger::{DecisionRecord, RecordKind};
+use crate::policy::Decision;
+use crate::reason::{Effect, Reason, ReasonCode};
+use crate::tool::ToolCall;
+
+/// Why a call stopped before its warrant: what [`TaskInner::finish`] records and refuses.
+pub(crate) struct Stop {
+    kind: RefusalKind,
+    reasons: Vec<Reason>,
+    /// The policy's decision, when the call got that far.
+    decision: Option<Box<Decision>>,
+    /// The validated call, when it got that far (its args are then recorded, redacted).
+    examined: Option<Box<Examined>>,
+    /// Whether the refusal is still to be recorded (not when the ledger itself failed).
+    record: bool,
+}
+
+impl Stop {
+    /// Refused before the policy was asked.
+    fn early(reason: Reason) -> Self {
+        Self {
+            kind: RefusalKind::Denied,
+            reasons: vec![reason],
+            decision: None,
+            examined: None,
+            record: true,
+        }
+    }
+
+    /// Refused after the policy was asked: its reasons, and `extra` (why approval failed).
+    fn after_policy(
+        kind: RefusalKind,
+        decision: Decision,
+        extra: Option<Reason>,
+        examined: Examined,
+    ) -> Self {
+        let mut reasons = decision.reasons.clone();
+        reasons.extend(extra);
+        Self {
+            kind,
+            reasons,
+            decision: Some(Box::new(decision)),
+            examined: Some(Box::new(examined)),
+            record: true,
+        }
+    }
+}
+
+/// One call on its way through the pipeline.
+struct Call<'a> {
+    id: CallId,
+    call: ToolCall,
+    now: OffsetDateTime,
+    chain: ChainSnapshot,
+    task: &'a Arc<TaskInner>,
+}
+
+/// Authorizes one call; see the module docs for the stages.
+pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant, Refusal> {
+    let now = task.runtime.clock.now();
+    let (chain, parent) = task.chain.begin_call(call.parent);
+    let mut call = Call {
+        id: CallId::new(),
+        call,
+        now,
+        chain,
+        task,
+    };
+    match call.stages(parent.is_ok()) {
+        Ok(warrant) => Ok(warrant),
+        Err(stop) => Err(task.finish(&call, stop)),
+    }
+}
+
+impl Call<'_> {
+    fn stages(&mut self, parent_known: bool) -> Result<Warrant, Stop> {
+        let task = self.task;
+        task.credential(self.now).map_err(Stop::early)?;
+        let examined = task
+            .validate(&self.call, parent_known)
+            .map_err(Stop::early)?;
+        let document = task.document(self.id, &self.call, self.now, &self.chain, &examined);
+        let decision = task.runtime.engine.decide(document);
+        let approvers = match decision.effect {
+            Effect::Deny => {
+                return Err(Stop::after_policy(
+                    RefusalKind::Denied,
+                    decision,
+                    None,
+                    examined,
+                ))
+            }
+            Effect::Allow => Vec::new(),
+            Effect::Approval => match self.approve(&examined, &decision) {
+                Ok(approvers) => approvers,
+                Err(reason) => {
+                    return Err(Stop::after_policy(
+                        RefusalKind::ApprovalDenied,
+                        decision,
+                        Some(reason),
+                        examined,
+                    ))
+                }
+            },
+        };
+        self.ledger(&examined, &decision, &approvers)?;
+        Ok(self.warrant(examined, decision, approvers))
+    }
+
+    /// The approval stage: asks the approver and checks the answer; `Err` is the reason the
+    /// approval failed, added to the policy's.
+    fn approve(&self, examined: &Examined, decision: &Decision) -> Result<Vec<String>, Reason> {
+        let task = self.task;
+        let runtime = &task.runtime;
+        let Some(approver) = &runtime.approver else {
+            return Err(Reason::with_detail(
+                ReasonCode::ApprovalUnavailable,
+                "no approver is configured",
+            ));
+        };
+        let mut ttl =
+            time::Duration::try_from(runtime.limits.approval_ttl).unwrap_or(time::Duration::MAX);
+        if let Some(max) = decision.obligations.max_ttl_s {
+            ttl = ttl.min(time::Duration::seconds(
+                i64::try_from(max).unwrap_or(i64::MAX),
+            ));
+        }
+        let spec = &examined.spec;
+        let request = ApprovalRequest {
+            call_id: self.id,
+            task_id: task.id,
+            digest: CallDigest::of(
+                task.id,
+                self.id,
+                self.call.parent,
+                &task.identity.id,
+                &self.call.tool,
+                &examined.args_digest,
+            ),
+            identity: task.identity.id.clone(),
+            owner: task.identity.owner.clone(),
+            intent: task.intent.goal.clone(),
+            tool: self.call.tool.clone(),
+            args: self
+                .call
+                .args
+                .as_object()
+                .map_or_else(|| Json::Object(Map::new()), |a| spec.redact(a)),
+            reasons: decision.reasons.clone(),
+            approvers_needed: decision.obligations.approvers,
+            expires_at: self.now + ttl,
+            excluded: excluded_approvers(
+                spec.impact,
+                &spec.tags,
+                &task.identity.owner,
+                task.lineage.iter().map(|l| (l.role, l.owner.as_str())),
+            ),
+        };
+        let fields = |status_text: &str, approver: Option<Vec<String>>, detail: Json| CallFields {
+            approver,
+            outcome: Some(status(status_text)),
+            detail: Some(detail),
+            ..CallFields::of_call(self.id, &self.call, Some(examined))
+        };
+        let requested = json!({
+            "reasons": request.reasons.iter().map(Reason::to_string).collect::<Vec<_>>(),
+            "approvers_needed": request.approvers_needed,
+            "expires_at": rfc3339(request.expires_at),
+            "digest": request.digest.as_str(),
+        });
+        task.record(
+            RecordKind::ApprovalRequested,
+            fields("requested", None, requested),
+        )
+        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        // A panicking approver is a failed approver: the call is refused, the caller lives on.
+        let answer =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| approver.decide(&request)))
+                .unwrap_or_else(|_| Err(ApproverError::new("the approver panicked")));
+        let now = runtime.clock.now();
+        let (result, who) = match answer {
+            Err(error) => (
+                Err(Reason::with_detail(
+                    ReasonCode::ApprovalUnavailable,
+                    error.message,
+                )),
+                None,
+            ),
+            Ok(ApprovalAnswer::Denied { by, reason }) => (
+                Err(Reason::with_detail(
+                    ReasonCode::ApprovalDenied,
+                    reason.unwrap_or_else(|| "the approver refused".into()),
+                )),
+                by.map(|b| vec![b]),
+            ),
+            Ok(ApprovalAnswer::Approved(approvals)) => {
+                let agents = runtime.agents.read().map(|a| a.clone()).unwrap_or_default();
+                let checks = Checks {
+                    request: &request,
+                    now,
+                    agents: &agents,
+                };
+                let who = approvals.iter().map(|a| a.approver.clone()).collect();
+                let verified = checks
+                    .verify(&approvals, &runtime.used_approvals)
+                    .map_err(|problem| Reason::with_detail(ReasonCode::ApprovalInvalid, problem));
+                (verified, Some(who))
+            }
+        };
+        let answered = match &result {
+            Ok(_) => json!({"answer": "approved"}),
+            Err(reason) => json!({"answer": "refused", "reason": reason.to_string()}),
+        };
+        let status_text = if result.is_ok() {
+            "approved"
+        } else {
+            "approval_denied"
+        };
+        task.record(
+            RecordKind::ApprovalAnswered,
+            fields(status_text, who, answered),
+        )
+        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        result
+    }
+
+    /// The ledger stage: the decision is recorded before the tool runs (synced when the policy
+    /// asks). SECURITY: no action without evidence; a ledger that fails refuses the call.
+    fn ledger(
+        &mut self,
+        examined: &Examined,
+        decision: &Decision,
+        approvers: &[String],
+    ) -> Result<(), Stop> {
+        let task = self.task;
+        let status_text = if approvers.is_empty() {
+            "allowed"
+        } else {
+            "approved"
+        };
+        // The args are recorded as given, sensitive ones redacted: moved, not copied, since
+        // nothing reads them after this record.
+        let fields = CallFields {
+            call_id: Some(self.id),
+            parent: self.call.parent,
+            tool: Some(self.call.tool.clone()),
+            args: Some(redacted(
+                &examined.spec,
+                std::mem::take(&mut self.call.args),
+            )),
+            args_digest: Some(examined.args_digest.clone()),
+            decision: Some(decision_record(Some(decision), &decision.reasons)),
+            approver: (!approvers.is_empty()).then(|| approvers.to_vec()),
+            outcome: Some(status(status_text)),
+            detail: None,
+        };
+        let recorded = task.record(RecordKind::CallDecided, fields).and_then(|_| {
+            if decision.obligations.ledger_sync {
+                task.runtime.ledger.flush()
+            } else {
+                Ok(())
+            }
+        });
+        recorded.map_err(|error| Stop {
+            kind: RefusalKind::Denied,
+            reasons: vec![Reason::with_detail(
+                ReasonCode::LedgerError,
+                error.to_string(),
+            )],
+            decision: Some(Box::new(decision.clone())),
+            examined: None,
+            record: false,
+        })
+    }
+
+    /// The last stage: the call enters the chain and gets its warrant.
+    fn warrant(
+        &mut self,
+        examined: Examined,
+        decision: Decision,
+        approvers: Vec<String>,
+    ) -> Warrant {
+        let task = self.task;
+        let spec = &examined.spec;
+        task.chain.commit(
+            self.id,
+            self.chain.depth,
+            Contribution {
+                tool: spec.name.clone(),
+                labels: spec.reads.clone(),
+                destinations: examined.destinations.clone(),
+                weight: spec.impact.weight(),
+            },
+        );
+        Warrant {
+            task: task.clone(),
+            call_id: self.id,
+            parent: self.call.parent,
+            tool: std::mem::take(&mut self.call.tool),
+            depth: self.chain.depth,
+            decision,
+            approvers,
+            scopes: examined.required.iter().map(|s| s.to_string()).collect(),
+            args_digest: examined.args_digest,
+            started: Instant::now(),
+            completed: false,
+        }
+    }
+}
+
+/// The decision part of a `call.decided` record: the policy's effect (deny when the engine
+/// refused before asking it) and every reason of the refusal or the decision.
+fn decision_record(decision: Option<&Decision>, reasons: &[Reason]) -> DecisionRecord {
+    DecisionRecord {
+        effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
+        reasons: reasons.iter().map(Reason::to_string).collect(),
+        policy_digest: decision.map(|d| d.policy_digest.to_string()),
+        eval_us: decision.map_or(0, |d| d.eval_us),
+    }
+}
+
+impl TaskInner {
+    /// Records a stopped call (`call.decided`) and returns its refusal; a ledger that fails
+    /// here adds `ledger_error` to the reasons.
+    fn finish(&self, call: &Call<'_>, stop: Stop) -> Refusal {
+        let Stop {
+            kind,
+            mut reasons,
+            decision,
+            examined,
+            record,
+        } = stop;
+        if record {
+            let fields = CallFields {
+                decision: Some(decision_record(decision.as_deref(), &reasons)),
+                outcome: Some(status(kind.as_str())),
+                ..CallFields::of_call(call.id, &call.call, examined.as_deref())
+            };
+            if let Err(error) = self.record(RecordKind::CallDecided, fields) {
+                reasons.push(Reason::with_detail(
+                    ReasonCode::LedgerError,
+                    error.to_string(),
+                ));
+            }
+        }
+        Refusal {
+            kind,
+            call_id: call.id,
+            tool: call.call.tool.clone(),
+            reasons,
+            decision,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The credential and validation stages: the identity is enabled and the grant valid; the tool
+//! is declared, the args are an object within the size limits, the scope templates fill, and
+//! each required scope falls in its band.
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use super::TaskInner;
+use crate::canonical::{canonical_json, sha256_hex};
+use crate::reason::{Reason, ReasonCode};
+use crate::scope::Scope;
+use crate::tool::{ToolCall, ToolSpec};
+
+/// Where a required scope falls relative to the identity's ceiling and the task's intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Band {
+    /// Inside the intent: normal rules.
+    Intent,
+    /// Outside the intent, inside the ceiling: the policy decides (usually approval).
+    Drift,
+    /// Outside the ceiling: denied.
+    OutsideCeiling,
+}
+
+impl Band {
+    #[cfg(test)]
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Band::Intent => "intent",
+            Band::Drift => "drift",
+            Band::OutsideCeiling => "outside_ceiling",
+        }
+    }
+}
+
+/// What the pipeline knows about a call once it has been validated.
+pub(crate) struct Examined {
+    pub(crate) spec: Arc<ToolSpec>,
+    pub(crate) required: Vec<Scope>,
+    pub(crate) bands: Vec<(Scope, Band)>,
+    pub(crate) destinations: Vec<String>,
+    pub(crate) args_digest: String,
+}
+
+/// The depth of a JSON value's nesting (a scalar is 0), stopping early past `limit`.
+fn nesting(value: &Json, limit: usize) -> usize {
+    if limit == 0 {
+        return 1;
+    }
+    let deepest = |values: &mut dyn Iterator<Item = &Json>| {
+        values.map(|v| nesting(v, limit - 1)).max().unwrap_or(0)
+    };
+    match value {
+        Json::Array(items) => 1 + deepest(&mut items.iter()),
+        Json::Object(map) => 1 + deepest(&mut map.values()),
+        _ => 0,
+    }
+}
+
+impl TaskInner {
+    /// The credential stage: no identity of the delegation chain is disabled, and the grant
+    /// is neither expired nor revoked.
+    pub(crate) fn credential(&self, now: OffsetDateTime) -> Result<(), Reason> {
+        if self
+            .runtime
+            .any_disabled(self.lineage.iter().map(|l| l.id.as_str()))
+        {
+            return Err(Reason::with_detail(
+                ReasonCode::GrantInvalid,
+                "identity disabled",
+            ));
+        }
+        self.grant
+            .check(now)
+            .map_err(|problem| Reason::with_detail(ReasonCode::GrantInvalid, problem.as_str()))
+    }
+
+    /// The validation stage; the first problem is the refusal's reason.
+    pub(crate) fn validate(&self, call: &ToolCall, parent_known: bool) -> Result<Examined, Reason> {
+        let limits = &self.runtime.limits;
+        let spec = self.tool(&call.tool).ok_or_else(|| {
+            Reason::with_detail(
+                ReasonCode::UnknownTool,
+                format!("`{}` is not declared", call.tool),
+            )
+        })?;
+        let invalid = |detail: String| Reason::with_detail(ReasonCode::InvalidCall, detail);
+        let Json::Object(args) = &call.args else {
+            return Err(invalid("args must be a JSON object".into()));
+        };
+        if nesting(&call.args, limits.max_args_depth.saturating_add(1)) > limits.max_args_depth {
+            return Err(invalid(format!(
+                "args nest deeper than {}",
+                limits.max_args_depth
+            )));
+        }
+        let encoded = canonical_json(&call.args);
+        if encoded.len() > limits.max_args_bytes {
+            return Err(invalid(format!(
+                "args are larger than {} bytes",
+                limits.max_args_bytes
+            )));
+        }
+        if !parent_known {
+            return Err(invalid(
+                "the parent call is not an authorized call of this task".into(),
+            ));
+        }
+        let required = spec
+            .required_scopes(args, limits.max_scopes_per_call)
+            .map_err(invalid)?;
+        let bands = required
+            .iter()
+            .map(|scope| (scope.clone(), self.band(scope)))
+            .collect();
+        Ok(Examined {
+            destinations: spec.destinations(args),
+            required,
+            bands,
+            args_digest: sha256_hex(&encoded),
+            spec,
+        })
+    }
+
+    /// Outside any ceiling in the lineage → outside_ceiling; outside any intent → drift.
+    fn band(&self, scope: &Scope) -> Band {
+        if !self.lineage.iter().all(|l| l.ceiling.contains(scope)) {
+            Band::OutsideCeiling
+        } else if !self.lineage.iter().all(|l| l.intent.contains(scope)) {
+            Band::Drift
+        } else {
+            Band::Intent
+        }
+    }
+}
