@@ -24,3 +24,6 @@ mod chain_tracks_the_task_tree;
 
 // Property tests: scope matching against a reference glob, ledger verification.
 mod properties;
+
+// The library's modules import only from the layers below their own (docs/architecture.md).
+mod modules_import_only_from_below;
