@@ -50,6 +50,8 @@ pub enum BuildError {
         path: PathBuf,
         /// What the OS said.
         message: String,
+        /// The OS error's kind (`Other` when the problem is not the OS's).
+        kind: std::io::ErrorKind,
     },
     /// The policy data is not a JSON object, or conflicts with a rule.
     #[error("policy data: {message}")]
@@ -117,6 +119,8 @@ pub enum LedgerError {
         path: PathBuf,
         /// What the OS said.
         message: String,
+        /// The OS error's kind (`Other` when the problem is not the OS's).
+        kind: std::io::ErrorKind,
     },
     /// A record breaks the hash chain.
     #[error("ledger `{path}` is broken at line {line}: {problem}")]
@@ -143,6 +147,25 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// An I/O error of the ledger at `path`, keeping the OS error's kind.
+    pub fn io(path: impl Into<PathBuf>, error: &std::io::Error) -> Self {
+        LedgerError::Io {
+            path: path.into(),
+            message: error.to_string(),
+            kind: error.kind(),
+        }
+    }
+
+    /// A failure of the ledger at `path` that is not an OS error (kind `Other`), e.g. from a
+    /// [`Sink`](crate::ledger::Sink)'s storage.
+    pub fn other(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        LedgerError::Io {
+            path: path.into(),
+            message: message.into(),
+            kind: std::io::ErrorKind::Other,
+        }
+    }
+
     /// A stable machine-readable code for the error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -164,8 +187,9 @@ pub enum TaskError {
         /// The task's id.
         task: String,
     },
-    /// The ledger refused the record, so the task did not change state.
-    #[error("task `{task}`: {source}")]
+    /// The ledger refused the record, so the task did not change state. The ledger's error is
+    /// the `source`, not repeated in this message.
+    #[error("task `{task}`: the ledger refused its record")]
     Ledger {
         /// The task's id.
         task: String,

@@ -87,8 +87,9 @@ impl Grant {
         self.escalated
     }
 
-    /// Revokes the grant (and so every grant delegated from it).
-    pub fn revoke(&self) {
+    /// Revokes the grant (and so every grant delegated from it). Crate-private: a grant is
+    /// revoked by ending its task, which records `grant.revoked` in the ledger.
+    pub(crate) fn revoke(&self) {
         self.revoked.store(true, Ordering::SeqCst);
     }
 

@@ -123,8 +123,14 @@ fn only_the_vetted_default_bundle_runs_on_the_rvm_by_default() {
     let options = PolicyEngineOptions::default();
     let bundle =
         Policy::default_bundle().with_data(serde_json::json!({"limits": {"max_depth": 2}}));
-    assert_eq!(bundle.unwrap().compile(options).unwrap().backend(), "rvm");
+    assert_eq!(
+        bundle.unwrap().compile(options).unwrap().backend(),
+        Backend::Vm
+    );
     let extended =
         Policy::default_bundle().with_module("ours.rego", "package agentwarrant\n\nx := 1\n");
-    assert_eq!(extended.compile(options).unwrap().backend(), "interpreter");
+    assert_eq!(
+        extended.compile(options).unwrap().backend(),
+        Backend::Interpreter
+    );
 }

@@ -44,7 +44,7 @@ struct State {
     /// The `seq` the next record gets.
     next_seq: u64,
     /// A write failed: every later append and flush is refused with this.
-    failed: Option<String>,
+    failed: Option<LedgerError>,
     /// The ledger is being dropped: the writer writes what is left and stops.
     closing: bool,
 }
@@ -89,11 +89,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// A failure that is not the OS's (a poisoned lock, a broken invariant).
     fn io(&self, e: impl std::fmt::Display) -> LedgerError {
-        LedgerError::Io {
-            path: self.path.clone(),
-            message: e.to_string(),
-        }
+        LedgerError::other(self.path.clone(), e.to_string())
+    }
+
+    /// An OS error, keeping its kind.
+    fn os(&self, e: &std::io::Error) -> LedgerError {
+        LedgerError::io(self.path.clone(), e)
     }
 
     fn state(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
@@ -118,8 +121,8 @@ impl Shared {
         };
         let queued = {
             let mut state = self.state()?;
-            if let Some(message) = &state.failed {
-                return Err(self.io(message));
+            if let Some(error) = &state.failed {
+                return Err(error.clone());
             }
             if let Some(record) = &mut last {
                 record.seq = state.next_seq;
@@ -149,7 +152,7 @@ impl Shared {
             .output
             .lock()
             .map_err(|e| self.io(e))
-            .and_then(|mut output| output.write(&lines, sync).map_err(|e| self.io(e)));
+            .and_then(|mut output| output.write(&lines, sync).map_err(|e| self.os(&e)));
         if let Err(error) = written {
             let mut state = self.state()?;
             match &last {
@@ -161,9 +164,20 @@ impl Shared {
                 }
                 // Queued records were acknowledged: the chain cannot continue past them.
                 _ => {
-                    let message = format!("records could not be written: {error}");
-                    state.failed = Some(message.clone());
-                    return Err(self.io(message));
+                    let failed = match error {
+                        LedgerError::Io {
+                            path,
+                            message,
+                            kind,
+                        } => LedgerError::Io {
+                            path,
+                            message: format!("records could not be written: {message}"),
+                            kind,
+                        },
+                        other => other,
+                    };
+                    state.failed = Some(failed.clone());
+                    return Err(failed);
                 }
             }
         }
@@ -248,10 +262,7 @@ impl FileLedger {
     /// Opens (or creates) the ledger at `path` with the given durability.
     pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, LedgerError> {
         let path = path.as_ref().to_owned();
-        let io = |e: std::io::Error| LedgerError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        };
+        let io = |e: std::io::Error| LedgerError::io(path.clone(), &e);
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -337,8 +348,8 @@ impl Ledger for FileLedger {
         let shared = &*self.shared;
         let mut record = record;
         let mut state = shared.state()?;
-        if let Some(message) = &state.failed {
-            return Err(shared.io(message));
+        if let Some(error) = &state.failed {
+            return Err(error.clone());
         }
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -358,7 +369,7 @@ impl Ledger for FileLedger {
         let mut sealer = shared.sealer()?;
         shared.seal_and_write(&mut sealer, None, false)?;
         let output = shared.output.lock().map_err(|e| shared.io(e))?;
-        output.file.sync_data().map_err(|e| shared.io(e))
+        output.file.sync_data().map_err(|e| shared.os(&e))
     }
 }
 

@@ -51,10 +51,9 @@ impl MemoryLedger {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
-        self.state.lock().map_err(|_| LedgerError::Io {
-            path: "<memory>".into(),
-            message: "the ledger lock is poisoned".into(),
-        })
+        self.state
+            .lock()
+            .map_err(|_| LedgerError::other("<memory>", "the ledger lock is poisoned"))
     }
 
     /// A copy of every record, in order.

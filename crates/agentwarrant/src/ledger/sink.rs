@@ -86,10 +86,9 @@ impl<S: Sink> SinkLedger<S> {
     }
 
     fn sealer(&self) -> Result<MutexGuard<'_, Sealer>, LedgerError> {
-        self.sealer.lock().map_err(|_| LedgerError::Io {
-            path: "<sink>".into(),
-            message: "the ledger lock is poisoned".into(),
-        })
+        self.sealer
+            .lock()
+            .map_err(|_| LedgerError::other("<sink>", "the ledger lock is poisoned"))
     }
 }
 

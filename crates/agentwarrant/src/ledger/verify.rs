@@ -111,10 +111,7 @@ fn with_hash(mut value: Json, hash: &str) -> Json {
 /// Verifies a ledger file; see [`verify_str`].
 pub fn verify(path: impl AsRef<Path>) -> Result<Head, LedgerError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| LedgerError::Io {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| LedgerError::io(path, &e))?;
     let text = String::from_utf8(bytes).map_err(|e| LedgerError::Broken {
         path: path.to_owned(),
         line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]

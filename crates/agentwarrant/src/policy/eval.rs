@@ -78,6 +78,23 @@ pub enum Backend {
     Vm,
 }
 
+impl Backend {
+    /// `auto`, `interpreter` or `rvm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Interpreter => "interpreter",
+            Backend::Vm => "rvm",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Evaluation limits: a policy that runs away is a refusal, never a hang.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EvalLimits {
@@ -162,7 +179,7 @@ fn private_program(program: &Program) -> Program {
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Compiled")
-            .field("backend", &self.backend_name())
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
@@ -263,10 +280,11 @@ impl Compiled {
     }
 
     /// `"rvm"` or `"interpreter"`.
-    pub(crate) fn backend_name(&self) -> &'static str {
+    /// The evaluator in use: [`Backend::Vm`] or [`Backend::Interpreter`], never `Auto`.
+    pub(crate) fn backend(&self) -> Backend {
         match self.prototype {
-            Prototype::Vm { .. } => "rvm",
-            Prototype::Interpreter(_) => "interpreter",
+            Prototype::Vm { .. } => Backend::Vm,
+            Prototype::Interpreter(_) => Backend::Interpreter,
         }
     }
 

@@ -88,6 +88,7 @@ impl Policy {
         let read_error = |path: &Path, e: std::io::Error| BuildError::PolicyRead {
             path: path.to_owned(),
             message: e.to_string(),
+            kind: e.kind(),
         };
         let mut paths = std::fs::read_dir(dir)
             .map_err(|e| read_error(dir, e))?
@@ -118,6 +119,7 @@ impl Policy {
             return Err(BuildError::PolicyRead {
                 path: dir.to_owned(),
                 message: "no `.rego` files in this directory".into(),
+                kind: std::io::ErrorKind::NotFound,
             });
         }
         Ok(self)
@@ -246,9 +248,10 @@ impl PolicyEngine {
         &self.digest
     }
 
-    /// `"rvm"` or `"interpreter"`: the evaluator in use.
-    pub fn backend(&self) -> &'static str {
-        self.compiled.backend_name()
+    /// The evaluator in use: [`Backend::Vm`] or [`Backend::Interpreter`] (what
+    /// [`Backend::Auto`] chose).
+    pub fn backend(&self) -> Backend {
+        self.compiled.backend()
     }
 
     /// Evaluates one input document (JSON). Never fails: an evaluation error, an undefined

@@ -361,7 +361,7 @@ fn a_runaway_policy_hits_its_instruction_limit_on_the_vm() {
         })
         .build()
         .unwrap();
-    assert_eq!(guard.policy().backend(), "rvm");
+    assert_eq!(guard.policy().backend(), Backend::Vm);
     let started = Instant::now();
 
     let refusal = refused(

@@ -242,13 +242,21 @@ fn reopening_an_intact_ledger_continues_its_chain() {
 fn an_unwritable_ledger_path_fails_at_open() {
     let dir = tempfile::tempdir().unwrap();
 
-    for path in [
-        dir.path().join("missing/audit.jsonl"),
-        dir.path().to_owned(),
+    for (path, want) in [
+        (
+            dir.path().join("missing/audit.jsonl"),
+            std::io::ErrorKind::NotFound,
+        ),
+        (dir.path().to_owned(), std::io::ErrorKind::IsADirectory),
     ] {
         let error = FileLedger::open(&path).unwrap_err();
-        assert!(matches!(error, LedgerError::Io { .. }), "{error:?}");
         assert_eq!(error.code(), "ledger_io");
+        // The OS error's kind survives, so a caller can tell a missing directory from a
+        // permission problem without parsing the message.
+        let LedgerError::Io { kind, .. } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(kind, want, "{}", path.display());
     }
 }
 
@@ -265,6 +273,10 @@ fn a_ledger_that_cannot_write_stops_the_task_from_beginning() {
         matches!(error, Error::Task(TaskError::Ledger { .. })),
         "{error:?}"
     );
+    // The ledger's error is the source, printed once in the chain, not repeated.
+    let text = error.to_string();
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert!(source.is_some_and(|s| !text.contains(&s)), "{text}");
     assert_eq!(error.code(), "ledger_error");
 }
 
@@ -296,10 +308,10 @@ impl Sink for Failing {
 
     fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
         if self.fails == Some(sealed.record.kind) {
-            return Err(LedgerError::Io {
-                path: "audit".into(),
-                message: "disk full".into(),
-            });
+            return Err(LedgerError::io(
+                "audit",
+                &std::io::Error::from(std::io::ErrorKind::StorageFull),
+            ));
         }
         self.lines.lock().unwrap().push(sealed.line.to_owned());
         Ok(())
@@ -307,10 +319,7 @@ impl Sink for Failing {
 
     fn flush(&self) -> Result<(), LedgerError> {
         if self.flush_fails {
-            return Err(LedgerError::Io {
-                path: "audit".into(),
-                message: "fsync failed".into(),
-            });
+            return Err(LedgerError::other("audit", "fsync failed"));
         }
         Ok(())
     }
