@@ -6,14 +6,26 @@ cd "$(dirname "$0")/.."
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
+started=$SECONDS
+stage() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  echo "== $name"
+  "$@"
+  echo "== $name: $((SECONDS - t0)) s (total $((SECONDS - started)) s)"
+}
+
 # The Python extension module links against the interpreter only when loaded by Python: its
 # tests run under pytest below.
-cargo test --workspace --exclude agentwarrant-python
+stage "rust tests" cargo test --workspace --exclude agentwarrant-python
 
 if [ -f bindings/python/ci.sh ]; then
-  bash bindings/python/ci.sh
+  stage "python binding" bash bindings/python/ci.sh
 fi
 
 # The scenario corpus through the CLI, as a user's CI would run it; its last line is the
 # run's summary: "N passed, N failed".
+stage "cli build" cargo build --quiet -p agentwarrant-cli
+echo "== scenario corpus (starts at $((SECONDS - started)) s; a few seconds)"
 cargo run --quiet -p agentwarrant-cli -- test tests/scenarios
