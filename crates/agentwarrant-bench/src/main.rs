@@ -157,7 +157,7 @@ fn idle_guard() -> isize {
     let before = alloc::live();
     let guard = Guard::builder()
         .default_policy()
-        .policy_limits(workload::policy_limits())
+        .limits(workload::limits())
         .tools(tools)
         .ledger(FileLedger::open("/dev/null").unwrap())
         .build()

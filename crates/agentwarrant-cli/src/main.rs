@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use agentwarrant::testing::{run_file, RunOptions};
-use agentwarrant::{Backend, Policy, PolicyEngineOptions};
+use agentwarrant::{Backend, Policy};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -149,9 +149,7 @@ fn check(input: &std::path::Path, policy: Option<PathBuf>) -> Result<ExitCode, S
         Some(dir) => Policy::from_dir(dir).map_err(|e| e.to_string())?,
         None => Policy::default_bundle(),
     };
-    let engine = policy
-        .compile(PolicyEngineOptions::default())
-        .map_err(|e| e.to_string())?;
+    let engine = policy.compile().map_err(|e| e.to_string())?;
     let decision = engine.decide_json(&document);
     println!(
         "{}",

@@ -11,7 +11,7 @@ use crate::identity::Identity;
 use crate::intent::Intent;
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::Limits;
-use crate::policy::{Backend, Policy, PolicyEngine, PolicyEngineOptions, PolicyLimits};
+use crate::policy::{Backend, Policy, PolicyEngine};
 use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
@@ -126,7 +126,6 @@ impl Guard {
 /// [`GuardBuilder::build`].
 pub struct GuardBuilder {
     policy: Policy,
-    policy_limits: Option<PolicyLimits>,
     backend: Backend,
     tools: Vec<ToolSpec>,
     default_tool: Option<ToolSpec>,
@@ -142,7 +141,6 @@ impl Default for GuardBuilder {
     fn default() -> Self {
         Self {
             policy: Policy::default_bundle(),
-            policy_limits: None,
             backend: Backend::Auto,
             tools: Vec::new(),
             default_tool: None,
@@ -173,12 +171,6 @@ impl GuardBuilder {
     pub fn policy_dir(mut self, dir: impl AsRef<std::path::Path>) -> Result<Self, BuildError> {
         self.policy = Policy::from_dir(dir)?;
         Ok(self)
-    }
-
-    /// Sets the default bundle's `data.limits` (depth, call budget, cumulative impact).
-    pub fn policy_limits(mut self, limits: PolicyLimits) -> Self {
-        self.policy_limits = Some(limits);
-        self
     }
 
     /// Chooses the regorus evaluator (default: the RVM where the policy compiles to it).
@@ -225,7 +217,8 @@ impl GuardBuilder {
         self
     }
 
-    /// Sets the engine limits.
+    /// Sets the limits: the engine's (args, scopes, times) and those the policy reads
+    /// (`max_depth`, `max_calls`, `max_impact_total`).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -245,15 +238,10 @@ impl GuardBuilder {
 
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
-        let mut policy = self.policy;
-        if let Some(limits) = self.policy_limits {
-            policy = policy.with_limits(limits);
-        }
-        let engine = policy.compile(PolicyEngineOptions {
-            backend: self.backend,
-            timeout: self.limits.policy_timeout,
-            max_instructions: self.limits.policy_max_instructions,
-        })?;
+        let engine = self
+            .policy
+            .with_limits(&self.limits)
+            .compile_with(self.backend, &self.limits)?;
         let mut tools = HashMap::new();
         for spec in self.tools {
             let name = spec.name.clone();

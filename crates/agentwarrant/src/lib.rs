@@ -83,8 +83,8 @@ pub use kinds::{Impact, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
 pub use limits::Limits;
 pub use policy::{
-    Backend, Decision, Obligations, Policy, PolicyDigest, PolicyEngine, PolicyEngineOptions,
-    PolicyLimits, DEFAULT_BUNDLE, INPUT_VERSION,
+    Backend, Decision, Obligations, Policy, PolicyDigest, PolicyEngine, DEFAULT_BUNDLE,
+    INPUT_VERSION,
 };
 pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};

@@ -1,8 +1,17 @@
-//! The engine's limits: sizes, counts and times, each finite, each with its own refusal.
+//! The limits of a guard: sizes, counts and times, each finite, each with its own refusal. One
+//! struct for the engine's own checks, the policy evaluator and the limits the policy reads.
 
 use std::time::Duration;
 
-/// Engine limits. Exceeding one refuses the call with its own reason; none is infinite.
+/// Every limit of a guard. Exceeding one refuses the call with its own reason; none is infinite.
+///
+/// ```
+/// use agentwarrant::{Guard, Limits};
+/// let guard = Guard::builder()
+///     .limits(Limits { max_depth: Some(2), max_calls: Some(50), ..Limits::default() })
+///     .build()?;
+/// # Ok::<(), agentwarrant::BuildError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest args accepted, as serialized JSON bytes (default 1 MiB).
@@ -21,6 +30,30 @@ pub struct Limits {
     pub grant_ttl: Duration,
     /// How long an approval stays valid (default 15 minutes).
     pub approval_ttl: Duration,
+    /// Deepest call allowed, read by the policy as `data.limits.max_depth` (the default bundle
+    /// denies deeper calls with `depth_exceeded`). `None`: the policy's own default (4 in the
+    /// bundle, or what a policy directory's `data.json` says).
+    pub max_depth: Option<u32>,
+    /// Calls per task, read as `data.limits.max_calls` (the bundle denies the call after the
+    /// last with `call_budget_exceeded`). `None`: the policy's default (200 in the bundle).
+    pub max_calls: Option<u64>,
+    /// Cumulative impact weight, read as `data.limits.max_impact_total` (past it the bundle
+    /// asks for approval with `cumulative_impact`). `None`: the policy's default (6).
+    pub max_impact_total: Option<u32>,
+}
+
+impl Limits {
+    /// The limits the policy reads from `data.limits`, as `(name, value)` for those set.
+    pub(crate) fn policy_data(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("max_depth", self.max_depth.map(u64::from)),
+            ("max_calls", self.max_calls),
+            ("max_impact_total", self.max_impact_total.map(u64::from)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
 }
 
 impl Default for Limits {
@@ -34,6 +67,9 @@ impl Default for Limits {
             policy_max_instructions: 2_000_000,
             grant_ttl: Duration::from_secs(15 * 60),
             approval_ttl: Duration::from_secs(15 * 60),
+            max_depth: None,
+            max_calls: None,
+            max_impact_total: None,
         }
     }
 }

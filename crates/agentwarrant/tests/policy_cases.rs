@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use agentwarrant::{Backend, Effect, Policy, PolicyEngineOptions};
+use agentwarrant::{Backend, Effect, Limits, Policy};
 use serde_json::Value;
 
 /// RFC 7386 JSON merge patch.
@@ -52,12 +52,7 @@ fn run_cases(backend: Backend) {
         if let Some(data) = case.get("data") {
             policy = policy.with_data(data.clone()).unwrap();
         }
-        let engine = policy
-            .compile(PolicyEngineOptions {
-                backend,
-                ..PolicyEngineOptions::default()
-            })
-            .unwrap();
+        let engine = policy.compile_with(backend, &Limits::default()).unwrap();
         let decision = engine.decide_json(&input);
         let deny = codes(&case["deny"]);
         let approval = codes(&case["require_approval"]);
@@ -120,17 +115,10 @@ fn every_bundle_reason_code_is_exercised_by_a_case() {
 
 #[test]
 fn only_the_vetted_default_bundle_runs_on_the_rvm_by_default() {
-    let options = PolicyEngineOptions::default();
     let bundle =
         Policy::default_bundle().with_data(serde_json::json!({"limits": {"max_depth": 2}}));
-    assert_eq!(
-        bundle.unwrap().compile(options).unwrap().backend(),
-        Backend::Vm
-    );
+    assert_eq!(bundle.unwrap().compile().unwrap().backend(), Backend::Vm);
     let extended =
         Policy::default_bundle().with_module("ours.rego", "package agentwarrant\n\nx := 1\n");
-    assert_eq!(
-        extended.compile(options).unwrap().backend(),
-        Backend::Interpreter
-    );
+    assert_eq!(extended.compile().unwrap().backend(), Backend::Interpreter);
 }

@@ -12,7 +12,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use agentwarrant::{
-    Guard, Identity, Impact, Intent, Ledger, Outcome, PolicyLimits, Role, ToolCall, ToolSpec,
+    Guard, Identity, Impact, Intent, Ledger, Limits, Outcome, Role, ToolCall, ToolSpec,
 };
 use serde_json::{json, Value};
 
@@ -94,11 +94,11 @@ pub(crate) fn tools() -> Vec<ToolSpec> {
 }
 
 /// The default bundle's limits, raised so that long runs stay allowed.
-pub(crate) fn policy_limits() -> PolicyLimits {
-    PolicyLimits {
+pub(crate) fn limits() -> Limits {
+    Limits {
         max_calls: Some(1 << 40),
         max_impact_total: Some(1 << 28),
-        ..PolicyLimits::default()
+        ..Limits::default()
     }
 }
 
@@ -106,7 +106,7 @@ pub(crate) fn policy_limits() -> PolicyLimits {
 pub(crate) fn guard(ledger: impl Ledger + 'static) -> Guard {
     Guard::builder()
         .default_policy()
-        .policy_limits(policy_limits())
+        .limits(limits())
         .tools(tools())
         .ledger(ledger)
         .build()
@@ -230,9 +230,11 @@ pub(crate) fn documents() -> Vec<regorus::Value> {
 
 /// The policy's `data`, exactly as the guard compiles it.
 fn policy_data() -> regorus::Value {
-    let limits = serde_json::to_value(policy_limits())
-        .unwrap_or_else(|e| unreachable!("limits serialize: {e}"));
-    regorus::Value::from(json!({ "limits": limits }))
+    let limits = limits();
+    regorus::Value::from(json!({ "limits": {
+        "max_calls": limits.max_calls,
+        "max_impact_total": limits.max_impact_total,
+    }}))
 }
 
 /// A regorus engine holding the default bundle, the engine's wrapper module and the data.

@@ -9,7 +9,7 @@ mod eval;
 pub(crate) mod value;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
@@ -19,6 +19,7 @@ pub use eval::Backend;
 
 use crate::canonical::canonical_json;
 use crate::error::BuildError;
+use crate::limits::Limits;
 use crate::reason::{Effect, Reason, ReasonCode};
 use eval::{Compiled, EvalLimits};
 #[cfg(feature = "bench")]
@@ -29,22 +30,6 @@ pub const DEFAULT_BUNDLE: &str = include_str!("../../policies/agentwarrant.rego"
 
 /// The version of the policy input document.
 pub const INPUT_VERSION: &str = "agentwarrant/v1";
-
-/// Limits the default bundle reads from `data.limits`; unset ones keep the bundle's defaults
-/// (`max_depth` 4, `max_calls` 200, `max_impact_total` 6).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyLimits {
-    /// Deepest call allowed; deeper calls are denied with `depth_exceeded`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_depth: Option<u32>,
-    /// Calls per task; the call after the last is denied with `call_budget_exceeded`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_calls: Option<u64>,
-    /// Cumulative impact weight before `cumulative_impact` asks for approval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_impact_total: Option<u32>,
-}
 
 /// Rego modules plus data: what the guard evaluates.
 #[derive(Debug, Clone)]
@@ -144,10 +129,24 @@ impl Policy {
         }
     }
 
-    /// Sets `data.limits` for the default bundle.
-    pub fn with_limits(mut self, limits: PolicyLimits) -> Self {
-        if let Ok(value) = serde_json::to_value(limits) {
-            self.data.insert("limits".into(), value);
+    /// Sets the members of `data.limits` that `limits` sets (`max_depth`, `max_calls`,
+    /// `max_impact_total`), keeping the others the policy's data already has.
+    pub fn with_limits(mut self, limits: &Limits) -> Self {
+        let set = limits.policy_data();
+        if set.is_empty() {
+            return self;
+        }
+        let entry = self
+            .data
+            .entry("limits")
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Json::Object(Map::new());
+        }
+        if let Json::Object(map) = entry {
+            for (name, value) in set {
+                map.insert(name.into(), Json::from(value));
+            }
         }
         self
     }
@@ -164,51 +163,41 @@ impl Policy {
         PolicyDigest(format!("{:x}", hasher.finalize()))
     }
 
-    /// Compiles the policy; a malformed module fails here, naming its file and line.
+    /// Compiles the policy with the default evaluator ([`Backend::Auto`]) and the default
+    /// [`Limits`]; a malformed module fails here, naming its file and line.
     ///
     /// ```
-    /// use agentwarrant::{Policy, PolicyEngineOptions};
+    /// use agentwarrant::Policy;
     /// let bad = Policy::empty().with_module("bad.rego", "package agentwarrant\nallow := ");
-    /// let err = bad.compile(PolicyEngineOptions::default()).unwrap_err();
+    /// let err = bad.compile().unwrap_err();
     /// assert_eq!(err.code(), "policy_compile");
     /// ```
-    pub fn compile(&self, options: PolicyEngineOptions) -> Result<PolicyEngine, BuildError> {
-        let limits = EvalLimits {
-            timeout: options.timeout,
-            max_instructions: options.max_instructions,
+    pub fn compile(&self) -> Result<PolicyEngine, BuildError> {
+        self.compile_with(Backend::Auto, &Limits::default())
+    }
+
+    /// Compiles the policy for `backend`, bounding each evaluation by `limits`'
+    /// `policy_timeout` and `policy_max_instructions`.
+    pub fn compile_with(
+        &self,
+        backend: Backend,
+        limits: &Limits,
+    ) -> Result<PolicyEngine, BuildError> {
+        let eval = EvalLimits {
+            timeout: limits.policy_timeout,
+            max_instructions: limits.policy_max_instructions,
         };
         let compiled = Compiled::new(
             &self.modules,
             &Json::Object(self.data.clone()),
-            options.backend,
-            limits,
+            backend,
+            eval,
         )?;
         Ok(PolicyEngine {
             compiled,
             digest: self.digest(),
             keys: DecisionKeys::default(),
         })
-    }
-}
-
-/// How a policy is evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PolicyEngineOptions {
-    /// Which regorus evaluator runs the policy.
-    pub backend: Backend,
-    /// Wall-clock limit for one evaluation.
-    pub timeout: Duration,
-    /// Instruction limit for one evaluation on the RVM.
-    pub max_instructions: usize,
-}
-
-impl Default for PolicyEngineOptions {
-    fn default() -> Self {
-        Self {
-            backend: Backend::Auto,
-            timeout: Duration::from_millis(250),
-            max_instructions: 2_000_000,
-        }
     }
 }
 
@@ -258,8 +247,8 @@ impl PolicyEngine {
     /// result or a wrong result type is a deny with reason `policy_error`.
     ///
     /// ```
-    /// use agentwarrant::{Effect, Policy, PolicyEngineOptions, ReasonCode};
-    /// let engine = Policy::default_bundle().compile(PolicyEngineOptions::default())?;
+    /// use agentwarrant::{Effect, Policy, ReasonCode};
+    /// let engine = Policy::default_bundle().compile()?;
     /// let decision = engine.decide_json(&serde_json::json!({"version": "agentwarrant/v1"}));
     /// assert_eq!(decision.effect, Effect::Deny); // an incomplete input never allows
     /// # Ok::<(), agentwarrant::BuildError>(())

@@ -14,7 +14,8 @@ use crate::ids::CallId;
 use crate::intent::Intent;
 use crate::kinds::{Impact, Role};
 use crate::ledger::FileLedger;
-use crate::policy::{Policy, PolicyLimits};
+use crate::limits::Limits;
+use crate::policy::Policy;
 use crate::task::{Outcome, RefusalKind, Task};
 use crate::tool::{ToolCall, ToolSpec};
 
@@ -35,8 +36,31 @@ pub(super) struct ScenarioFile {
     #[serde(default)]
     approver: ApproverDef,
     #[serde(default)]
-    limits: PolicyLimits,
+    limits: LimitsDef,
     steps: Vec<StepDef>,
+}
+
+/// The limits a scenario may set: those the policy reads.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsDef {
+    #[serde(default)]
+    max_depth: Option<u32>,
+    #[serde(default)]
+    max_calls: Option<u64>,
+    #[serde(default)]
+    max_impact_total: Option<u32>,
+}
+
+impl From<LimitsDef> for Limits {
+    fn from(def: LimitsDef) -> Self {
+        Limits {
+            max_depth: def.max_depth,
+            max_calls: def.max_calls,
+            max_impact_total: def.max_impact_total,
+            ..Limits::default()
+        }
+    }
 }
 
 fn dev() -> String {
@@ -290,7 +314,7 @@ pub(super) fn play(
         .map_err(fail)?;
     let guard = Guard::builder()
         .policy(policy)
-        .policy_limits(scenario.limits)
+        .limits(Limits::from(scenario.limits))
         .backend(options.backend)
         .tools(tools)
         .approver(approver.clone())

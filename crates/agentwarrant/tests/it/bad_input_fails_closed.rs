@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentwarrant::{
-    Backend, BuildError, Effect, Guard, Impact, Limits, ManualClock, Policy, PolicyEngineOptions,
-    ReasonCode, Refusal, RefusalKind, ToolCall, ToolSpec,
+    Backend, BuildError, Effect, Guard, Impact, Limits, ManualClock, Policy, ReasonCode, Refusal,
+    RefusalKind, ToolCall, ToolSpec,
 };
 use serde_json::{json, Value};
 
@@ -276,7 +276,7 @@ fn decide_json_folds_a_custom_policys_answer_without_failing() {
             "p.rego",
             "package agentwarrant\nimport rego.v1\n\ndeny contains \"custom_rule: too late\" if input.context.hour > 22\n\nallow := true\n",
         )
-        .compile(PolicyEngineOptions::default())
+        .compile()
         .unwrap();
     let mut late = base_input();
     late["context"] = json!({"hour": 23});
@@ -295,9 +295,7 @@ fn decide_json_folds_a_custom_policys_answer_without_failing() {
 
 #[test]
 fn the_default_bundle_denies_an_input_without_a_valid_grant() {
-    let engine = Policy::default_bundle()
-        .compile(PolicyEngineOptions::default())
-        .unwrap();
+    let engine = Policy::default_bundle().compile().unwrap();
     assert_eq!(engine.decide_json(&base_input()).effect, Effect::Allow);
     let mut without_grant = base_input();
     without_grant.as_object_mut().unwrap().remove("grant");

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use agentwarrant::{
-    DenyAll, Effect, Identity, Impact, Intent, MemoryLedger, Outcome, PolicyLimits, ReasonCode,
+    DenyAll, Effect, Identity, Impact, Intent, Limits, MemoryLedger, Outcome, ReasonCode,
     RefusalKind, Role, ToolCall, ToolSpec,
 };
 use serde_json::json;
@@ -244,9 +244,9 @@ fn ending_the_parent_revokes_the_sub_tasks_grant_but_not_the_reverse() {
 #[test]
 fn refused_calls_count_toward_the_call_budget() {
     let guard = builder()
-        .policy_limits(PolicyLimits {
+        .limits(Limits {
             max_calls: Some(3),
-            ..PolicyLimits::default()
+            ..Limits::default()
         })
         .build()
         .unwrap();
@@ -266,9 +266,9 @@ fn refused_calls_count_toward_the_call_budget() {
 fn parallel_calls_on_one_task_are_all_counted() {
     const PER_THREAD: u64 = 25;
     let guard = builder()
-        .policy_limits(PolicyLimits {
+        .limits(Limits {
             max_calls: Some(2 * PER_THREAD),
-            ..PolicyLimits::default()
+            ..Limits::default()
         })
         .build()
         .unwrap();

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use agentwarrant::{
-    ApprovalAnswer, ApprovalRequest, CallId, Effect, MemoryLedger, Outcome, PolicyLimits,
-    ReasonCode, RefusalKind, RunError, ToolCall,
+    ApprovalAnswer, ApprovalRequest, CallId, Effect, Limits, MemoryLedger, Outcome, ReasonCode,
+    RefusalKind, RunError, ToolCall,
 };
 use serde_json::json;
 
@@ -345,9 +345,9 @@ fn nested_calls_are_one_deeper_than_their_parent_and_depth_five_is_denied() {
 #[test]
 fn the_depth_limit_comes_from_the_policy_limits() {
     let guard = builder()
-        .policy_limits(PolicyLimits {
+        .limits(Limits {
             max_depth: Some(2),
-            ..PolicyLimits::default()
+            ..Limits::default()
         })
         .build()
         .unwrap();
@@ -363,6 +363,29 @@ fn the_depth_limit_comes_from_the_policy_limits() {
         .unwrap_err();
 
     assert!(refusal.has(&ReasonCode::DepthExceeded), "{refusal:?}");
+}
+
+#[test]
+fn limits_set_on_the_guard_join_the_limits_of_the_policy_data() {
+    // The policy's data says one call per task; the guard's limits set only the depth.
+    let policy = agentwarrant::Policy::default_bundle()
+        .with_data(json!({"limits": {"max_calls": 1}}))
+        .unwrap();
+    let guard = builder()
+        .policy(policy)
+        .limits(Limits {
+            max_depth: Some(9),
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    task.authorize(logs()).unwrap().complete(Outcome::ok()).unwrap();
+
+    let refusal = task.authorize(logs()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::CallBudgetExceeded), "{refusal:?}");
 }
 
 #[test]
