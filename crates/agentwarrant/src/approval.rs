@@ -71,6 +71,7 @@ pub(crate) fn excluded_approvers<'a>(
 
 /// What the approver is asked to approve.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApprovalRequest {
     /// The call's id.
     pub call_id: CallId,

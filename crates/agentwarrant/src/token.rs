@@ -56,6 +56,7 @@ impl SigningKey {
 /// What a warrant token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Claims {
     /// The call authorized.
     pub call_id: String,

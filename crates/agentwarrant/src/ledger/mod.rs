@@ -35,6 +35,7 @@ pub const SCHEMA: u32 = 1;
 
 /// What a record records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum RecordKind {
     /// A task began.
     #[serde(rename = "task.begun")]

@@ -8,6 +8,7 @@ use crate::reason::{Effect, Reason, ReasonCode};
 
 /// What the policy asks of the engine beyond the effect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Obligations {
     /// How many distinct approvers must approve (N of M); at least 1.
     pub approvers: u8,
@@ -48,6 +49,8 @@ impl fmt::Display for PolicyDigest {
 
 /// The policy's answer for one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[must_use = "a decision says whether the call may run"]
 pub struct Decision {
     /// Deny, approval or allow.
     pub effect: Effect,

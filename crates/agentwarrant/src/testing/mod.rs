@@ -148,6 +148,7 @@ impl Expect {
 
 /// One step's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StepReport {
     /// 0-based index of the step.
     pub index: usize,
@@ -169,6 +170,7 @@ pub struct StepReport {
 
 /// One scenario's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ScenarioReport {
     /// The scenario's name.
     pub name: String,
