@@ -256,14 +256,14 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
 
     print_table(&s.rows);
     let head = agentwarrant::ledger::verify(&path).map_err(|e| error(&e))?;
-    println!();
-    println!(
+    out!();
+    out!(
         "ledger: {} ({} records, head {})",
         path.display(),
         head.records,
         head.hash
     );
-    println!("verify it with: agentwarrant verify {}", path.display());
+    out!("verify it with: agentwarrant verify {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -300,7 +300,7 @@ fn print_table(rows: &[Row]) {
             .zip(&widths)
             .map(|(v, w)| format!("{v:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        out!("{}", padded.join("  ").trim_end());
     };
     line(header);
     line([

@@ -1,5 +1,17 @@
 //! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify a ledger.
 
+/// Prints a line to standard output. A reader that went away (`agentwarrant demo | head -1`)
+/// ends the program quietly, as a closed pipe ends other command-line tools, instead of a
+/// panic; any other write error ends it with status 2.
+macro_rules! out {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod demo;
 
 use std::path::PathBuf;
@@ -107,12 +119,23 @@ fn main() -> ExitCode {
     }
 }
 
+fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+        std::process::exit(2);
+    }
+}
+
 fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<ExitCode, String> {
     match agentwarrant::ledger::verify(path) {
         Ok(head) => {
             if let Some(expected) = expect_head {
                 if expected != head.hash {
-                    println!(
+                    out!(
                         "broken: `{}` ends at record {} with hash {}, not the expected head {expected}: records were removed from the end or added",
                         path.display(),
                         head.records,
@@ -121,7 +144,7 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<ExitCode,
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            println!(
+            out!(
                 "ok: `{}` holds {} intact records; head {}",
                 path.display(),
                 head.records,
@@ -130,7 +153,7 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<ExitCode,
             Ok(ExitCode::SUCCESS)
         }
         Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
-            println!(
+            out!(
                 "broken: `{}` record {line} (line {line}): {problem}",
                 path.display()
             );
@@ -151,25 +174,42 @@ fn check(input: &std::path::Path, policy: Option<PathBuf>) -> Result<ExitCode, S
     };
     let engine = policy.compile().map_err(|e| e.to_string())?;
     let decision = engine.decide_json(&document);
-    println!(
+    out!(
         "{}",
         serde_json::to_string_pretty(&decision).map_err(|e| e.to_string())?
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Files as given; directories expand to their `.json` files, sorted.
+/// Files as given; directories expand to the `.json` files below them (recursively, sorted).
+/// A directory holding none is an error: a test run that runs nothing must not pass.
 fn scenario_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn below(dir: &std::path::Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                below(&path, files)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
     let mut files = Vec::new();
     for arg in args {
         if arg.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
-                .map_err(|e| format!("cannot read `{}`: {e}", arg.display()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .collect();
-            found.sort();
-            files.extend(found);
+            let before = files.len();
+            below(arg, &mut files)?;
+            if files.len() == before {
+                return Err(format!(
+                    "no scenario files (`*.json`) in `{}`",
+                    arg.display()
+                ));
+            }
         } else {
             files.push(arg.clone());
         }
@@ -199,14 +239,14 @@ fn test(
                 }
                 if format == Format::Text {
                     let verdict = if report.passed { "PASS" } else { "FAIL" };
-                    println!(
+                    out!(
                         "{verdict} {} ({} steps) {}",
                         report.name,
                         report.steps.len(),
                         file.display()
                     );
                     for step in report.failures() {
-                        println!("    {step}");
+                        out!("    {step}");
                     }
                 }
                 json.push(serde_json::to_value(&report).map_err(|e| e.to_string())?);
@@ -214,15 +254,15 @@ fn test(
             Err(error) => {
                 failed += 1;
                 if format == Format::Text {
-                    println!("ERROR {error}");
+                    out!("ERROR {error}");
                 }
                 json.push(serde_json::json!({"file": file.display().to_string(), "passed": false, "error": error.to_string()}));
             }
         }
     }
     match format {
-        Format::Text => println!("{passed} passed, {failed} failed"),
-        Format::Json => println!(
+        Format::Text => out!("{passed} passed, {failed} failed"),
+        Format::Json => out!(
             "{}",
             serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
         ),

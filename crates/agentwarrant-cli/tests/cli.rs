@@ -149,3 +149,43 @@ fn check_reports_a_malformed_policy_with_file_and_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn demo_into_a_reader_that_stops_early_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentwarrant"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the demo writes, as `agentwarrant demo | head -0` does:
+    // every write then fails with a broken pipe (a pipe buffer cannot hide it).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn test_refuses_a_directory_without_scenarios_and_a_scenario_without_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = agentwarrant(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no scenario files"));
+
+    let file = dir.path().join("nothing.json");
+    std::fs::write(
+        &file,
+        r#"{"format": "agentwarrant-scenario/v1", "name": "plays nothing",
+            "tools": [], "identity": {"id": "agent://acme/ops", "role": "executor",
+            "owner": "alice@acme.com"}, "intent": {"goal": "x"}, "steps": []}"#,
+    )
+    .unwrap();
+    let nothing = agentwarrant(&["test", file.to_str().unwrap()]);
+    assert!(!nothing.status.success());
+    let text = stdout(&nothing);
+    assert!(text.contains("at `steps`"), "{text}");
+    assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
+}

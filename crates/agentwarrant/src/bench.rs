@@ -9,7 +9,7 @@ use crate::chain::{ChainSnapshot, Contribution};
 use crate::ids::CallId;
 use crate::ledger::{DecisionRecord, OutcomeRecord, RecordKind};
 use crate::reason::Effect;
-use crate::task::{status, CallFields, Examined, Task};
+use crate::task::{status, BenchFields as CallFields, Examined, Task};
 use crate::tool::ToolCall;
 
 /// The Rego module the engine wraps the user's `agentwarrant` package in.

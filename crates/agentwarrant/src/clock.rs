@@ -41,10 +41,15 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward (or back, with a negative duration).
+    /// Moves the clock forward (or back, with a negative duration). A move past the last
+    /// (or first) representable instant stops there instead of overflowing.
     pub fn advance(&self, by: Duration) {
         if let Ok(mut now) = self.now.lock() {
-            *now += by;
+            *now = now.checked_add(by).unwrap_or(if by.is_negative() {
+                time::PrimitiveDateTime::MIN.assume_utc()
+            } else {
+                time::PrimitiveDateTime::MAX.assume_utc()
+            });
         }
     }
 }

@@ -90,6 +90,14 @@ pub enum BuildError {
         /// The tool's name.
         tool: String,
     },
+    /// A limit is out of its range (e.g. a grant lifetime of zero or past a year).
+    #[error("limit `{limit}`: {problem}")]
+    InvalidLimits {
+        /// The limit's field in `Limits`.
+        limit: String,
+        /// What is wrong, with the accepted range.
+        problem: String,
+    },
 }
 
 impl BuildError {
@@ -104,6 +112,7 @@ impl BuildError {
             BuildError::InvalidIntent { .. } => "invalid_intent",
             BuildError::InvalidTool { .. } => "invalid_tool",
             BuildError::DuplicateTool { .. } => "duplicate_tool",
+            BuildError::InvalidLimits { .. } => "invalid_limits",
         }
     }
 }

@@ -47,7 +47,9 @@ impl Grant {
         escalated: bool,
         parent: Option<Arc<Grant>>,
     ) -> Self {
-        let mut expires_at = now + ttl;
+        // SECURITY: a lifetime past the calendar's end expires the grant at once (fail
+        // closed); the guard's limits refuse such a lifetime at build.
+        let mut expires_at = now.checked_add(ttl).unwrap_or(now);
         if let Some(parent) = &parent {
             expires_at = expires_at.min(parent.expires_at);
         }

@@ -238,6 +238,7 @@ impl GuardBuilder {
 
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
+        check_limits(&self.limits)?;
         let engine = self
             .policy
             .with_limits(&self.limits)
@@ -267,4 +268,31 @@ impl GuardBuilder {
             }),
         })
     }
+}
+
+/// Checks that every time limit is above zero and within its bound, so that no
+/// arithmetic on it can overflow and no grant is unbounded.
+fn check_limits(limits: &Limits) -> Result<(), BuildError> {
+    let times = [
+        ("grant_ttl", limits.grant_ttl, Limits::MAX_TTL),
+        ("approval_ttl", limits.approval_ttl, Limits::MAX_TTL),
+        (
+            "policy_timeout",
+            limits.policy_timeout,
+            Limits::MAX_POLICY_TIMEOUT,
+        ),
+    ];
+    for (limit, value, max) in times {
+        if value.is_zero() || value > max {
+            return Err(BuildError::InvalidLimits {
+                limit: limit.into(),
+                problem: format!(
+                    "{} s is not within (0, {} s]",
+                    value.as_secs_f64(),
+                    max.as_secs()
+                ),
+            });
+        }
+    }
+    Ok(())
 }

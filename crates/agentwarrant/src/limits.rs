@@ -43,6 +43,12 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The longest a grant or an approval may live: a year.
+    pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+    /// The longest one policy evaluation may be allowed to run: an hour.
+    pub const MAX_POLICY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
     /// The limits the policy reads from `data.limits`, as `(name, value)` for those set.
     pub(crate) fn policy_data(&self) -> Vec<(&'static str, u64)> {
         [

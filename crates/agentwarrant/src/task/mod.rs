@@ -26,9 +26,10 @@ use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
 use crate::tool::{ToolCall, ToolSpec};
 
+use record::CallFields;
 #[cfg(feature = "bench")]
-pub(crate) use record::redacted;
-pub(crate) use record::{status, CallFields};
+pub(crate) use record::{redacted, status, CallFields as BenchFields};
+#[cfg(feature = "bench")]
 pub(crate) use validate::Examined;
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 

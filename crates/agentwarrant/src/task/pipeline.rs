@@ -173,7 +173,7 @@ impl Call<'_> {
                 .map_or_else(|| Json::Object(Map::new()), |a| spec.redact(a)),
             reasons: decision.reasons.clone(),
             approvers_needed: decision.obligations.approvers,
-            expires_at: self.now + ttl,
+            expires_at: self.now.checked_add(ttl).unwrap_or(self.now),
             excluded: excluded_approvers(
                 spec.impact,
                 &spec.tags,

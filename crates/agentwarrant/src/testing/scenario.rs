@@ -273,6 +273,12 @@ impl ScenarioFile {
                 ),
             ));
         }
+        if self.steps.is_empty() {
+            return Err((
+                "steps",
+                "a scenario needs at least one step: one that plays nothing asserts nothing".into(),
+            ));
+        }
         if self.identity.intent.is_some() {
             return Err((
                 "identity.intent",

@@ -348,6 +348,58 @@ fn a_runaway_policy_hits_its_time_limit_and_denies_promptly() {
 }
 
 #[test]
+fn time_limits_out_of_range_are_refused_at_build_instead_of_overflowing_later() {
+    let out_of_range = [
+        Limits {
+            grant_ttl: Duration::MAX,
+            ..Limits::default()
+        },
+        Limits {
+            grant_ttl: Duration::from_secs(1_000_000_000_000),
+            ..Limits::default()
+        },
+        Limits {
+            approval_ttl: Duration::ZERO,
+            ..Limits::default()
+        },
+        Limits {
+            policy_timeout: Duration::MAX,
+            ..Limits::default()
+        },
+    ];
+    for limits in out_of_range {
+        let error = builder().limits(limits).build().unwrap_err();
+        assert_eq!(error.code(), "invalid_limits", "{error}");
+    }
+    // The bounds themselves are accepted.
+    let at_bounds = Limits {
+        grant_ttl: Limits::MAX_TTL,
+        approval_ttl: Limits::MAX_TTL,
+        policy_timeout: Limits::MAX_POLICY_TIMEOUT,
+        ..Limits::default()
+    };
+    assert!(builder().limits(at_bounds).build().is_ok());
+}
+
+#[test]
+fn a_manual_clock_moved_past_the_calendar_stops_there_and_grants_stay_closed() {
+    let clock = std::sync::Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-01-01 00:00 UTC),
+    ));
+    let guard = builder().clock(clock.clone()).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    clock.advance(time::Duration::MAX);
+    clock.advance(time::Duration::MAX);
+
+    let refusal = task
+        .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+        .unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
+    clock.advance(time::Duration::MIN);
+}
+
+#[test]
 fn a_runaway_policy_hits_its_instruction_limit_on_the_vm() {
     let guard = builder()
         .policy(Policy::empty().with_module("runaway.rego", RUNAWAY))

@@ -381,7 +381,10 @@ fn limits_set_on_the_guard_join_the_limits_of_the_policy_data() {
         .unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
     let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
-    task.authorize(logs()).unwrap().complete(Outcome::ok()).unwrap();
+    task.authorize(logs())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
 
     let refusal = task.authorize(logs()).unwrap_err();
 
