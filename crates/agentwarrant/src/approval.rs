@@ -47,23 +47,21 @@ impl CallDigest {
 }
 
 /// The people who may not approve a call (four eyes): for critical impact, RBAC changes and
-/// calls under an escalation identity, the owner of the calling identity and of every
-/// escalation identity in its delegation chain (`lineage`: each level's role and owner).
+/// any call under an escalation identity, the owner of every identity in the call's delegation
+/// chain (`lineage`: the root task's identity down to the caller, each as role and owner), so
+/// that no one approves work that runs under an identity they answer for.
 pub(crate) fn excluded_approvers<'a>(
     impact: Impact,
     tags: &[String],
-    owner: &str,
     lineage: impl Iterator<Item = (Role, &'a str)> + Clone,
 ) -> Vec<String> {
-    let mut escalation = lineage.filter(|(role, _)| *role == Role::Escalation);
     let four_eyes = impact == Impact::Critical
         || tags.iter().any(|t| t == "rbac")
-        || escalation.clone().next().is_some();
+        || lineage.clone().any(|(role, _)| role == Role::Escalation);
     if !four_eyes {
         return Vec::new();
     }
-    let mut excluded = vec![owner.to_owned()];
-    excluded.extend(escalation.by_ref().map(|(_, owner)| owner.to_owned()));
+    let mut excluded: Vec<String> = lineage.map(|(_, owner)| owner.to_owned()).collect();
     excluded.sort();
     excluded.dedup();
     excluded
@@ -138,19 +136,54 @@ pub enum ApprovalAnswer {
     },
 }
 
-/// The approver could not answer (timeout, transport error, interrupted prompt).
+/// The approver could not answer (timeout, transport error, interrupted prompt, garbage).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("approver failed: {message}")]
 pub struct ApproverError {
     /// What went wrong.
     pub message: String,
+    /// How it went wrong, which decides the refusal's reason and kind.
+    pub kind: ApproverErrorKind,
+}
+
+/// How an approver failed to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApproverErrorKind {
+    /// A person was asked and no valid answer came back (an error, a garbage answer, an
+    /// interrupted prompt): `approval_denied` with `approval_unavailable`.
+    Failed,
+    /// A person was asked and did not answer in time: `approval_denied` with
+    /// `approval_timeout`.
+    TimedOut,
+    /// There was nobody to ask (no one on call, no approver in this scenario): `denied` with
+    /// `approval_unavailable`, as when no approver is configured.
+    NobodyToAsk,
 }
 
 impl ApproverError {
-    /// An error with a message.
+    /// The approver failed: the call is refused with `approval_unavailable`.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            kind: ApproverErrorKind::Failed,
+        }
+    }
+
+    /// The approver did not answer in time: the call is refused with `approval_timeout`.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind: ApproverErrorKind::TimedOut,
+        }
+    }
+
+    /// There was nobody to ask: the call is refused as `denied` (no one was asked) with
+    /// `approval_unavailable`.
+    pub fn nobody(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind: ApproverErrorKind::NobodyToAsk,
         }
     }
 }
@@ -183,8 +216,9 @@ impl Approver for DenyAll {
     }
 }
 
-/// Bounds how long an approver may take: no answer in time (or an approver that panics)
-/// refuses the call with `approval_unavailable`. The inner approver runs on its own thread.
+/// Bounds how long an approver may take: no answer in time refuses the call with
+/// `approval_timeout` (an approver that panics, with `approval_unavailable`). The inner
+/// approver runs on its own thread.
 ///
 /// ```
 /// use std::time::Duration;
@@ -223,10 +257,9 @@ impl<A: Approver + 'static> Approver for Timeout<A> {
             .map_err(|e| ApproverError::new(format!("cannot start the approver: {e}")))?;
         match answered.recv_timeout(self.timeout) {
             Ok(answer) => answer,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ApproverError::new(format!(
-                "no answer within {} s",
-                self.timeout.as_secs_f64()
-            ))),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ApproverError::timeout(
+                format!("no answer within {} s", self.timeout.as_secs_f64()),
+            )),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 Err(ApproverError::new("the approver failed without answering"))
             }
@@ -354,9 +387,10 @@ mod tests {
         };
         let refusal = refusal_with(Timeout::new(slow, Duration::from_millis(50)));
         assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
-        assert!(
-            refusal.has(&ReasonCode::ApprovalUnavailable) && refusal.has(&ReasonCode::HighImpact)
-        );
+        assert!(refusal.has(&ReasonCode::ApprovalTimeout) && refusal.has(&ReasonCode::HighImpact));
+        assert!(!refusal.has(&ReasonCode::ApprovalUnavailable));
+        let text = refusal.to_string();
+        assert!(!text.contains("no approver is configured"), "{text}");
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub mod bench;
 pub mod testing;
 
 pub use approval::{
-    Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, CallDigest, DenyAll,
-    Timeout,
+    Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, ApproverErrorKind,
+    CallDigest, DenyAll, Timeout,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};

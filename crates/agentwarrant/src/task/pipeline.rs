@@ -18,7 +18,8 @@ use super::validate::Examined;
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
 use crate::approval::{
-    excluded_approvers, ApprovalAnswer, ApprovalRequest, ApproverError, CallDigest, Checks,
+    excluded_approvers, ApprovalAnswer, ApprovalRequest, ApproverError, ApproverErrorKind,
+    CallDigest, Checks,
 };
 use crate::chain::{ChainSnapshot, Contribution};
 use crate::clock::rfc3339;
@@ -116,33 +117,65 @@ impl Call<'_> {
                 ))
             }
             Effect::Allow => Vec::new(),
-            Effect::Approval => match self.approve(&examined, &decision) {
-                Ok(approvers) => approvers,
-                Err(reason) => {
-                    return Err(Stop::after_policy(
-                        RefusalKind::ApprovalDenied,
-                        decision,
-                        Some(reason),
-                        examined,
-                    ))
+            Effect::Approval => {
+                let approved = self
+                    .approve(&examined, &decision)
+                    .and_then(|approvers| self.recheck().map(|()| approvers));
+                match approved {
+                    Ok(approvers) => approvers,
+                    Err((kind, reason)) => {
+                        return Err(Stop::after_policy(kind, decision, Some(reason), examined))
+                    }
                 }
-            },
+            }
         };
         self.ledger(&examined, &decision, &approvers)?;
         Ok(self.warrant(examined, decision, approvers))
     }
 
-    /// The approval stage: asks the approver and checks the answer; `Err` is the reason the
-    /// approval failed, added to the policy's.
-    fn approve(&self, examined: &Examined, decision: &Decision) -> Result<Vec<String>, Reason> {
+    /// The re-check after a human answered: everything that can change while a human thinks
+    /// (the kill switch, the grant's expiry and revocation, the task's end) is checked again,
+    /// immediately before the warrant.
+    fn recheck(&self) -> Result<(), (RefusalKind, Reason)> {
+        let task = self.task;
+        let changed = |reason: Reason| {
+            let detail = reason.detail.unwrap_or_default();
+            Reason::with_detail(
+                ReasonCode::GrantInvalid,
+                format!("{detail} while the approval was pending"),
+            )
+        };
+        if task.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err((
+                RefusalKind::Denied,
+                changed(Reason::with_detail(
+                    ReasonCode::GrantInvalid,
+                    "the task ended",
+                )),
+            ));
+        }
+        task.credential(task.runtime.clock.now())
+            .map_err(|reason| (RefusalKind::Denied, changed(reason)))
+    }
+
+    /// The approval stage: asks the approver and checks the answer. `Err` is how the call is
+    /// refused and the reason added to the policy's: `denied` when nobody was asked (no
+    /// approver, or the request could not be recorded), `approval_denied` when the approver
+    /// was asked and the call did not get a valid approval.
+    fn approve(
+        &self,
+        examined: &Examined,
+        decision: &Decision,
+    ) -> Result<Vec<String>, (RefusalKind, Reason)> {
         let task = self.task;
         let runtime = &task.runtime;
         let Some(approver) = &runtime.approver else {
-            return Err(Reason::with_detail(
-                ReasonCode::ApprovalUnavailable,
-                "no approver is configured",
+            return Err((
+                RefusalKind::Denied,
+                Reason::with_detail(ReasonCode::ApprovalUnavailable, "no approver is configured"),
             ));
         };
+        let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
         let mut ttl =
             time::Duration::try_from(runtime.limits.approval_ttl).unwrap_or(time::Duration::MAX);
         if let Some(max) = decision.obligations.max_ttl_s {
@@ -177,7 +210,6 @@ impl Call<'_> {
             excluded: excluded_approvers(
                 spec.impact,
                 &spec.tags,
-                &task.identity.owner,
                 task.lineage.iter().map(|l| (l.role, l.owner.as_str())),
             ),
         };
@@ -197,25 +229,35 @@ impl Call<'_> {
             RecordKind::ApprovalRequested,
             fields("requested", None, requested),
         )
-        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        .map_err(|e| {
+            (
+                RefusalKind::Denied,
+                Reason::with_detail(ReasonCode::LedgerError, e.to_string()),
+            )
+        })?;
         // A panicking approver is a failed approver: the call is refused, the caller lives on.
         let answer =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| approver.decide(&request)))
                 .unwrap_or_else(|_| Err(ApproverError::new("the approver panicked")));
         let now = runtime.clock.now();
         let (result, who) = match answer {
-            Err(error) => (
-                Err(Reason::with_detail(
-                    ReasonCode::ApprovalUnavailable,
-                    error.message,
-                )),
-                None,
-            ),
+            Err(error) => {
+                let (kind, code) = match error.kind {
+                    ApproverErrorKind::TimedOut => {
+                        (RefusalKind::ApprovalDenied, ReasonCode::ApprovalTimeout)
+                    }
+                    ApproverErrorKind::NobodyToAsk => {
+                        (RefusalKind::Denied, ReasonCode::ApprovalUnavailable)
+                    }
+                    _ => (RefusalKind::ApprovalDenied, ReasonCode::ApprovalUnavailable),
+                };
+                (Err((kind, Reason::with_detail(code, error.message))), None)
+            }
             Ok(ApprovalAnswer::Denied { by, reason }) => (
-                Err(Reason::with_detail(
+                Err(asked(Reason::with_detail(
                     ReasonCode::ApprovalDenied,
                     reason.unwrap_or_else(|| "the approver refused".into()),
-                )),
+                ))),
                 by.map(|b| vec![b]),
             ),
             Ok(ApprovalAnswer::Approved(approvals)) => {
@@ -226,15 +268,18 @@ impl Call<'_> {
                     agents: &agents,
                 };
                 let who = approvals.iter().map(|a| a.approver.clone()).collect();
-                let verified = checks
-                    .verify(&approvals, &runtime.used_approvals)
-                    .map_err(|problem| Reason::with_detail(ReasonCode::ApprovalInvalid, problem));
+                let verified =
+                    checks
+                        .verify(&approvals, &runtime.used_approvals)
+                        .map_err(|problem| {
+                            asked(Reason::with_detail(ReasonCode::ApprovalInvalid, problem))
+                        });
                 (verified, Some(who))
             }
         };
         let answered = match &result {
             Ok(_) => json!({"answer": "approved"}),
-            Err(reason) => json!({"answer": "refused", "reason": reason.to_string()}),
+            Err((_, reason)) => json!({"answer": "refused", "reason": reason.to_string()}),
         };
         let status_text = if result.is_ok() {
             "approved"
@@ -245,7 +290,7 @@ impl Call<'_> {
             RecordKind::ApprovalAnswered,
             fields(status_text, who, answered),
         )
-        .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        .map_err(|e| asked(Reason::with_detail(ReasonCode::LedgerError, e.to_string())))?;
         result
     }
 

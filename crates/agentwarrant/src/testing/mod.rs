@@ -40,7 +40,8 @@ pub enum Script {
     Approve(String),
     /// Refuse as this principal.
     Deny(String),
-    /// Fail to answer (the call is refused with `approval_unavailable`).
+    /// Nobody to ask, as with no approver configured (the call is refused as `denied` with
+    /// `approval_unavailable`).
     Unavailable,
 }
 
@@ -102,7 +103,7 @@ impl Approver for ScriptedApprover {
                 by: Some(who),
                 reason: None,
             }),
-            Script::Unavailable => Err(ApproverError::new(
+            Script::Unavailable => Err(ApproverError::nobody(
                 "no approver is available in this scenario",
             )),
         }

@@ -273,16 +273,16 @@ impl ScenarioFile {
                 ),
             ));
         }
-        if self.steps.is_empty() {
-            return Err((
-                "steps",
-                "a scenario needs at least one step: one that plays nothing asserts nothing".into(),
-            ));
-        }
         if self.identity.intent.is_some() {
             return Err((
                 "identity.intent",
                 "the root identity's intent is the top-level `intent`; only entries of `identities` take one".into(),
+            ));
+        }
+        if self.steps.is_empty() {
+            return Err((
+                "steps",
+                "a scenario needs at least one step: one that plays nothing asserts nothing".into(),
             ));
         }
         Ok(())
