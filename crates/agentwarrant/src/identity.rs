@@ -1,6 +1,7 @@
 //! Non-human identities, their roles and accountable human owners.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -34,6 +35,42 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A text that names no [`Role`]; the message lists the accepted names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("role must be `orchestrator`, `executor` or `escalation`, got `{text}`")]
+pub struct ParseRoleError {
+    /// The text that was given.
+    pub text: String,
+}
+
+impl ParseRoleError {
+    /// A stable machine-readable code for the error: `invalid_role`.
+    pub fn code(&self) -> &'static str {
+        "invalid_role"
+    }
+}
+
+impl FromStr for Role {
+    type Err = ParseRoleError;
+
+    /// Parses the lowercase name (`orchestrator`, `executor`, `escalation`), as
+    /// [`Role::as_str`] writes it.
+    ///
+    /// ```
+    /// use agentwarrant::Role;
+    /// assert_eq!("executor".parse::<Role>(), Ok(Role::Executor));
+    /// assert!("admin".parse::<Role>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Role::Orchestrator, Role::Executor, Role::Escalation]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| ParseRoleError {
+                text: text.to_owned(),
+            })
     }
 }
 
@@ -154,5 +191,22 @@ impl IdentityBuilder {
             ceiling,
             attributes: self.attributes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_parses_its_own_names_and_names_the_accepted_ones_otherwise() {
+        for role in [Role::Orchestrator, Role::Executor, Role::Escalation] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        let err = "admin".parse::<Role>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role must be `orchestrator`, `executor` or `escalation`, got `admin`"
+        );
     }
 }

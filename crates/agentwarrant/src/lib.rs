@@ -66,7 +66,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};
 pub use grant::{Grant, GrantProblem};
 pub use guard::{Guard, GuardBuilder, Limits};
-pub use identity::{Identity, IdentityBuilder, Role};
+pub use identity::{Identity, IdentityBuilder, ParseRoleError, Role};
 pub use ids::{CallId, GrantId, TaskId};
 pub use intent::{Intent, IntentBuilder};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
@@ -77,7 +77,7 @@ pub use policy::{
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::Task;
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
-pub use tool::{Impact, ToolCall, ToolSpec, ToolSpecBuilder};
+pub use tool::{Impact, ParseImpactError, ToolCall, ToolSpec, ToolSpecBuilder};
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 
 /// The README's examples compile and run as doc tests.
