@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::convert::serde_to_py;
-use crate::errors::{ledger_error, raise_code};
+use crate::errors::{ledger_error, raise_code, Class};
 
 /// The last record of a verified ledger: anchor its hash elsewhere to detect truncation.
 #[pyclass(frozen, get_all, module = "agentwarrant._native")]
@@ -174,7 +174,14 @@ impl ManualClock {
     #[pyo3(signature = (start = 1_767_225_600.0))]
     fn new(py: Python<'_>, start: f64) -> PyResult<Self> {
         let start = time::OffsetDateTime::from_unix_timestamp_nanos((start * 1e9) as i128)
-            .map_err(|e| raise_code(py, "ConfigError", &format!("start: {e}"), "invalid_time"))?;
+            .map_err(|e| {
+                raise_code(
+                    py,
+                    Class::ConfigError,
+                    &format!("start: {e}"),
+                    "invalid_time",
+                )
+            })?;
         Ok(Self {
             inner: Arc::new(agentwarrant::ManualClock::new(start)),
         })

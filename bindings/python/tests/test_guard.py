@@ -157,13 +157,22 @@ def test_task_of_another_guard_is_not_used():
             read_logs("api")
 
 
-def test_ended_task_refuses_further_calls():
+def test_ended_task_refuses_further_calls_in_the_engine_and_records_them_as_rust_does():
     guard, read_logs, *_ = make_guard()
     with guard.task(ops(), triage()) as task:
         pass
     assert task.ended
+    # The call reaches the engine, which refuses it (the grant is revoked) and records it.
+    refusal = assert_denied(lambda: task.authorize("read_logs", {"service": "api"}), reason="grant_invalid")
+    assert isinstance(refusal, aw.Denied)
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"]
+    assert decided[-1]["call_id"] == refusal.call_id
+    assert decided[-1]["outcome"]["status"] == "denied"
+    assert any(r.split(":")[0] == "grant_invalid" for r in decided[-1]["decision"]["reasons"])
+    # A delegation is no call: it is a TaskError, as in Rust.
+    helper = aw.Identity("agent://acme/helper", owner="alice@acme.com", ceiling=["logs.read:*"])
     with pytest.raises(aw.TaskError) as error:
-        task.authorize("read_logs", {"service": "api"})
+        task.delegate(helper)
     assert error.value.code == "task_ended"
 
 

@@ -82,7 +82,11 @@ class LedgerError(GuardError, OSError):
 
 
 class TaskError(GuardError, RuntimeError):
-    """A task cannot be used (it has ended) or a warrant was completed twice."""
+    """A task cannot delegate (it has ended) or a warrant was completed twice.
+
+    A *call* in an ended task is no ``TaskError``: the engine refuses it as :class:`Denied`
+    (``grant_invalid``) and records it, as in Rust.
+    """
 
 
 class NoActiveTask(TaskError):
