@@ -10,7 +10,9 @@ import enum
 import gc
 import pathlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import List
 
 import pytest
 
@@ -401,25 +403,54 @@ async def test_assert_denied_async():
         await assert_denied_async(send_email("x@evil.com", "k"), reason="exfiltration", kind="denied")
 
 
-def test_gil_is_released_while_rust_evaluates():
-    guard, read_logs, *_ = make_guard()
+# A policy whose one evaluation runs until the guard's policy limit (time or instructions)
+# stops it: a single native call long enough to see whether other threads run meanwhile.
+RUNAWAY = """package agentwarrant
+import rego.v1
+
+deny contains "never" if {
+	some i in numbers.range(1, 3000)
+	some j in numbers.range(1, 3000)
+	sprintf("%d-%d", [i, j]) == "never"
+}
+
+allow := true
+"""
+
+
+def test_gil_is_released_during_one_long_native_evaluation(tmp_path):
+    (tmp_path / "runaway.rego").write_text(RUNAWAY)
+    guard = aw.Guard(policy_dir=tmp_path, tools=[aw.ToolSpec("read_logs", impact="low")])
+    ticks: List[float] = []
     stop = threading.Event()
-    ticks = []
 
     def spin() -> None:
         while not stop.is_set():
-            ticks.append(1)
+            ticks.append(time.perf_counter())
 
     spinner = threading.Thread(target=spin)
-    spinner.start()
-    try:
-        with guard.task(ops(), triage()):
-            for _ in range(200):
-                read_logs("api")
-    finally:
-        stop.set()
-        spinner.join()
-    assert ticks
+    with guard.task(ops(), triage()) as task:
+        spinner.start()
+        try:
+            while not ticks:  # the spinner runs before the call starts
+                time.sleep(0.001)
+            started = time.perf_counter()
+            # One call, one evaluation: the policy runs into its limit and the call is refused.
+            assert_denied(lambda: task.authorize("read_logs"), reason="policy_error")
+            ended = time.perf_counter()
+        finally:
+            stop.set()
+            spinner.join()
+    during = [t for t in ticks if started <= t <= ended]
+    took = ended - started
+    assert took > 0.04, f"the evaluation took {took * 1000:.1f} ms: too short to tell"
+    # Held GIL: the spinner could not run for the whole evaluation, so the longest pause
+    # between its ticks would be about `took`. Released: only the Python parts of the call
+    # (and the interpreter's switch interval) pause it.
+    gaps = [b - a for a, b in zip([started] + during, during + [ended])]
+    assert len(during) > 100 and max(gaps) < took / 2, (
+        f"{len(during)} ticks in {took * 1000:.1f} ms, longest pause {max(gaps) * 1000:.1f} ms"
+    )
 
 
 def test_kill_switch_reaches_running_tasks():
