@@ -5,8 +5,9 @@
 
 use std::fmt;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value as Json};
 
@@ -31,9 +32,25 @@ impl fmt::Display for Path<'_> {
     }
 }
 
+/// `agentwarrant._convert.jsonable`, resolved once by [`init`].
+static JSONABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Imports `agentwarrant._convert` once and keeps `jsonable`; called from the module's init.
+pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
+    JSONABLE
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(
+                py.import("agentwarrant._convert")?
+                    .getattr("jsonable")?
+                    .unbind(),
+            )
+        })
+        .map(|_| ())
+}
+
 /// Converts a Python value made of dicts, lists, tuples, strings, numbers, booleans and `None`.
 ///
-/// Any other value is handed to `agentwarrant._guard._jsonable` (enums, sets, paths,
+/// Any other value is handed to `agentwarrant._convert.jsonable` (enums, sets, paths,
 /// dataclasses, pydantic models, datetimes) and its answer converted in turn; a value it
 /// cannot convert either is a `TypeError` naming where it sits under `root`.
 pub(crate) fn to_json(value: &Bound<'_, PyAny>, root: &str) -> PyResult<Json> {
@@ -83,11 +100,13 @@ fn convert(value: &Bound<'_, PyAny>, path: Path<'_>, depth: usize) -> PyResult<J
         }
         return Ok(Json::Array(items));
     }
-    let converted = value
-        .py()
-        .import("agentwarrant._guard")?
-        .getattr("_jsonable")?
-        .call1((value,))?;
+    let Some(jsonable) = JSONABLE.get(value.py()) else {
+        // INVARIANT: `init` ran when the module was imported.
+        return Err(PyRuntimeError::new_err(
+            "agentwarrant._convert.jsonable is not loaded",
+        ));
+    };
+    let converted = jsonable.bind(value.py()).call1((value,))?;
     if converted.is(value) {
         return Err(PyTypeError::new_err(format!(
             "`{path}`: {} cannot be passed to the guard; use str, int, float, bool, None, list or dict",

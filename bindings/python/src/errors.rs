@@ -1,33 +1,101 @@
 //! Rust errors and refusals raised as the Python exceptions of `agentwarrant.errors`.
 //!
 //! The exception classes are plain Python (so they subclass the builtins that fit and carry
-//! attributes); this module looks them up when it raises.
+//! attributes); [`init`] resolves them once, when the native module is imported.
 
 use agentwarrant::{BuildError, Error, LedgerError, ReasonCode, Refusal, RefusalKind, TaskError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
 use crate::guard::{Decision, Reason};
 
+/// The exception classes of `agentwarrant.errors` that the native module raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    GuardError,
+    ConfigError,
+    PolicyError,
+    LedgerError,
+    TaskError,
+    ScenarioError,
+    Denied,
+    ApprovalDenied,
+    ApprovalRequired,
+}
+
+impl Class {
+    const ALL: [Class; 9] = [
+        Class::GuardError,
+        Class::ConfigError,
+        Class::PolicyError,
+        Class::LedgerError,
+        Class::TaskError,
+        Class::ScenarioError,
+        Class::Denied,
+        Class::ApprovalDenied,
+        Class::ApprovalRequired,
+    ];
+
+    /// The class's name in `agentwarrant.errors`.
+    fn name(self) -> &'static str {
+        match self {
+            Class::GuardError => "GuardError",
+            Class::ConfigError => "ConfigError",
+            Class::PolicyError => "PolicyError",
+            Class::LedgerError => "LedgerError",
+            Class::TaskError => "TaskError",
+            Class::ScenarioError => "ScenarioError",
+            Class::Denied => "Denied",
+            Class::ApprovalDenied => "ApprovalDenied",
+            Class::ApprovalRequired => "ApprovalRequired",
+        }
+    }
+}
+
+/// The classes of [`Class::ALL`], in that order, resolved once by [`init`].
+static CLASSES: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
+
+/// Imports `agentwarrant.errors` once and keeps its classes; called from the module's init.
+pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
+    CLASSES
+        .get_or_try_init(py, || {
+            let module = py.import("agentwarrant.errors")?;
+            Class::ALL
+                .iter()
+                .map(|class| module.getattr(class.name()).map(Bound::unbind))
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .map(|_| ())
+}
+
 /// Raises `agentwarrant.errors.<class>(message, **kwargs)`.
 pub(crate) fn raise(
     py: Python<'_>,
-    class: &str,
+    class: Class,
     message: &str,
     kwargs: &Bound<'_, PyDict>,
 ) -> PyErr {
-    let made = py
-        .import("agentwarrant.errors")
-        .and_then(|module| module.getattr(class))
-        .and_then(|class| class.call((message,), Some(kwargs)));
-    match made {
+    let Some(resolved) = CLASSES
+        .get(py)
+        .and_then(|classes| classes.get(class as usize))
+    else {
+        // INVARIANT: `init` ran when the module was imported; without it nothing is raised
+        // as a success.
+        return PyRuntimeError::new_err(format!(
+            "agentwarrant.errors.{} is not loaded: {message}",
+            class.name()
+        ));
+    };
+    match resolved.bind(py).call((message,), Some(kwargs)) {
         Ok(instance) => PyErr::from_value(instance),
         Err(error) => error,
     }
 }
 
 /// Raises `class(message, code=code)`.
-pub(crate) fn raise_code(py: Python<'_>, class: &str, message: &str, code: &str) -> PyErr {
+pub(crate) fn raise_code(py: Python<'_>, class: Class, message: &str, code: &str) -> PyErr {
     let kwargs = PyDict::new(py);
     if let Err(error) = kwargs.set_item("code", code) {
         return error;
@@ -40,8 +108,8 @@ pub(crate) fn build_error(py: Python<'_>, error: &BuildError) -> PyErr {
         BuildError::PolicyCompile { .. }
         | BuildError::PolicyRead { .. }
         | BuildError::PolicyData { .. }
-        | BuildError::PolicyPackageMissing => "PolicyError",
-        _ => "ConfigError",
+        | BuildError::PolicyPackageMissing => Class::PolicyError,
+        _ => Class::ConfigError,
     };
     raise_code(py, class, &error.to_string(), error.code())
 }
@@ -65,11 +133,16 @@ pub(crate) fn ledger_error(py: Python<'_>, error: &LedgerError) -> PyErr {
     if let Err(e) = set() {
         return e;
     }
-    raise(py, "LedgerError", &error.to_string(), &kwargs)
+    raise(py, Class::LedgerError, &error.to_string(), &kwargs)
 }
 
 pub(crate) fn task_error(py: Python<'_>, error: &TaskError) -> PyErr {
-    raise_code(py, "TaskError", &error.to_string(), error.code())
+    // Python shows one message: the error and, for a ledger failure, its source.
+    let message = match error {
+        TaskError::Ledger { source, .. } => format!("{error}: {source}"),
+        other => other.to_string(),
+    };
+    raise_code(py, Class::TaskError, &message, error.code())
 }
 
 pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
@@ -77,7 +150,7 @@ pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
         Error::Build(e) => build_error(py, e),
         Error::Ledger(e) => ledger_error(py, e),
         Error::Task(e) => task_error(py, e),
-        other => raise_code(py, "GuardError", &other.to_string(), other.code()),
+        other => raise_code(py, Class::GuardError, &other.to_string(), other.code()),
     }
 }
 
@@ -86,18 +159,20 @@ pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
 /// SECURITY: the message is the refusal's `Display`, the short agent-safe text; details stay
 /// on the exception's attributes and in the ledger.
 pub(crate) fn refusal(py: Python<'_>, refusal: Refusal) -> PyErr {
+    // Approval was needed and nobody answered: no approver, nobody to ask (kind `denied`),
+    // or an approver that failed or timed out (kind `approval_denied`).
+    let unanswered =
+        refusal.has(&ReasonCode::ApprovalUnavailable) || refusal.has(&ReasonCode::ApprovalTimeout);
     let class = match refusal.kind {
-        RefusalKind::Denied => "Denied",
-        RefusalKind::ApprovalDenied if refusal.has(&ReasonCode::ApprovalUnavailable) => {
-            "ApprovalRequired"
-        }
-        RefusalKind::ApprovalDenied => "ApprovalDenied",
+        _ if unanswered => Class::ApprovalRequired,
+        RefusalKind::Denied => Class::Denied,
+        RefusalKind::ApprovalDenied => Class::ApprovalDenied,
     };
     // The most telling code: for a denial the first reason, for an approval refusal the
     // engine's answer (appended last).
     let code = match refusal.kind {
-        RefusalKind::Denied => refusal.reasons.first(),
-        RefusalKind::ApprovalDenied => refusal.reasons.last(),
+        RefusalKind::Denied if !unanswered => refusal.reasons.first(),
+        _ => refusal.reasons.last(),
     }
     .map_or_else(|| refusal.kind.as_str().to_owned(), |r| r.code.to_string());
     let message = refusal.to_string();

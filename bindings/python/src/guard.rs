@@ -1,20 +1,18 @@
 //! The guard, its tasks and warrants, decisions, and the bridge to Python approvers.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentwarrant::{
-    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, PolicyLimits,
-    TaskError, ToolCall,
+    ApprovalAnswer, Approver, ApproverError, CallId, Ledger, Limits, Outcome, Policy, ToolCall,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::convert::{args_to_json, serde_to_py, to_json, to_py};
-use crate::errors::{build_error, error, ledger_error, raise_code, refusal, task_error};
+use crate::errors::{build_error, error, ledger_error, raise_code, refusal, Class};
 use crate::ledger::{FileLedger, ManualClock, MemoryLedger};
 use crate::spec::{Identity, Intent, ToolSpec};
 
@@ -215,26 +213,61 @@ impl ApprovalRequest {
     }
 }
 
-/// A Python callable answering approval requests.
+/// A Python callable answering approval requests, with the guard's approval timeout.
 ///
 /// Protocol (the `agentwarrant` package adapts users' approvers to it): the callable returns
 /// `("approved", [Approval, ...])`, `("denied", by | None, reason | None)` or
 /// `("error", message)`. Anything else, or a raise, refuses the call (fail closed).
-struct PyApprover(Py<PyAny>);
+///
+/// The timeout is the library's [`agentwarrant::Timeout`], the one place it is enforced: the
+/// callable runs on the timeout's thread, in a copy of the calling thread's `contextvars`
+/// context (so an async caller's event loop is found), and a late answer refuses the call.
+struct PyApprover {
+    callable: Py<PyAny>,
+    timeout: Option<Duration>,
+}
 
 impl PyApprover {
     fn decide(
         &self,
         request: &agentwarrant::ApprovalRequest,
     ) -> Result<ApprovalAnswer, ApproverError> {
-        Python::attach(|py| {
-            let answer = self
-                .0
-                .call1(py, (ApprovalRequest(request.clone()),))
-                .map_err(|e| ApproverError::new(format!("the approver raised: {e}")))?;
-            interpret(answer.bind(py))
-        })
+        let Some(timeout) = self.timeout else {
+            return Python::attach(|py| ask(py, &self.callable, None, request));
+        };
+        let (callable, context) = Python::attach(|py| {
+            let context = py
+                .import("contextvars")
+                .and_then(|m| m.call_method0("copy_context"))
+                .map(Bound::unbind)
+                .map_err(|e| {
+                    ApproverError::new(format!("cannot copy the caller's context: {e}"))
+                })?;
+            Ok::<_, ApproverError>((self.callable.clone_ref(py), context))
+        })?;
+        let in_context = move |request: &agentwarrant::ApprovalRequest| {
+            Python::attach(|py| ask(py, &callable, Some(&context), request))
+        };
+        agentwarrant::Timeout::new(in_context, timeout).decide(request)
     }
+}
+
+/// Calls `callable(request)` (inside `context.run` when given) and reads its answer.
+fn ask(
+    py: Python<'_>,
+    callable: &Py<PyAny>,
+    context: Option<&Py<PyAny>>,
+    request: &agentwarrant::ApprovalRequest,
+) -> Result<ApprovalAnswer, ApproverError> {
+    let request = ApprovalRequest(request.clone());
+    let answer = match context {
+        Some(context) => context
+            .bind(py)
+            .call_method1("run", (callable.bind(py), request)),
+        None => callable.bind(py).call1((request,)),
+    }
+    .map_err(|e| ApproverError::new(format!("the approver raised: {e}")))?;
+    interpret(&answer)
 }
 
 fn interpret(answer: &Bound<'_, PyAny>) -> Result<ApprovalAnswer, ApproverError> {
@@ -277,14 +310,26 @@ fn interpret(answer: &Bound<'_, PyAny>) -> Result<ApprovalAnswer, ApproverError>
 }
 
 /// The native guard, built once. Tools may be declared later (decorators run at import time,
-/// adapters at wrap time): tasks already running can call them at once.
+/// adapters at wrap time): tasks already running can call them at once. Every fact about a
+/// tool is the Rust guard's: this class keeps no table of its own.
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct GuardCore {
     guard: agentwarrant::Guard,
-    /// The declared tools, in order, with what only the binding knows (`result_labels`).
-    tools: Mutex<Vec<ToolSpec>>,
     default_tool: Option<ToolSpec>,
     ledger_object: Py<PyAny>,
+}
+
+/// The limits a Python guard may set by name (`Guard(limits={...})`); an unknown name is an
+/// error, not ignored.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyLimits {
+    #[serde(default)]
+    max_depth: Option<u32>,
+    #[serde(default)]
+    max_calls: Option<u64>,
+    #[serde(default)]
+    max_impact_total: Option<u32>,
 }
 
 fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
@@ -293,9 +338,9 @@ fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Du
             Duration::try_from_secs_f64(s).map_err(|_| {
                 raise_code(
                     py,
-                    "ConfigError",
+                    Class::ConfigError,
                     &format!("`{what}` must be a positive number of seconds, got {s}"),
-                    "invalid_limit",
+                    "invalid_limits",
                 )
             })
         })
@@ -330,28 +375,12 @@ fn ledger(
     }
 }
 
-impl GuardCore {
-    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Vec<ToolSpec>>> {
-        self.tools
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the guard's tool list is poisoned"))
-    }
-}
-
-/// What declaring a tool came to, decided under the lock and raised after it.
-enum Declared {
-    New,
-    Again,
-    Conflict,
-    Refused(agentwarrant::BuildError),
-}
-
 #[pymethods]
 impl GuardCore {
     #[new]
     #[pyo3(signature = (*, policy_dir = None, tools = Vec::new(), default_tool = None,
-        approver = None, ledger = None, env = "dev".to_owned(), policy_limits = None,
-        grant_ttl_s = None, approval_ttl_s = None, clock = None))]
+        approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
+        policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -359,6 +388,7 @@ impl GuardCore {
         tools: Vec<ToolSpec>,
         default_tool: Option<ToolSpec>,
         approver: Option<Py<PyAny>>,
+        approval_timeout_s: Option<f64>,
         ledger: Option<&Bound<'_, PyAny>>,
         env: String,
         policy_limits: Option<&Bound<'_, PyAny>>,
@@ -377,29 +407,35 @@ impl GuardCore {
         if let Some(ttl) = seconds(py, approval_ttl_s, "approval_ttl_s")? {
             limits.approval_ttl = ttl;
         }
+        if let Some(value) = policy_limits {
+            let read: PolicyLimits = serde_json::from_value(to_json(value, "policy_limits")?)
+                .map_err(|e| {
+                    raise_code(
+                        py,
+                        Class::ConfigError,
+                        &format!("policy_limits: {e}"),
+                        "invalid_limits",
+                    )
+                })?;
+            limits.max_depth = read.max_depth;
+            limits.max_calls = read.max_calls;
+            limits.max_impact_total = read.max_impact_total;
+        }
         let (ledger, ledger_object) = self::ledger(py, ledger)?;
         let mut builder = agentwarrant::Guard::builder()
             .policy(policy)
             .ledger(ledger)
             .limits(limits)
             .env(env);
-        if let Some(value) = policy_limits {
-            let limits: PolicyLimits = serde_json::from_value(to_json(value, "policy_limits")?)
-                .map_err(|e| {
-                    raise_code(
-                        py,
-                        "ConfigError",
-                        &format!("policy_limits: {e}"),
-                        "invalid_limit",
-                    )
-                })?;
-            builder = builder.policy_limits(limits);
-        }
+
         if let Some(approver) = approver {
             if !approver.bind(py).is_callable() {
                 return Err(PyTypeError::new_err("`approver` must be callable"));
             }
-            let approver = PyApprover(approver);
+            let approver = PyApprover {
+                callable: approver,
+                timeout: seconds(py, approval_timeout_s, "approval_timeout")?,
+            };
             builder = builder
                 .approver(move |request: &agentwarrant::ApprovalRequest| approver.decide(request));
         }
@@ -407,55 +443,27 @@ impl GuardCore {
             builder = builder.clock(clock.inner.clone());
         }
         if let Some(default) = &default_tool {
-            builder = builder.default_tool(default.spec.clone());
+            builder = builder.default_tool(default.0.clone());
         }
+        builder = builder.tools(tools.into_iter().map(|spec| spec.0));
         // A bad policy fails here, at start-up, never per call.
         let guard = py
             .detach(|| builder.build())
             .map_err(|e| build_error(py, &e))?;
-        let core = Self {
+        Ok(Self {
             guard,
-            tools: Mutex::new(Vec::new()),
             default_tool,
             ledger_object,
-        };
-        for spec in tools {
-            core.add_tool(py, spec)?;
-        }
-        Ok(core)
+        })
     }
 
-    /// Declares a tool; tasks already running can call it at once. Declaring the same spec
-    /// again is harmless; another spec under a declared name is a `ConfigError`.
+    /// Declares a tool; tasks already running can call it at once. Declaring an equal spec
+    /// again is harmless; another spec under a declared name is a `ConfigError`
+    /// (`duplicate_tool`), as in Rust.
     fn add_tool(&self, py: Python<'_>, spec: ToolSpec) -> PyResult<()> {
-        let declared = {
-            let mut tools = self.lock()?;
-            match tools.iter().find(|t| t.spec.name() == spec.spec.name()) {
-                Some(known) if known.same_as(&spec) => Declared::Again,
-                Some(_) => Declared::Conflict,
-                None => match self.guard.declare_tool(spec.spec.clone()) {
-                    Ok(()) => {
-                        tools.push(spec.clone());
-                        Declared::New
-                    }
-                    Err(error) => Declared::Refused(error),
-                },
-            }
-        };
-        match declared {
-            Declared::New | Declared::Again => Ok(()),
-            Declared::Conflict => Err(raise_code(
-                py,
-                "ConfigError",
-                &format!(
-                    "tool `{}` is already declared with another spec; declare each tool once \
-                     (or give this one another name)",
-                    spec.spec.name()
-                ),
-                "duplicate_tool",
-            )),
-            Declared::Refused(error) => Err(build_error(py, &error)),
-        }
+        self.guard
+            .declare_tool(spec.0)
+            .map_err(|e| build_error(py, &e))
     }
 
     /// The kill switch: every later call of identity `id`, and of tasks delegated from its
@@ -470,23 +478,14 @@ impl GuardCore {
     }
 
     /// The spec of a declared tool.
-    fn tool(&self, name: &str) -> PyResult<Option<ToolSpec>> {
-        Ok(self.lock()?.iter().find(|t| t.spec.name() == name).cloned())
+    fn tool(&self, name: &str) -> Option<ToolSpec> {
+        self.guard.tool(name).map(ToolSpec)
     }
 
-    /// The labels every result of tool `name` adds: its spec's, else the default tool's.
-    fn result_labels(&self, name: &str) -> PyResult<Vec<String>> {
-        let tools = self.lock()?;
-        let spec = tools.iter().find(|t| t.spec.name() == name);
-        Ok(spec
-            .or(self.default_tool.as_ref())
-            .map(|s| s.result_labels.clone())
-            .unwrap_or_default())
-    }
-
+    /// The declared tools, by name.
     #[getter]
-    fn tools(&self) -> PyResult<Vec<ToolSpec>> {
-        Ok(self.lock()?.clone())
+    fn tools(&self) -> Vec<ToolSpec> {
+        self.guard.tools().into_iter().map(ToolSpec).collect()
     }
 
     #[getter]
@@ -520,20 +519,17 @@ impl GuardCore {
     }
 }
 
-/// The native task. Its calls run concurrently; `end` revokes the grant.
+/// The native task. Its calls run concurrently; `end` revokes the grant. Whether it has
+/// ended is the Rust task's state: a call after `end` goes to the engine, which refuses it
+/// (`grant_invalid`) and records the attempt, as in Rust.
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct TaskCore {
     task: agentwarrant::Task,
-    /// Set by `end`: later calls raise `TaskError` (`task_ended`) before reaching the engine.
-    ended: AtomicBool,
 }
 
 impl TaskCore {
     fn new(task: agentwarrant::Task) -> Self {
-        Self {
-            task,
-            ended: AtomicBool::new(false),
-        }
+        Self { task }
     }
 }
 
@@ -556,9 +552,10 @@ impl TaskCore {
     fn grant_scopes(&self) -> Vec<String> {
         self.task.grant().scopes().to_vec()
     }
+    /// Whether `end` was called (the Rust task's own state).
     #[getter]
     fn ended(&self) -> bool {
-        self.ended.load(Ordering::SeqCst)
+        self.task.is_ended()
     }
 
     /// Authorizes one call; raises `Denied`, `ApprovalDenied` or `ApprovalRequired`.
@@ -574,9 +571,6 @@ impl TaskCore {
         parent: Option<PyRef<'_, Warrant>>,
     ) -> PyResult<Warrant> {
         let args = args_to_json(&tool, args)?;
-        if self.ended.load(Ordering::SeqCst) {
-            return Err(self.ended_error(py));
-        }
         let mut call = ToolCall::new(tool, args);
         if let Some(parent) = parent {
             call = call.child_of(parent.call_id);
@@ -596,9 +590,6 @@ impl TaskCore {
         identity: &Identity,
         intent: Option<&Intent>,
     ) -> PyResult<TaskCore> {
-        if self.ended.load(Ordering::SeqCst) {
-            return Err(self.ended_error(py));
-        }
         let (identity, intent) = (identity.0.clone(), intent.map(|i| i.0.clone()));
         let task = &self.task;
         let sub = py
@@ -610,7 +601,6 @@ impl TaskCore {
     /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless;
     /// warrants already issued can still complete.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
-        self.ended.store(true, Ordering::SeqCst);
         let task = &self.task;
         py.detach(|| task.end()).map_err(|e| error(py, &e))
     }
@@ -620,17 +610,6 @@ impl TaskCore {
             "TaskCore({:?}, identity={:?})",
             self.task.id().to_string(),
             self.task.identity().id()
-        )
-    }
-}
-
-impl TaskCore {
-    fn ended_error(&self, py: Python<'_>) -> PyErr {
-        task_error(
-            py,
-            &TaskError::Ended {
-                task: self.task.id().to_string(),
-            },
         )
     }
 }
@@ -702,7 +681,7 @@ impl Warrant {
         let Some(warrant) = taken else {
             return Err(raise_code(
                 py,
-                "TaskError",
+                Class::TaskError,
                 &format!(
                     "the warrant of call `{}` was already completed",
                     self.call_id

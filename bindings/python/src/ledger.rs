@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::convert::serde_to_py;
-use crate::errors::{ledger_error, raise_code};
+use crate::errors::{ledger_error, raise_code, Class};
 
 /// The last record of a verified ledger: anchor its hash elsewhere to detect truncation.
 #[pyclass(frozen, get_all, module = "agentwarrant._native")]
@@ -174,15 +174,39 @@ impl ManualClock {
     #[pyo3(signature = (start = 1_767_225_600.0))]
     fn new(py: Python<'_>, start: f64) -> PyResult<Self> {
         let start = time::OffsetDateTime::from_unix_timestamp_nanos((start * 1e9) as i128)
-            .map_err(|e| raise_code(py, "ConfigError", &format!("start: {e}"), "invalid_time"))?;
+            .map_err(|e| {
+                raise_code(
+                    py,
+                    Class::ConfigError,
+                    &format!("start: {e}"),
+                    "invalid_time",
+                )
+            })?;
         Ok(Self {
             inner: Arc::new(agentwarrant::ManualClock::new(start)),
         })
     }
 
-    /// Moves the clock forward (or back, with a negative number) by `seconds`.
-    fn advance(&self, seconds: f64) {
-        self.inner.advance(time::Duration::seconds_f64(seconds));
+    /// Moves the clock forward (or back, with a negative number) by `seconds`; a move past
+    /// the calendar's end stops there. A non-finite number raises `ConfigError`
+    /// (`invalid_time`).
+    fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+        let by = if seconds.is_finite() {
+            time::Duration::checked_seconds_f64(seconds).unwrap_or(if seconds < 0.0 {
+                time::Duration::MIN
+            } else {
+                time::Duration::MAX
+            })
+        } else {
+            return Err(raise_code(
+                py,
+                Class::ConfigError,
+                &format!("`seconds` must be a finite number, got {seconds}"),
+                "invalid_time",
+            ));
+        };
+        self.inner.advance(by);
+        Ok(())
     }
 
     /// The clock's time, in Unix seconds.

@@ -24,6 +24,9 @@ fn reason_codes() -> Vec<(String, String)> {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The Python halves the native code calls into, resolved once here, never per call.
+    errors::init(m.py())?;
+    convert::init(m.py())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_BUNDLE", agentwarrant::DEFAULT_BUNDLE)?;
     m.add_class::<spec::ToolSpec>()?;

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::serde_to_py;
-use crate::errors::raise;
+use crate::errors::{raise, Class};
 
 fn scenario_error(py: Python<'_>, error: &ScenarioError) -> PyErr {
     let kwargs = PyDict::new(py);
@@ -20,7 +20,7 @@ fn scenario_error(py: Python<'_>, error: &ScenarioError) -> PyErr {
     if let Err(e) = set() {
         return e;
     }
-    raise(py, "ScenarioError", &error.to_string(), &kwargs)
+    raise(py, Class::ScenarioError, &error.to_string(), &kwargs)
 }
 
 fn options(policy_dir: Option<PathBuf>) -> RunOptions {

@@ -5,37 +5,22 @@ use pyo3::prelude::*;
 use serde_json::{Map, Value as Json};
 
 use crate::convert::{map_to_py, to_json};
-use crate::errors::{build_error, raise_code};
+use crate::errors::{build_error, raise_code, Class};
 
-pub(crate) fn parse_impact(py: Python<'_>, text: &str, what: &str) -> PyResult<Impact> {
-    match text {
-        "low" => Ok(Impact::Low),
-        "medium" => Ok(Impact::Medium),
-        "high" => Ok(Impact::High),
-        "critical" => Ok(Impact::Critical),
-        other => Err(raise_code(
-            py,
-            "ConfigError",
-            &format!("{what}: impact must be `low`, `medium`, `high` or `critical`, got `{other}`"),
-            "invalid_impact",
-        )),
-    }
+/// `text` as an impact; a `ConfigError` (the error's code, `invalid_impact`) naming `what` and the accepted
+/// names otherwise.
+fn impact(py: Python<'_>, text: &str, what: &str) -> PyResult<Impact> {
+    text.parse().map_err(|e: agentwarrant::ParseImpactError| {
+        raise_code(py, Class::ConfigError, &format!("{what}: {e}"), e.code())
+    })
 }
 
-fn parse_role(py: Python<'_>, text: &str, what: &str) -> PyResult<Role> {
-    match text {
-        "orchestrator" => Ok(Role::Orchestrator),
-        "executor" => Ok(Role::Executor),
-        "escalation" => Ok(Role::Escalation),
-        other => Err(raise_code(
-            py,
-            "ConfigError",
-            &format!(
-                "{what}: role must be `orchestrator`, `executor` or `escalation`, got `{other}`"
-            ),
-            "invalid_role",
-        )),
-    }
+/// `text` as a role; a `ConfigError` (the error's code, `invalid_role`) naming `what` and the accepted names
+/// otherwise.
+fn role(py: Python<'_>, text: &str, what: &str) -> PyResult<Role> {
+    text.parse().map_err(|e: agentwarrant::ParseRoleError| {
+        raise_code(py, Class::ConfigError, &format!("{what}: {e}"), e.code())
+    })
 }
 
 fn attributes(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, Json>> {
@@ -50,33 +35,11 @@ fn attributes(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<Stri
     }
 }
 
-/// What a tool is and how risky it is.
+/// What a tool is and how risky it is: the Rust spec itself, `result_labels` included, so
+/// the guard and Python read one set of facts.
 #[pyclass(frozen, module = "agentwarrant._native")]
 #[derive(Clone)]
-pub(crate) struct ToolSpec {
-    pub(crate) spec: agentwarrant::ToolSpec,
-    /// Labels every result of this tool adds (e.g. `untrusted` for fetched web content).
-    pub(crate) result_labels: Vec<String>,
-}
-
-impl ToolSpec {
-    /// Whether `other` declares the same tool: same name, same properties, same labels.
-    pub(crate) fn same_as(&self, other: &ToolSpec) -> bool {
-        let (a, b) = (&self.spec, &other.spec);
-        a.name() == b.name()
-            && a.impact() == b.impact()
-            && a.reversible() == b.reversible()
-            && a.external() == b.external()
-            && a.sink() == b.sink()
-            && a.reads() == b.reads()
-            && a.tags() == b.tags()
-            && a.roles() == b.roles()
-            && a.scopes().eq(b.scopes())
-            && a.destination_arg() == b.destination_arg()
-            && a.sensitive_args().eq(b.sensitive_args())
-            && self.result_labels == other.result_labels
-    }
-}
+pub(crate) struct ToolSpec(pub(crate) agentwarrant::ToolSpec);
 
 #[pymethods]
 impl ToolSpec {
@@ -101,7 +64,7 @@ impl ToolSpec {
         result_labels: Vec<String>,
     ) -> PyResult<Self> {
         let what = format!("tool `{name}`");
-        let impact = parse_impact(py, impact, &what)?;
+        let impact = self::impact(py, impact, &what)?;
         let mut builder = agentwarrant::ToolSpec::builder(name, impact)
             .reversible(reversible)
             .external(external)
@@ -109,88 +72,85 @@ impl ToolSpec {
             .reads(reads)
             .tags(tags)
             .scopes(scopes)
-            .sensitive_args(sensitive_args);
+            .sensitive_args(sensitive_args)
+            .result_labels(result_labels);
         if let Some(roles) = roles {
             let roles = roles
                 .iter()
-                .map(|r| parse_role(py, r, &what))
+                .map(|r| role(py, r, &what))
                 .collect::<PyResult<Vec<_>>>()?;
             builder = builder.roles(roles);
         }
         if let Some(arg) = destination_arg {
             builder = builder.destination_arg(arg);
         }
-        let spec = builder.build().map_err(|e| build_error(py, &e))?;
-        Ok(Self {
-            spec,
-            result_labels,
-        })
+        builder.build().map(Self).map_err(|e| build_error(py, &e))
     }
 
     /// The same spec under another name (for a default spec applied to a named tool).
     fn with_name(&self, py: Python<'_>, name: String) -> PyResult<Self> {
-        Ok(Self {
-            spec: self.spec.renamed(name).map_err(|e| build_error(py, &e))?,
-            result_labels: self.result_labels.clone(),
-        })
+        self.0
+            .renamed(name)
+            .map(Self)
+            .map_err(|e| build_error(py, &e))
     }
 
     #[getter]
     fn name(&self) -> &str {
-        self.spec.name()
+        self.0.name()
     }
     #[getter]
     fn impact(&self) -> &'static str {
-        self.spec.impact().as_str()
+        self.0.impact().as_str()
     }
     #[getter]
     fn reversible(&self) -> bool {
-        self.spec.reversible()
+        self.0.reversible()
     }
     #[getter]
     fn external(&self) -> bool {
-        self.spec.external()
+        self.0.external()
     }
     #[getter]
     fn sink(&self) -> bool {
-        self.spec.sink()
+        self.0.sink()
     }
     #[getter]
     fn reads(&self) -> Vec<String> {
-        self.spec.reads().to_vec()
+        self.0.reads().to_vec()
     }
     #[getter]
     fn tags(&self) -> Vec<String> {
-        self.spec.tags().to_vec()
+        self.0.tags().to_vec()
     }
     #[getter]
     fn roles(&self) -> Option<Vec<&'static str>> {
-        self.spec
+        self.0
             .roles()
             .map(|r| r.iter().map(|r| r.as_str()).collect())
     }
     #[getter]
     fn scopes(&self) -> Vec<&str> {
-        self.spec.scopes().collect()
+        self.0.scopes().collect()
     }
     #[getter]
     fn destination_arg(&self) -> Option<&str> {
-        self.spec.destination_arg()
+        self.0.destination_arg()
     }
     #[getter]
     fn sensitive_args(&self) -> Vec<String> {
-        self.spec.sensitive_args().map(str::to_owned).collect()
+        self.0.sensitive_args().map(str::to_owned).collect()
     }
     #[getter]
     fn result_labels(&self) -> Vec<String> {
-        self.result_labels.clone()
+        self.0.result_labels().to_vec()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "ToolSpec({:?}, impact={:?})",
-            self.spec.name(),
-            self.spec.impact().as_str()
+            self.0.name(),
+            self.0.impact().as_str()
         )
     }
 }
@@ -212,7 +172,7 @@ impl Identity {
         ceiling: Vec<String>,
         attributes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let role = parse_role(py, role, &format!("identity `{id}`"))?;
+        let role = self::role(py, role, &format!("identity `{id}`"))?;
         let attributes = self::attributes(attributes, "attributes")?;
         agentwarrant::Identity::builder(id, role, owner)
             .ceiling(ceiling)
@@ -274,7 +234,7 @@ impl Intent {
             .scopes(scopes)
             .attributes(attributes);
         if let Some(max) = max_impact {
-            builder = builder.max_impact(parse_impact(py, max, "intent")?);
+            builder = builder.max_impact(impact(py, max, "intent")?);
         }
         builder.build().map(Self).map_err(|e| build_error(py, &e))
     }

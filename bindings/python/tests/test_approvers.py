@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any, List
 
@@ -144,18 +145,34 @@ async def test_slow_coroutine_approver_times_out_closed():
     async with guard.task(ops(), INTENT):
         with pytest.raises(aw.ApprovalRequired):
             await amigrate("main")
-    assert "TimeoutError" in last_answer(guard)["detail"]["reason"] and ran == []
+    # The library's Timeout refused it: the one approval timeout, for sync and async approvers.
+    assert "no answer within 0.05 s" in last_answer(guard)["detail"]["reason"] and ran == []
 
 
-def test_slow_sync_approver_answer_after_timeout_is_refused():
+def test_slow_sync_approver_is_refused_at_the_timeout_without_waiting_for_it():
     def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
-        time.sleep(0.1)
+        time.sleep(1)
         return request.approve("bob@acme.com")
 
-    guard, migrate, _, ran = make(approver, approval_timeout=0.01)
+    guard, migrate, _, ran = make(approver, approval_timeout=0.05)
+    started = time.monotonic()
     with guard.task(ops(), INTENT):
         assert_denied(lambda: migrate("main"), reason="approval_unavailable")
-    assert ran == []
+    assert time.monotonic() - started < 0.9 and ran == []
+    assert "no answer within 0.05 s" in last_answer(guard)["detail"]["reason"]
+
+
+def test_without_a_timeout_the_approver_answers_on_the_callers_thread():
+    threads: List[Any] = []
+
+    def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        threads.append(threading.current_thread())
+        return request.approve("bob@acme.com")
+
+    guard, migrate, _, ran = make(approver, approval_timeout=None)
+    with guard.task(ops(), INTENT):
+        migrate("main")
+    assert threads == [threading.current_thread()] and ran == ["main"]
 
 
 def test_ctrl_c_during_the_prompt_refuses_records_and_reraises():

@@ -10,7 +10,9 @@ import enum
 import gc
 import pathlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import List
 
 import pytest
 
@@ -145,8 +147,8 @@ def test_outside_any_task_is_refused_clearly_or_uses_the_default_task():
     default = guard.use_default_task(ops(), triage())
     assert read_logs("api") == "10 lines of api"
     default.end()
-    with pytest.raises(aw.TaskError):
-        read_logs("api")
+    # The ended default task is still the task: the engine refuses the call, as in Rust.
+    assert_denied(lambda: read_logs("api"), reason="grant_invalid")
 
 
 def test_task_of_another_guard_is_not_used():
@@ -157,13 +159,22 @@ def test_task_of_another_guard_is_not_used():
             read_logs("api")
 
 
-def test_ended_task_refuses_further_calls():
+def test_ended_task_refuses_further_calls_in_the_engine_and_records_them_as_rust_does():
     guard, read_logs, *_ = make_guard()
     with guard.task(ops(), triage()) as task:
         pass
     assert task.ended
+    # The call reaches the engine, which refuses it (the grant is revoked) and records it.
+    refusal = assert_denied(lambda: task.authorize("read_logs", {"service": "api"}), reason="grant_invalid")
+    assert isinstance(refusal, aw.Denied)
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"]
+    assert decided[-1]["call_id"] == refusal.call_id
+    assert decided[-1]["outcome"]["status"] == "denied"
+    assert any(r.split(":")[0] == "grant_invalid" for r in decided[-1]["decision"]["reasons"])
+    # A delegation is no call: it is a TaskError, as in Rust.
+    helper = aw.Identity("agent://acme/helper", owner="alice@acme.com", ceiling=["logs.read:*"])
     with pytest.raises(aw.TaskError) as error:
-        task.authorize("read_logs", {"service": "api"})
+        task.delegate(helper)
     assert error.value.code == "task_ended"
 
 
@@ -392,25 +403,54 @@ async def test_assert_denied_async():
         await assert_denied_async(send_email("x@evil.com", "k"), reason="exfiltration", kind="denied")
 
 
-def test_gil_is_released_while_rust_evaluates():
-    guard, read_logs, *_ = make_guard()
+# A policy whose one evaluation runs until the guard's policy limit (time or instructions)
+# stops it: a single native call long enough to see whether other threads run meanwhile.
+RUNAWAY = """package agentwarrant
+import rego.v1
+
+deny contains "never" if {
+	some i in numbers.range(1, 3000)
+	some j in numbers.range(1, 3000)
+	sprintf("%d-%d", [i, j]) == "never"
+}
+
+allow := true
+"""
+
+
+def test_gil_is_released_during_one_long_native_evaluation(tmp_path):
+    (tmp_path / "runaway.rego").write_text(RUNAWAY)
+    guard = aw.Guard(policy_dir=tmp_path, tools=[aw.ToolSpec("read_logs", impact="low")])
+    ticks: List[float] = []
     stop = threading.Event()
-    ticks = []
 
     def spin() -> None:
         while not stop.is_set():
-            ticks.append(1)
+            ticks.append(time.perf_counter())
 
     spinner = threading.Thread(target=spin)
-    spinner.start()
-    try:
-        with guard.task(ops(), triage()):
-            for _ in range(200):
-                read_logs("api")
-    finally:
-        stop.set()
-        spinner.join()
-    assert ticks
+    with guard.task(ops(), triage()) as task:
+        spinner.start()
+        try:
+            while not ticks:  # the spinner runs before the call starts
+                time.sleep(0.001)
+            started = time.perf_counter()
+            # One call, one evaluation: the policy runs into its limit and the call is refused.
+            assert_denied(lambda: task.authorize("read_logs"), reason="policy_error")
+            ended = time.perf_counter()
+        finally:
+            stop.set()
+            spinner.join()
+    during = [t for t in ticks if started <= t <= ended]
+    took = ended - started
+    assert took > 0.04, f"the evaluation took {took * 1000:.1f} ms: too short to tell"
+    # Held GIL: the spinner could not run for the whole evaluation, so the longest pause
+    # between its ticks would be about `took`. Released: only the Python parts of the call
+    # (and the interpreter's switch interval) pause it.
+    gaps = [b - a for a, b in zip([started] + during, during + [ended])]
+    assert len(during) > 100 and max(gaps) < took / 2, (
+        f"{len(during)} ticks in {took * 1000:.1f} ms, longest pause {max(gaps) * 1000:.1f} ms"
+    )
 
 
 def test_kill_switch_reaches_running_tasks():

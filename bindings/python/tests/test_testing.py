@@ -46,20 +46,32 @@ def test_plugin_fixtures_and_assertions(pytester: pytest.Pytester):
         import agentwarrant as aw
         from agentwarrant.testing import assert_denied
 
-        def test_guard_and_task(guard, task, agentwarrant_approver):
-            guard  # the plugin's guard
-            assert aw.current_task() is task
+        def test_guard_and_task(aw_guard, aw_task, aw_approver):
+            assert aw_task.guard is aw_guard
+            assert aw.current_task() is aw_task
 
-        def test_user_guard(task):
-            assert task.authorize is not None
+        def test_user_guard(aw_task):
+            assert aw_task.authorize is not None
 
-        def test_assert_denied(guard, agentwarrant_identity, agentwarrant_intent):
-            guard.add_tool(aw.ToolSpec("read_secret", impact="low", reads=["secret"]))
-            guard.add_tool(aw.ToolSpec("send", impact="medium", external=True, sink=True))
-            with guard.task(agentwarrant_identity, agentwarrant_intent) as task:
+        def test_assert_denied(aw_guard, aw_identity, aw_intent):
+            aw_guard.add_tool(aw.ToolSpec("read_secret", impact="low", reads=["secret"]))
+            aw_guard.add_tool(aw.ToolSpec("send", impact="medium", external=True, sink=True))
+            with aw_guard.task(aw_identity, aw_intent) as task:
                 task.authorize("read_secret").complete()
                 assert_denied(lambda: task.authorize("send"), reason="exfiltration")
         """
     )
     result = pytester.runpytest("-q")  # the plugin comes through its pytest11 entry point
     result.assert_outcomes(passed=3)
+
+
+def test_plugin_fixtures_are_prefixed_so_they_cannot_shadow_a_suites_guard_or_task(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--fixtures")
+    listed = result.stdout.str()
+    # `--fixtures` lists each plugin's fixtures under a header naming the plugin.
+    after = listed.split("fixtures defined from agentwarrant.pytest_plugin", 1)[1].splitlines()[1:]
+    section = [line for line in after[: next((i for i, l in enumerate(after) if l.startswith("-") or l.startswith("=")), len(after))]]
+    names = {line.split()[0] for line in section if line.strip() and not line.startswith(" ")}
+    assert names == {"aw_identity", "aw_intent", "aw_approver", "aw_guard", "aw_task"}

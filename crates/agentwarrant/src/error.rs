@@ -84,8 +84,8 @@ pub enum BuildError {
         /// What is wrong.
         problem: String,
     },
-    /// Two tool specs share a name.
-    #[error("tool `{tool}` is declared twice")]
+    /// Two different tool specs share a name (declaring an equal spec again is harmless).
+    #[error("tool `{tool}` is already declared with another spec")]
     DuplicateTool {
         /// The tool's name.
         tool: String,

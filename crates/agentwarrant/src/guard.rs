@@ -93,7 +93,21 @@ impl Guard {
         tools.get(name).map(|t| (**t).clone())
     }
 
+    /// Every declared tool's spec, by name (the default tool is not one of them).
+    pub fn tools(&self) -> Vec<ToolSpec> {
+        let mut specs: Vec<ToolSpec> = match self.inner.tools.read() {
+            Ok(tools) => tools.values().map(|t| (**t).clone()).collect(),
+            Err(_) => Vec::new(),
+        };
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        specs
+    }
+
     /// Declares one more tool on a built guard; running tasks can call it at once.
+    ///
+    /// Declaring a spec equal (`==`) to the one already declared under its name is a no-op (a
+    /// decorator that runs twice, an adapter that wraps a tool again); another spec under a
+    /// declared name is [`BuildError::DuplicateTool`].
     ///
     /// ```
     /// # use agentwarrant::*;
@@ -102,7 +116,10 @@ impl Guard {
     /// let task = guard.begin(me, Intent::builder("check").build()?)?;
     /// guard.declare_tool(ToolSpec::builder("ping", Impact::Low).build()?)?;
     /// assert!(task.authorize(ToolCall::new("ping", serde_json::json!({}))).is_ok());
-    /// assert!(guard.declare_tool(ToolSpec::builder("ping", Impact::Low).build()?).is_err());
+    /// // The same spec again changes nothing; another spec under the name is refused.
+    /// guard.declare_tool(ToolSpec::builder("ping", Impact::Low).build()?)?;
+    /// let other = ToolSpec::builder("ping", Impact::High).build()?;
+    /// assert_eq!(guard.declare_tool(other).unwrap_err().code(), "duplicate_tool");
     /// # Ok::<(), agentwarrant::Error>(())
     /// ```
     pub fn declare_tool(&self, spec: ToolSpec) -> Result<(), BuildError> {
@@ -114,11 +131,14 @@ impl Guard {
                 tool: spec.name.clone(),
                 problem: "the tool table is poisoned".into(),
             })?;
-        if tools.contains_key(&spec.name) {
-            return Err(BuildError::DuplicateTool { tool: spec.name });
+        match tools.get(&spec.name) {
+            Some(known) if **known == spec => Ok(()),
+            Some(_) => Err(BuildError::DuplicateTool { tool: spec.name }),
+            None => {
+                tools.insert(spec.name.clone(), Arc::new(spec));
+                Ok(())
+            }
         }
-        tools.insert(spec.name.clone(), Arc::new(spec));
-        Ok(())
     }
 }
 
@@ -179,7 +199,8 @@ impl GuardBuilder {
         self
     }
 
-    /// Declares a tool.
+    /// Declares a tool. Listing an equal spec twice declares it once; another spec under a
+    /// listed name fails [`GuardBuilder::build`] with [`BuildError::DuplicateTool`].
     pub fn tool(mut self, spec: ToolSpec) -> Self {
         self.tools.push(spec);
         self
@@ -243,11 +264,15 @@ impl GuardBuilder {
             .policy
             .with_limits(&self.limits)
             .compile_with(self.backend, &self.limits)?;
-        let mut tools = HashMap::new();
+        // An equal spec listed twice is one tool; another spec under a listed name is an error.
+        let mut tools: HashMap<String, Arc<ToolSpec>> = HashMap::new();
         for spec in self.tools {
-            let name = spec.name.clone();
-            if tools.insert(name.clone(), Arc::new(spec)).is_some() {
-                return Err(BuildError::DuplicateTool { tool: name });
+            match tools.get(&spec.name) {
+                Some(known) if **known == spec => {}
+                Some(_) => return Err(BuildError::DuplicateTool { tool: spec.name }),
+                None => {
+                    tools.insert(spec.name.clone(), Arc::new(spec));
+                }
             }
         }
         Ok(Guard {

@@ -125,3 +125,20 @@ impl IdentityBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_parses_its_own_names_and_names_the_accepted_ones_otherwise() {
+        for role in [Role::Orchestrator, Role::Executor, Role::Escalation] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        let err = "admin".parse::<Role>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role must be `orchestrator`, `executor` or `escalation`, got `admin`"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The closed vocabularies every layer speaks: a tool's [`Impact`] and an identity's [`Role`].
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,42 @@ impl fmt::Display for Impact {
     }
 }
 
+/// A text that names no [`Impact`]; the message lists the accepted names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("impact must be `low`, `medium`, `high` or `critical`, got `{text}`")]
+pub struct ParseImpactError {
+    /// The text that was given.
+    pub text: String,
+}
+
+impl ParseImpactError {
+    /// A stable machine-readable code for the error: `invalid_impact`.
+    pub fn code(&self) -> &'static str {
+        "invalid_impact"
+    }
+}
+
+impl FromStr for Impact {
+    type Err = ParseImpactError;
+
+    /// Parses the lowercase name (`low`, `medium`, `high`, `critical`), as [`Impact::as_str`]
+    /// writes it.
+    ///
+    /// ```
+    /// use agentwarrant::Impact;
+    /// assert_eq!("high".parse::<Impact>(), Ok(Impact::High));
+    /// assert!("urgent".parse::<Impact>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Impact::Low, Impact::Medium, Impact::High, Impact::Critical]
+            .into_iter()
+            .find(|impact| impact.as_str() == text)
+            .ok_or_else(|| ParseImpactError {
+                text: text.to_owned(),
+            })
+    }
+}
+
 /// The role a non-human identity plays; governance guidance asks for a separate identity per role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,5 +109,41 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A text that names no [`Role`]; the message lists the accepted names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("role must be `orchestrator`, `executor` or `escalation`, got `{text}`")]
+pub struct ParseRoleError {
+    /// The text that was given.
+    pub text: String,
+}
+
+impl ParseRoleError {
+    /// A stable machine-readable code for the error: `invalid_role`.
+    pub fn code(&self) -> &'static str {
+        "invalid_role"
+    }
+}
+
+impl FromStr for Role {
+    type Err = ParseRoleError;
+
+    /// Parses the lowercase name (`orchestrator`, `executor`, `escalation`), as
+    /// [`Role::as_str`] writes it.
+    ///
+    /// ```
+    /// use agentwarrant::Role;
+    /// assert_eq!("executor".parse::<Role>(), Ok(Role::Executor));
+    /// assert!("admin".parse::<Role>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Role::Orchestrator, Role::Executor, Role::Escalation]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| ParseRoleError {
+                text: text.to_owned(),
+            })
     }
 }

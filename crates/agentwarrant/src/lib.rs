@@ -79,7 +79,7 @@ pub use guard::{Guard, GuardBuilder};
 pub use identity::{Identity, IdentityBuilder};
 pub use ids::{CallId, GrantId, TaskId};
 pub use intent::{Intent, IntentBuilder};
-pub use kinds::{Impact, Role};
+pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
 pub use limits::Limits;
 pub use policy::{

@@ -113,6 +113,10 @@ fn scalar_values(value: &Value) -> Option<Vec<String>> {
 }
 
 /// What a tool is and how risky it is: the guard's knowledge of a tool.
+///
+/// Two specs are the same tool exactly when they are equal (`==` compares every property), so
+/// declaring an equal spec again is harmless and a property added here cannot be forgotten by
+/// a comparison elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolSpec {
     pub(crate) name: String,
@@ -126,6 +130,7 @@ pub struct ToolSpec {
     pub(crate) scopes: Vec<ScopeTemplate>,
     pub(crate) destination_arg: Option<String>,
     pub(crate) sensitive_args: BTreeSet<String>,
+    pub(crate) result_labels: Vec<String>,
 }
 
 impl ToolSpec {
@@ -156,6 +161,7 @@ impl ToolSpec {
             scopes: Vec::new(),
             destination_arg: None,
             sensitive_args: BTreeSet::new(),
+            result_labels: Vec::new(),
         }
     }
 
@@ -207,6 +213,12 @@ impl ToolSpec {
     /// The arg naming the external destination, if any.
     pub fn destination_arg(&self) -> Option<&str> {
         self.destination_arg.as_deref()
+    }
+
+    /// Labels every result of this tool adds to the task when its call completes (e.g.
+    /// `untrusted` for a web fetch), in addition to the outcome's own labels.
+    pub fn result_labels(&self) -> &[String] {
+        &self.result_labels
     }
 
     /// The same spec under another name (e.g. a framework's name for the tool).
@@ -290,6 +302,7 @@ pub struct ToolSpecBuilder {
     scopes: Vec<String>,
     destination_arg: Option<String>,
     sensitive_args: BTreeSet<String>,
+    result_labels: Vec<String>,
 }
 
 impl ToolSpecBuilder {
@@ -354,6 +367,15 @@ impl ToolSpecBuilder {
         self
     }
 
+    /// Adds labels that every result of this tool adds to the task at completion, e.g.
+    /// `untrusted` for a web fetch (anyone outside the organisation can write a web page).
+    /// They count for every later call, like an outcome's own labels.
+    pub fn result_labels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, labels: I) -> Self {
+        self.result_labels
+            .extend(labels.into_iter().map(Into::into));
+        self
+    }
+
     /// Validates the name and parses the scope templates.
     pub fn build(self) -> Result<ToolSpec, BuildError> {
         let invalid = |problem: String| BuildError::InvalidTool {
@@ -392,6 +414,7 @@ impl ToolSpecBuilder {
             scopes,
             destination_arg: self.destination_arg,
             sensitive_args: self.sensitive_args,
+            result_labels: self.result_labels,
         })
     }
 }
@@ -491,6 +514,27 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("sensitive arg `to`"), "{err}");
+    }
+
+    #[test]
+    fn impact_parses_its_own_names_and_names_the_accepted_ones_otherwise() {
+        for impact in [Impact::Low, Impact::Medium, Impact::High, Impact::Critical] {
+            assert_eq!(impact.as_str().parse::<Impact>(), Ok(impact));
+        }
+        let err = "High".parse::<Impact>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "impact must be `low`, `medium`, `high` or `critical`, got `High`"
+        );
+    }
+
+    #[test]
+    fn specs_are_the_same_tool_only_when_every_property_is_equal() {
+        let base = || ToolSpec::builder("fetch", Impact::Low).scope("web.get:{url}");
+        assert_eq!(base().build().unwrap(), base().build().unwrap());
+        let labelled = base().result_labels(["untrusted"]).build().unwrap();
+        assert_ne!(base().build().unwrap(), labelled);
+        assert_eq!(labelled.result_labels(), ["untrusted"]);
     }
 
     #[test]

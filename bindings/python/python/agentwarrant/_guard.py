@@ -8,16 +8,13 @@ and concurrent asyncio tasks (which copy the context) each chain correctly.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import dataclasses
-import enum
 import functools
 import inspect
 import logging
 import os
 import threading
-import time
 from typing import (
     Any,
     Awaitable,
@@ -92,9 +89,11 @@ _current_call: contextvars.ContextVar[Optional[Tuple["Task", Warrant]]] = contex
 _approval_loop: contextvars.ContextVar[Optional[asyncio.AbstractEventLoop]] = contextvars.ContextVar(
     "agentwarrant_approval_loop", default=None
 )
-# A KeyboardInterrupt (or other BaseException) raised inside an approver: the call is refused
-# and recorded first, then the interrupt is re-raised to the caller.
-_interrupts = threading.local()
+# A KeyboardInterrupt (or other BaseException) raised inside an approver, by call id: the call
+# is refused and recorded first, then the interrupt is re-raised to the caller. (The approver
+# runs on the approval timeout's own thread, so this cannot be a thread-local.)
+_interrupts: Dict[str, BaseException] = {}
+_interrupts_lock = threading.Lock()
 
 
 def current_task() -> Optional["Task"]:
@@ -130,19 +129,16 @@ async def _as_coroutine(awaitable: Awaitable[R]) -> R:
     return await awaitable
 
 
-def _await_answer(awaitable: Awaitable[object], timeout: Optional[float]) -> object:
+def _await_answer(awaitable: Awaitable[object]) -> object:
+    """The answer of a coroutine approver: on the async caller's loop when there is one. The
+    guard's approval timeout bounds the wait (natively, for every approver)."""
     loop = _approval_loop.get()
     if loop is not None and loop.is_running():
-        future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise TimeoutError(f"no answer within {timeout}s") from None
+        return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop).result()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(asyncio.wait_for(_as_coroutine(awaitable), timeout))
+        return asyncio.run(_as_coroutine(awaitable))
     if inspect.iscoroutine(awaitable):
         awaitable.close()
     raise RuntimeError(
@@ -151,21 +147,17 @@ def _await_answer(awaitable: Awaitable[object], timeout: Optional[float]) -> obj
     )
 
 
-def _adapt_approver(
-    approver: Approver, approved_by: Optional[str], timeout: Optional[float]
-) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
+def _adapt_approver(approver: Approver, approved_by: Optional[str]) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
     def answer(request: ApprovalRequest) -> Tuple[Any, ...]:
-        started = time.monotonic()
         try:
             result: object = approver(request)
             if inspect.isawaitable(result):
-                result = _await_answer(result, timeout)
+                result = _await_answer(result)
         except BaseException as exc:  # noqa: BLE001 -- fail closed on anything, even Ctrl-C
             if not isinstance(exc, Exception):
-                _interrupts.pending = exc
+                with _interrupts_lock:
+                    _interrupts[request.call_id] = exc
             return ("error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        if timeout is not None and time.monotonic() - started > timeout:
-            return ("error", f"the approver answered after the {timeout}s timeout")
         return _interpret(result, request, approved_by)
 
     return answer
@@ -176,36 +168,16 @@ def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optio
         return core.authorize(tool, args, parent)
     except Refused as refusal:
         # An approver that raised refused the call (fail closed); a Ctrl-C it raised is kept
-        # for this thread until the refusal is recorded, then still stops the program.
-        interrupt: Optional[BaseException] = getattr(_interrupts, "pending", None)
-        if interrupt is not None:
-            _interrupts.pending = None
-            raise interrupt from refusal
+        # for this call until the refusal is recorded, then still stops the program.
+        if _interrupts and refusal.call_id is not None:
+            with _interrupts_lock:
+                interrupt = _interrupts.pop(refusal.call_id, None)
+            if interrupt is not None:
+                raise interrupt from refusal
         raise
 
 
 # --------------------------------------------------------------------------- args
-
-
-def _jsonable(value: Any) -> Any:
-    """One step towards JSON for a value the native converter does not know (it calls this and
-    converts the answer in turn); the value itself when there is no such step, which the
-    converter then refuses with a ``TypeError``."""
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):  # pydantic models
-        return dump(mode="json")
-    isoformat = getattr(value, "isoformat", None)
-    if callable(isoformat):  # datetime, date, time
-        return isoformat()
-    return value
 
 
 Binder = Callable[[Tuple[Any, ...], Dict[str, Any]], Dict[str, Any]]
@@ -281,23 +253,20 @@ def _binder(fn: Callable[..., Any], name: str) -> Binder:
 # --------------------------------------------------------------------------- calls
 
 
-def _complete(warrant: Warrant, error: Optional[BaseException], labels: Sequence[str] = ()) -> None:
-    """Records the outcome; the tool has run, so a ledger failure is logged, not raised."""
+def _complete(warrant: Warrant, error: Optional[BaseException]) -> None:
+    """Records the outcome (the engine adds the spec's ``result_labels``); the tool has run, so
+    a ledger failure is logged, not raised."""
     try:
         if error is not None:
             message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             warrant.complete(error=message)
-        elif labels:
-            warrant.complete(labels=labels)
         else:
             warrant.complete()
     except GuardError:
         _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
 
 
-def _run_call(
-    root: "Task", warrant: Warrant, labels: Sequence[str], fn: Callable[..., R], args: Tuple[Any, ...], kwargs: Dict[str, Any]
-) -> R:
+def _run_call(root: "Task", warrant: Warrant, fn: Callable[..., R], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> R:
     """Runs ``fn(*args, **kwargs)`` as the call ``warrant`` authorized (guarded calls it makes
     nest under it) and records the outcome; a tool exception is recorded and re-raised."""
     token = _current_call.set((root, warrant))
@@ -308,14 +277,13 @@ def _run_call(
         _complete(warrant, exc)
         raise
     _current_call.reset(token)
-    _complete(warrant, None, labels)
+    _complete(warrant, None)
     return result
 
 
 async def _arun_call(
     root: "Task",
     warrant: Warrant,
-    labels: Sequence[str],
     fn: Callable[[], Awaitable[R]],
     failed: Optional[Callable[[R], Optional[str]]] = None,
 ) -> R:
@@ -330,7 +298,7 @@ async def _arun_call(
         raise
     _current_call.reset(token)
     error = None if failed is None else failed(result)
-    _complete(warrant, None if error is None else RuntimeError(error), labels)
+    _complete(warrant, None if error is None else RuntimeError(error))
     return result
 
 
@@ -413,12 +381,12 @@ class Task:
         """Authorizes the call, runs ``fn`` as that call (nested calls chain under it), and
         records the outcome. A tool exception is recorded and re-raised unchanged."""
         warrant = self.authorize(tool, args)
-        return _run_call(self._root, warrant, self._guard._result_labels(tool), fn, (), {})
+        return _run_call(self._root, warrant, fn, (), {})
 
     async def arun(self, tool: str, args: Mapping[str, Any], fn: Callable[[], Awaitable[R]]) -> R:
         """:meth:`run` for a coroutine function."""
         warrant = await self.authorize_async(tool, args)
-        return await _arun_call(self._root, warrant, self._guard._result_labels(tool), fn)
+        return await _arun_call(self._root, warrant, fn)
 
     def delegate(self, identity: Identity, intent: Union[Intent, str, None] = None) -> "Task":
         """A sub-task under ``identity``: this task's grant narrowed by its ceiling and by
@@ -490,12 +458,13 @@ class Guard:
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
-        native_approver = None if approver is None else _adapt_approver(approver, approved_by, approval_timeout)
+        native_approver = None if approver is None else _adapt_approver(approver, approved_by)
         self._core = GuardCore(
             policy_dir=None if policy_dir is None else os.fspath(policy_dir),
             tools=list(tools),
             default_tool=default_tool,
             approver=native_approver,
+            approval_timeout_s=approval_timeout,
             ledger=ledger,
             env=env,
             policy_limits=None if limits is None else dict(limits),
@@ -541,9 +510,6 @@ class Guard:
     def enable_identity(self, identity: Union[Identity, str]) -> None:
         """Switches a disabled identity back on."""
         self._core.enable_identity(identity.id if isinstance(identity, Identity) else identity)
-
-    def _result_labels(self, tool: str) -> Sequence[str]:
-        return self._core.result_labels(tool)
 
     # -- tasks
 
@@ -637,11 +603,11 @@ class Guard:
     def guarded(self, fn: Callable[..., Any], spec: ToolSpec) -> Callable[..., Any]:
         """Guards ``fn`` as the (already declared) tool ``spec``; see :meth:`tool`.
 
-        Everything a call does not change is prepared here, once: the tool's name and result
-        labels, and how arguments map to the args the policy sees.
+        Everything a call does not change is prepared here, once: the tool's name and how
+        arguments map to the args the policy sees. (The engine adds the spec's result labels
+        when the call completes.)
         """
         tool_name = spec.name
-        labels = spec.result_labels
         bind = _binder(fn, tool_name)
         guard = self
 
@@ -651,7 +617,7 @@ class Guard:
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 task = guard._task_for(tool_name)
                 warrant = await task.authorize_async(tool_name, bind(args, kwargs))
-                return await _arun_call(task._root, warrant, labels, functools.partial(fn, *args, **kwargs))
+                return await _arun_call(task._root, warrant, functools.partial(fn, *args, **kwargs))
 
             setattr(guarded_async, "__agentwarrant_spec__", spec)
             return guarded_async
@@ -665,7 +631,7 @@ class Guard:
             current = _current_call.get()
             parent = current[1] if current is not None and current[0] is root else None
             warrant = _authorize(task._core, tool_name, bind(args, kwargs), parent)
-            return _run_call(root, warrant, labels, fn, args, kwargs)
+            return _run_call(root, warrant, fn, args, kwargs)
 
         setattr(guarded_sync, "__agentwarrant_spec__", spec)
         return guarded_sync

@@ -82,7 +82,11 @@ class LedgerError(GuardError, OSError):
 
 
 class TaskError(GuardError, RuntimeError):
-    """A task cannot be used (it has ended) or a warrant was completed twice."""
+    """A task cannot delegate (it has ended) or a warrant was completed twice.
+
+    A *call* in an ended task is no ``TaskError``: the engine refuses it as :class:`Denied`
+    (``grant_invalid``) and records it, as in Rust.
+    """
 
 
 class NoActiveTask(TaskError):
@@ -154,4 +158,9 @@ class ApprovalDenied(Refused):
 
 
 class ApprovalRequired(ApprovalDenied):
-    """Approval was needed and nobody could answer (no approver, or the approver failed)."""
+    """Approval was needed and nobody answered.
+
+    ``kind`` is ``"denied"`` when nobody was asked (no approver configured, or nobody to ask:
+    ``approval_unavailable``), ``"approval_denied"`` when the approver failed
+    (``approval_unavailable``) or did not answer in time (``approval_timeout``).
+    """

@@ -1,13 +1,15 @@
 """pytest plugin (registered through the ``pytest11`` entry point).
 
-Fixtures, each overridable in a ``conftest.py``:
+Every fixture name starts with ``aw_``, so none can shadow a ``guard`` or ``task`` fixture of
+the suite that installs the package. Each is overridable in a ``conftest.py``:
 
-- ``agentwarrant_identity`` / ``agentwarrant_intent``: who the test agent is and what it
-  was asked to do (by default: any scope);
-- ``agentwarrant_approver``: a :class:`~agentwarrant.testing.ScriptedApprover` (approves);
-- ``guard``: a guard on the default bundle with an in-memory ledger and that approver
+- ``aw_identity`` / ``aw_intent``: who the test agent is and what it was asked to do (by
+  default: any scope);
+- ``aw_approver``: a :class:`~agentwarrant.testing.ScriptedApprover` (approves);
+- ``aw_guard``: a guard on the default bundle with an in-memory ledger and that approver
   (override it to return your application's guard);
-- ``task``: a task of ``guard``, current for the test's duration (``with guard.task(...)``).
+- ``aw_task``: a task of ``aw_guard``, current for the test's duration
+  (``with aw_guard.task(...)``).
 """
 
 from __future__ import annotations
@@ -22,26 +24,26 @@ from agentwarrant.testing import ScriptedApprover
 
 
 @pytest.fixture
-def agentwarrant_identity() -> Identity:
+def aw_identity() -> Identity:
     return Identity("agent://tests/agent", owner="owner@example.com", ceiling=["*:*"])
 
 
 @pytest.fixture
-def agentwarrant_intent() -> Intent:
+def aw_intent() -> Intent:
     return Intent("run the test", scopes=["*:*"])
 
 
 @pytest.fixture
-def agentwarrant_approver() -> ScriptedApprover:
+def aw_approver() -> ScriptedApprover:
     return ScriptedApprover(then="approve", by="approver@example.com")
 
 
 @pytest.fixture
-def guard(agentwarrant_approver: ScriptedApprover) -> Guard:
-    return Guard(approver=agentwarrant_approver, ledger=MemoryLedger())
+def aw_guard(aw_approver: ScriptedApprover) -> Guard:
+    return Guard(approver=aw_approver, ledger=MemoryLedger())
 
 
 @pytest.fixture
-def task(guard: Guard, agentwarrant_identity: Identity, agentwarrant_intent: Intent) -> Iterator[Task]:
-    with guard.task(agentwarrant_identity, agentwarrant_intent) as current:
+def aw_task(aw_guard: Guard, aw_identity: Identity, aw_intent: Intent) -> Iterator[Task]:
+    with aw_guard.task(aw_identity, aw_intent) as current:
         yield current

@@ -422,9 +422,7 @@ mod tests {
         env: &str,
         facts: &CallFacts<'_>,
     ) -> Value {
-        let CallFacts {
-            grant, spec, chain, ..
-        } = facts;
+        let CallFacts { grant, spec, .. } = facts;
         let bands: serde_json::Map<String, Json> = facts
             .bands
             .iter()
@@ -474,14 +472,15 @@ mod tests {
                     "roles": spec.roles.as_ref().map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
                 },
             },
+            // Written out from the chain the test drives (two committed calls, see below),
+            // not read back from the implementation's snapshot: sorted sets, no duplicates.
             "chain": {
-                "depth": chain.depth,
-                "calls": chain.calls,
-                // The one call committed before this one, written out (sorted sets).
-                "tools_used": ["read_file"],
-                "labels": ["pii", "secret"],
-                "destinations": ["x@acme.com"],
-                "impact_total": chain.impact_total,
+                "depth": 1,
+                "calls": 3,
+                "tools_used": ["fetch_url", "read_file"],
+                "labels": ["pii", "secret", "untrusted"],
+                "destinations": ["https://example.com/a", "x@acme.com"],
+                "impact_total": 1,
                 "drift": facts.drift.iter().map(|(kind, detail)| json!({"kind": kind, "detail": detail})).collect::<Vec<_>>(),
             },
             "context": {"time": rfc3339(facts.now)},
@@ -522,6 +521,19 @@ mod tests {
                 weight: 1,
             },
         );
+        let _ = chain.begin_call(None);
+        chain.commit(
+            CallId::new(),
+            1,
+            Contribution {
+                tool: "fetch_url".into(),
+                labels: vec!["untrusted".into(), "pii".into()],
+                destinations: vec!["https://example.com/a".into()],
+                weight: 0,
+            },
+        );
+        // A refused call counts as decided and adds nothing.
+        let _ = chain.begin_call(None);
         let (snapshot, _) = chain.begin_call(None);
         let spec = Arc::new(
             ToolSpec::builder("send_email", Impact::Medium)

@@ -140,7 +140,14 @@ impl Warrant {
                 duration_us: Some(duration_us),
                 ..status("abandoned")
             },
-            Some(outcome) => {
+            Some(mut outcome) => {
+                // The spec's `result_labels` join the outcome's own (a union, in order).
+                let spec = self.task.tool(&self.tool);
+                for label in spec.iter().flat_map(|spec| &spec.result_labels) {
+                    if !outcome.labels.contains(label) {
+                        outcome.labels.push(label.clone());
+                    }
+                }
                 self.task.chain.add_labels(outcome.labels.iter().cloned());
                 OutcomeRecord {
                     status: if outcome.error.is_some() {

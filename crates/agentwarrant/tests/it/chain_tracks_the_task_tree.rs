@@ -124,6 +124,65 @@ fn result_labels_arm_untrusted_input_for_later_calls() {
 }
 
 #[test]
+fn a_tools_result_labels_join_the_outcome_of_every_completed_call() {
+    let web = ToolSpec::builder("web_fetch", Impact::Low)
+        .scope("web.fetch:{url}")
+        .result_labels(["untrusted"])
+        .build()
+        .unwrap();
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder()
+        .tool(web)
+        .ledger(ledger.clone())
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let fetch = || ToolCall::new("web_fetch", json!({"url": "https://example.com/page"}));
+
+    // An abandoned call adds nothing: its result never came.
+    drop(task.authorize(fetch()).unwrap());
+    assert!(!task.authorize(email("bob@acme.com")).unwrap().approved());
+
+    // A completed call adds the spec's labels without the caller naming them, once.
+    let warrant = task.authorize(fetch()).unwrap();
+    let call = warrant.call_id();
+    warrant
+        .complete(Outcome::ok().with_labels(["pii", "untrusted"]))
+        .unwrap();
+    let completed = records_of(&ledger, call);
+    let labels = &completed.last().unwrap().outcome.as_ref().unwrap().labels;
+    assert_eq!(labels, &["pii", "untrusted"]);
+
+    let warrant = task.authorize(email("bob@acme.com")).unwrap();
+    assert!(warrant.decision().has(&ReasonCode::UntrustedInput));
+}
+
+#[test]
+fn a_default_tools_result_labels_join_the_outcomes_of_undeclared_tools() {
+    let default = ToolSpec::builder("any", Impact::Low)
+        .result_labels(["untrusted"])
+        .build()
+        .unwrap();
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder()
+        .default_tool(default)
+        .ledger(ledger.clone())
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let warrant = task.authorize(ToolCall::new("browse", json!({}))).unwrap();
+    let call = warrant.call_id();
+    warrant.complete(Outcome::error("timed out")).unwrap();
+    let completed = records_of(&ledger, call);
+    let outcome = completed.last().unwrap().outcome.clone().unwrap();
+    assert_eq!(
+        (outcome.status.as_str(), outcome.labels),
+        ("error", vec!["untrusted".to_owned()])
+    );
+}
+
+#[test]
 fn a_result_labelled_secret_arms_exfiltration() {
     let guard = builder().build().unwrap();
     let task = guard.begin(ops(), anything()).unwrap();

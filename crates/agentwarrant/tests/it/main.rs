@@ -22,6 +22,9 @@ mod ledger_is_tamper_evident;
 // Labels, delegation, revocation and call counts across a task tree.
 mod chain_tracks_the_task_tree;
 
+// Every error code of the library is documented in `docs/errors.md`, and only those.
+mod error_codes_are_documented;
+
 // Property tests: scope matching against a reference glob, ledger verification.
 mod properties;
 

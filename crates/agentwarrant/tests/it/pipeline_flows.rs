@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use agentwarrant::{
-    ApprovalAnswer, ApprovalRequest, CallId, Effect, Limits, MemoryLedger, Outcome, ReasonCode,
-    RefusalKind, RunError, ToolCall,
+    ApprovalAnswer, ApprovalRequest, CallId, Effect, Impact, Limits, MemoryLedger, Outcome,
+    ReasonCode, RefusalKind, RunError, ToolCall, ToolSpec,
 };
 use serde_json::json;
 
@@ -478,4 +478,47 @@ fn a_tool_declared_after_the_task_began_is_callable() {
     assert!(task
         .authorize(ToolCall::new("late_tool", json!({})))
         .is_ok());
+}
+
+#[test]
+fn declaring_an_equal_spec_again_is_a_no_op_and_another_spec_under_the_name_is_refused() {
+    let guard = builder().build().unwrap();
+    guard.declare_tool(read_logs()).unwrap();
+    assert_eq!(guard.tool("read_logs"), Some(read_logs()));
+
+    let riskier = ToolSpec::builder("read_logs", Impact::High)
+        .scope("logs.read:{service}")
+        .build()
+        .unwrap();
+    assert_eq!(
+        guard.declare_tool(riskier).unwrap_err().code(),
+        "duplicate_tool"
+    );
+    // A property the caller might forget to compare (here: result labels) still counts.
+    let labelled = ToolSpec::builder("read_logs", Impact::Low)
+        .scope("logs.read:{service}")
+        .result_labels(["untrusted"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        guard.declare_tool(labelled).unwrap_err().code(),
+        "duplicate_tool"
+    );
+    assert_eq!(guard.tool("read_logs"), Some(read_logs()));
+}
+
+#[test]
+fn a_builder_given_an_equal_spec_twice_declares_it_once_and_refuses_a_conflict() {
+    let guard = builder().tool(read_logs()).build().unwrap();
+    assert_eq!(guard.tool("read_logs"), Some(read_logs()));
+    let names: Vec<String> = guard.tools().iter().map(|t| t.name().to_owned()).collect();
+    let mut expected: Vec<String> = all_tools().iter().map(|t| t.name().to_owned()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let riskier = ToolSpec::builder("read_logs", Impact::High)
+        .build()
+        .unwrap();
+    let err = builder().tool(riskier).build().unwrap_err();
+    assert_eq!(err.code(), "duplicate_tool");
 }

@@ -61,7 +61,7 @@ async def _guarded(task: Task, name: str, arguments: Optional[Mapping[str, Any]]
         warrant = await task.authorize_async(name, dict(arguments or {}))
     except Refused as refusal:
         return refused_result(refusal)
-    return await _arun_call(task._root, warrant, task.guard._result_labels(name), call, failed=_error_text)
+    return await _arun_call(task._root, warrant, call, failed=_error_text)
 
 
 class GuardedClient:

@@ -43,7 +43,7 @@ def _guarded_invoke(guard: Guard, name: str, invoke: Invoke) -> Invoke:
             warrant = await task.authorize_async(name, args)
         except Refused as refusal:
             return refusal_message(refusal)
-        return await _arun_call(task._root, warrant, guard._result_labels(name), lambda: invoke(ctx, input))
+        return await _arun_call(task._root, warrant, lambda: invoke(ctx, input))
 
     prepare = getattr(invoke, "__agents_prepare_arguments__", None)
     if prepare is not None:
