@@ -30,3 +30,7 @@ mod properties;
 
 // The library's modules import only from the layers below their own (docs/architecture.md).
 mod modules_import_only_from_below;
+
+// Ways around the guard, each refused: state changing while a human decides, look-alike
+// people, the delegation chain, parallel calls, nested delegation, misconfiguration.
+mod nothing_gets_past_the_guard;

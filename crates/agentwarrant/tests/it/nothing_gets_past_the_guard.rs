@@ -1,0 +1,143 @@
+//! Ways around the guard, tried as an attacker who controls the agent's arguments and as an
+//! operator under pressure, each refused. What a scenario file can express is in
+//! `tests/scenarios/attacks/`; this module holds what needs code: state changing while a human
+//! decides, races, and the delegation chain.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentwarrant::{
+    Approval, ApprovalAnswer, ApprovalRequest, Limits, ManualClock, ReasonCode, RefusalKind, Role,
+    ToolCall,
+};
+use serde_json::json;
+
+use crate::fixtures::*;
+
+/// Something to do while the approver "thinks", set once the task exists.
+type During = Arc<Mutex<Option<Box<dyn Fn() + Send>>>>;
+
+/// An approver that runs `during` and then approves as bob.
+fn approver_that(during: &During) -> impl Fn(&ApprovalRequest) -> Answer + Send + Sync {
+    let during = during.clone();
+    move |request: &ApprovalRequest| {
+        if let Some(action) = during.lock().unwrap().as_ref() {
+            action();
+        }
+        Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
+    }
+}
+
+fn secret() -> ToolCall {
+    ToolCall::new("read_secret", json!({"path": "db/main"}))
+}
+
+#[test]
+fn the_kill_switch_thrown_while_a_human_decides_refuses_the_approved_call() {
+    let during = During::default();
+    let guard = builder().approver(approver_that(&during)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let switch = guard.clone();
+    *during.lock().unwrap() = Some(Box::new(move || {
+        switch.disable_identity("agent://acme/ops")
+    }));
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert_eq!(refusal.kind, RefusalKind::Denied, "{refusal:?}");
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
+    assert!(refusal.has(&ReasonCode::SecretAccess), "{refusal:?}");
+}
+
+#[test]
+fn a_task_ended_while_a_human_decides_gets_no_warrant() {
+    let during = During::default();
+    let guard = builder().approver(approver_that(&during)).build().unwrap();
+    let task = Arc::new(guard.begin(ops(), anything()).unwrap());
+    let ending = Arc::downgrade(&task);
+    *during.lock().unwrap() = Some(Box::new(move || {
+        if let Some(task) = ending.upgrade() {
+            task.end().unwrap();
+        }
+    }));
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
+    let detail = refusal
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::GrantInvalid);
+    let detail = detail.and_then(|r| r.detail.clone()).unwrap_or_default();
+    assert!(
+        detail.contains("while the approval was pending"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_grant_that_expires_while_a_human_decides_gets_no_warrant() {
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-01-01 00:00 UTC),
+    ));
+    let during = During::default();
+    let guard = builder()
+        .clock(clock.clone())
+        .limits(Limits {
+            grant_ttl: Duration::from_secs(60),
+            ..Limits::default()
+        })
+        .approver(approver_that(&during))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let later = clock.clone();
+    *during.lock().unwrap() = Some(Box::new(move || later.advance(time::Duration::minutes(5))));
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
+}
+
+#[test]
+fn nobody_who_owns_an_identity_in_the_delegation_chain_may_approve_under_four_eyes() {
+    // alice's agent delegates to an escalation identity that bob owns; carol is a bystander.
+    let guard_with =
+        |approver: &'static str| builder().approver(approve_as(approver)).build().unwrap();
+    let escalation = || agent("agent://acme/break-glass", Role::Escalation, BOB);
+    for (approver, approved) in [(ALICE, false), (BOB, false), (CAROL, true)] {
+        let guard = guard_with(approver);
+        let task = guard.begin(ops(), anything()).unwrap();
+        let sub = task.delegate(escalation(), None).unwrap();
+
+        let result = sub.authorize(secret());
+
+        match result {
+            Ok(warrant) => {
+                assert!(
+                    approved,
+                    "{approver} approved work under an identity they own"
+                );
+                assert_eq!(warrant.approvers(), [approver]);
+            }
+            Err(refusal) => {
+                assert!(!approved, "{approver}: {refusal:?}");
+                assert!(refusal.has(&ReasonCode::ApprovalInvalid), "{refusal:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_owner_of_the_root_task_cannot_approve_an_rbac_change_made_by_a_sub_agent() {
+    let guard = builder().approver(approve_as(ALICE)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let helper = agent("agent://acme/helper", Role::Executor, BOB);
+    let sub = task.delegate(helper, None).unwrap();
+
+    let refusal = sub
+        .authorize(ToolCall::new("grant_role", json!({"user": "mallory"})))
+        .unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::ApprovalInvalid), "{refusal:?}");
+}
