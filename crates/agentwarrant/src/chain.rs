@@ -115,14 +115,17 @@ impl Chain {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts a call as decided and returns the chain as it stood before it.
+    /// Counts a call as decided and returns the chain as it stood before it. The call's depth
+    /// is its parent's + 1, or `base + 1` for a call without a parent (`base` is the depth its
+    /// task was delegated at: 0 for a root task).
     pub(crate) fn begin_call(
         &self,
         parent: Option<CallId>,
+        base: u32,
     ) -> (ChainSnapshot, Result<(), UnknownParent>) {
         let mut state = self.lock();
         let depth = match parent {
-            None => Ok(1),
+            None => Ok(base.saturating_add(1)),
             Some(parent) => state
                 .recent
                 .iter()
@@ -132,7 +135,7 @@ impl Chain {
                 .ok_or(UnknownParent),
         };
         let snapshot = ChainSnapshot {
-            depth: *depth.as_ref().unwrap_or(&1),
+            depth: *depth.as_ref().unwrap_or(&base.saturating_add(1)),
             calls: state.calls,
             tools_used: state.tools_used.list.clone(),
             labels: state.labels.list.clone(),
@@ -172,13 +175,13 @@ mod tests {
     #[test]
     fn depth_follows_parents_and_unknown_parents_are_reported() {
         let chain = Chain::new(8);
-        let (first, ok) = chain.begin_call(None);
+        let (first, ok) = chain.begin_call(None, 0);
         assert_eq!((first.depth, first.calls, ok), (1, 0, Ok(())));
         let root = CallId::new();
         chain.commit(root, 1, Contribution::default());
-        let (child, ok) = chain.begin_call(Some(root));
+        let (child, ok) = chain.begin_call(Some(root), 0);
         assert_eq!((child.depth, child.calls, ok), (2, 1, Ok(())));
-        let (_, unknown) = chain.begin_call(Some(CallId::new()));
+        let (_, unknown) = chain.begin_call(Some(CallId::new()), 0);
         assert_eq!(unknown, Err(UnknownParent));
     }
 
@@ -186,7 +189,7 @@ mod tests {
     fn memory_stays_bounded_by_the_window() {
         let chain = Chain::new(4);
         for _ in 0..100 {
-            let _ = chain.begin_call(None);
+            let _ = chain.begin_call(None, 0);
             chain.commit(CallId::new(), 1, Contribution::default());
         }
         let state = chain.lock();

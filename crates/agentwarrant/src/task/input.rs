@@ -510,7 +510,7 @@ mod tests {
             None,
         );
         let chain = Chain::new(8);
-        let _ = chain.begin_call(None);
+        let _ = chain.begin_call(None, 0);
         chain.commit(
             CallId::new(),
             1,
@@ -521,7 +521,7 @@ mod tests {
                 weight: 1,
             },
         );
-        let _ = chain.begin_call(None);
+        let _ = chain.begin_call(None, 0);
         chain.commit(
             CallId::new(),
             1,
@@ -533,8 +533,8 @@ mod tests {
             },
         );
         // A refused call counts as decided and adds nothing.
-        let _ = chain.begin_call(None);
-        let (snapshot, _) = chain.begin_call(None);
+        let _ = chain.begin_call(None, 0);
+        let (snapshot, _) = chain.begin_call(None, 0);
         let spec = Arc::new(
             ToolSpec::builder("send_email", Impact::Medium)
                 .external(true)

@@ -53,6 +53,9 @@ pub(crate) struct TaskInner {
     lineage: Vec<Level>,
     grant: Arc<Grant>,
     pub(crate) chain: Arc<Chain>,
+    /// The depth this task was delegated at (0 for a root task): its calls without a parent
+    /// sit one below it, so nesting delegations counts toward `max_depth`.
+    pub(crate) base_depth: u32,
     /// The parts of the policy input that stay the same for the task, built once.
     input: input::TaskInput,
     /// Declared tools this task has called, each resolved once into a private copy (tools are
@@ -133,6 +136,7 @@ impl Task {
             lineage,
             grant,
             chain,
+            base_depth: parent.map_or(0, |p| p.base_depth.saturating_add(1)),
             input,
             tools: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
@@ -194,7 +198,9 @@ impl Task {
 
     /// Delegates a sub-task to `identity`. Its grant is this task's, narrowed by the
     /// identity's ceiling and by `intent` (this task's intent when `None`); it never outlives
-    /// this task's grant, and it shares this task's chain.
+    /// this task's grant, and it shares this task's chain. Delegation nests: the sub-task's
+    /// calls without a parent sit one level below this task's, so a chain of delegations
+    /// counts toward `max_depth` like a chain of calls.
     pub fn delegate(&self, identity: Identity, intent: Option<Intent>) -> Result<Task, Error> {
         let inner = &self.inner;
         if inner.ended.load(Ordering::SeqCst) {

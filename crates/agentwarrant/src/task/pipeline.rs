@@ -84,7 +84,7 @@ struct Call<'a> {
 /// Authorizes one call; see the module docs for the stages.
 pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant, Refusal> {
     let now = task.runtime.clock.now();
-    let (chain, parent) = task.chain.begin_call(call.parent);
+    let (chain, parent) = task.chain.begin_call(call.parent, task.base_depth);
     let mut call = Call {
         id: CallId::new(),
         call,

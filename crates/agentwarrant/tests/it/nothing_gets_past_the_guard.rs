@@ -141,3 +141,30 @@ fn the_owner_of_the_root_task_cannot_approve_an_rbac_change_made_by_a_sub_agent(
 
     assert!(refusal.has(&ReasonCode::ApprovalInvalid), "{refusal:?}");
 }
+
+#[test]
+fn nested_delegation_counts_toward_the_depth_limit() {
+    let guard = builder().build().unwrap();
+    let root = guard.begin(ops(), anything()).unwrap();
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    let mut tasks = vec![root];
+    for level in 1..=12 {
+        let helper = agent(&format!("agent://acme/helper-{level}"), Role::Executor, BOB);
+        let next = tasks.last().unwrap().delegate(helper, None).unwrap();
+        tasks.push(next);
+    }
+    // Depth 1, 2, 3, 4 are allowed (max_depth 4); the fifth level and below are not.
+    for (level, task) in tasks.iter().enumerate() {
+        let result = task.authorize(logs());
+        match result {
+            Ok(warrant) => {
+                assert!(level < 4, "level {level} ran at depth {}", warrant.depth());
+                assert_eq!(warrant.depth() as usize, level + 1);
+            }
+            Err(refusal) => {
+                assert!(level >= 4, "level {level}: {refusal:?}");
+                assert!(refusal.has(&ReasonCode::DepthExceeded), "{refusal:?}");
+            }
+        }
+    }
+}
