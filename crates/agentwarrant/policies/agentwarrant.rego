@@ -152,10 +152,20 @@ require_approval contains "high_impact" if {
 }
 
 # Anything but a low-impact call in production gets a pause point; a missing
-# or unknown impact is "not low" too.
+# or unknown impact is "not low" too. The engine says which environments are
+# production (`task.production`); a hand-built document without the flag falls
+# back to `env == "prod"`.
 require_approval contains "production_change" if {
-	input.task.env == "prod"
+	production
 	object.get(spec, "impact", null) != "low"
+}
+
+production if input.task.production == true
+
+production if {
+	is_object(input.task)
+	object.get(input.task, "production", null) == null
+	input.task.env == "prod"
 }
 
 require_approval contains "secret_access" if {

@@ -90,6 +90,15 @@ pub enum BuildError {
         /// The tool's name.
         tool: String,
     },
+    /// The guard's environment is not one it declares (a misspelling would otherwise run
+    /// production work as non-production), or the declaration itself is malformed.
+    #[error("environment `{env}`: {problem}")]
+    InvalidEnvironment {
+        /// The environment the guard was given.
+        env: String,
+        /// What is wrong, with the declared environments.
+        problem: String,
+    },
     /// A limit is out of its range (e.g. a grant lifetime of zero or past a year).
     #[error("limit `{limit}`: {problem}")]
     InvalidLimits {
@@ -113,6 +122,7 @@ impl BuildError {
             BuildError::InvalidTool { .. } => "invalid_tool",
             BuildError::DuplicateTool { .. } => "duplicate_tool",
             BuildError::InvalidLimits { .. } => "invalid_limits",
+            BuildError::InvalidEnvironment { .. } => "invalid_environment",
         }
     }
 }

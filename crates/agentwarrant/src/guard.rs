@@ -87,6 +87,11 @@ impl Guard {
         &self.inner.env
     }
 
+    /// Whether the guard's environment is one of its production environments.
+    pub fn is_production(&self) -> bool {
+        self.inner.production
+    }
+
     /// The spec of a declared tool.
     pub fn tool(&self, name: &str) -> Option<ToolSpec> {
         let tools = self.inner.tools.read().ok()?;
@@ -154,6 +159,8 @@ pub struct GuardBuilder {
     clock: Arc<dyn Clock>,
     limits: Limits,
     env: String,
+    environments: Vec<String>,
+    production: Vec<String>,
     signing_key: Option<SigningKey>,
 }
 
@@ -169,6 +176,10 @@ impl Default for GuardBuilder {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             env: "dev".into(),
+            environments: ["dev", "test", "staging", "prod"]
+                .map(String::from)
+                .to_vec(),
+            production: vec!["prod".into()],
             signing_key: None,
         }
     }
@@ -245,9 +256,38 @@ impl GuardBuilder {
         self
     }
 
-    /// Sets the environment the policy sees as `task.env` (default `dev`).
+    /// Sets the environment the policy sees as `task.env` (default `dev`). It must be one of
+    /// the declared [`environments`](GuardBuilder::environments): a misspelt environment is a
+    /// build error, never a silently non-production one.
     pub fn env(mut self, env: impl Into<String>) -> Self {
         self.env = env.into();
+        self
+    }
+
+    /// Declares the environments a guard may run in, and which of them are production (the
+    /// policy sees `task.production`; the default bundle asks before any non-low call there).
+    /// The default: `dev`, `test`, `staging` and `prod`, of which `prod` is production.
+    ///
+    /// ```
+    /// use agentwarrant::Guard;
+    /// let guard = Guard::builder()
+    ///     .environments(["dev", "eu-prod", "us-prod"], ["eu-prod", "us-prod"])
+    ///     .env("eu-prod")
+    ///     .build()?;
+    /// assert!(guard.is_production());
+    /// let typo = Guard::builder().env("production").build().unwrap_err();
+    /// assert_eq!(typo.code(), "invalid_environment");
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn environments<A, P, S, T>(mut self, all: A, production: P) -> Self
+    where
+        A: IntoIterator<Item = S>,
+        P: IntoIterator<Item = T>,
+        S: Into<String>,
+        T: Into<String>,
+    {
+        self.environments = all.into_iter().map(Into::into).collect();
+        self.production = production.into_iter().map(Into::into).collect();
         self
     }
 
@@ -260,6 +300,7 @@ impl GuardBuilder {
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
         check_limits(&self.limits)?;
+        let production = check_environment(&self.env, &self.environments, &self.production)?;
         let engine = self
             .policy
             .with_limits(&self.limits)
@@ -285,6 +326,7 @@ impl GuardBuilder {
                 clock: self.clock,
                 limits: self.limits,
                 env: self.env,
+                production,
                 agents: RwLock::new(BTreeSet::new()),
                 disabled: RwLock::new(BTreeSet::new()),
                 disabled_count: AtomicUsize::new(0),
@@ -320,4 +362,35 @@ fn check_limits(limits: &Limits) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// Checks that `env` and every production environment are declared, and that every name is a
+/// plain word; returns whether `env` is production.
+fn check_environment(
+    env: &str,
+    declared: &[String],
+    production: &[String],
+) -> Result<bool, BuildError> {
+    let invalid = |problem: String| BuildError::InvalidEnvironment {
+        env: env.to_owned(),
+        problem,
+    };
+    if let Some(bad) = declared
+        .iter()
+        .find(|name| name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(invalid(format!("`{bad}` is not a valid environment name")));
+    }
+    if let Some(stray) = production.iter().find(|p| !declared.contains(p)) {
+        return Err(invalid(format!(
+            "production environment `{stray}` is not declared"
+        )));
+    }
+    if !declared.iter().any(|d| d == env) {
+        return Err(invalid(format!(
+            "not a declared environment; declared: {}",
+            declared.join(", ")
+        )));
+    }
+    Ok(production.iter().any(|p| p == env))
 }

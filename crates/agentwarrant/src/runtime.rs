@@ -24,6 +24,8 @@ pub(crate) struct Runtime {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,
     pub(crate) env: String,
+    /// Whether `env` is one of the guard's production environments.
+    pub(crate) production: bool,
     /// Every identity that began a task: none of them may approve anything.
     pub(crate) agents: RwLock<BTreeSet<String>>,
     /// Identities switched off: their tasks' calls are refused.

@@ -163,6 +163,7 @@ impl TaskInput {
         intent: &Intent,
         task_id: TaskId,
         env: &str,
+        production: bool,
         grant: &Grant,
     ) -> Self {
         let keys = Keys::new();
@@ -196,6 +197,7 @@ impl TaskInput {
             (keys.id.clone(), uuid(task_id.to_uuid())),
             (Value::from("intent"), intent_value),
             (Value::from("env"), Value::from(env)),
+            (Value::from("production"), Value::Bool(production)),
             (Value::from("attributes"), Value::new_object()),
         ]);
         Self {
@@ -452,6 +454,7 @@ mod tests {
                     "attributes": intent.attributes,
                 },
                 "env": env,
+                "production": env == "prod",
                 "attributes": {},
             },
             "call": {
@@ -549,7 +552,7 @@ mod tests {
         );
         let plain = Arc::new(ToolSpec::builder("ping", Impact::Low).build().unwrap());
         let task_id = TaskId::new();
-        let input = TaskInput::new(&identity, &intent, task_id, "prod", &grant);
+        let input = TaskInput::new(&identity, &intent, task_id, "prod", true, &grant);
         let parent = CallId::new();
         let calls = [
             (

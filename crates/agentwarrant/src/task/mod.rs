@@ -126,7 +126,14 @@ impl Task {
             |p| p.chain.clone(),
         );
         let id = TaskId::new();
-        let input = input::TaskInput::new(&identity, &intent, id, &runtime.env, &grant);
+        let input = input::TaskInput::new(
+            &identity,
+            &intent,
+            id,
+            &runtime.env,
+            runtime.production,
+            &grant,
+        );
         let inner = Arc::new(TaskInner {
             runtime,
             id,

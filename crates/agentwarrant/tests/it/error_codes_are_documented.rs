@@ -48,6 +48,10 @@ fn every_library_code() -> BTreeSet<&'static str> {
             limit: "grant_ttl".into(),
             problem: "p".into(),
         },
+        BuildError::InvalidEnvironment {
+            env: "production".into(),
+            problem: "p".into(),
+        },
     ];
     let ledger = [
         LedgerError::other("l", "m"),

@@ -168,3 +168,35 @@ fn nested_delegation_counts_toward_the_depth_limit() {
         }
     }
 }
+
+#[test]
+fn a_misspelt_environment_is_a_build_error_not_a_silently_ungated_one() {
+    for typo in ["production", "Prod", "prod ", ""] {
+        let error = builder().env(typo).build().unwrap_err();
+        assert_eq!(error.code(), "invalid_environment", "{typo:?}: {error}");
+        assert!(
+            error
+                .to_string()
+                .contains("declared: dev, test, staging, prod"),
+            "{error}"
+        );
+    }
+    // A production environment of the user's own naming gates like `prod`.
+    let guard = builder()
+        .environments(["dev", "eu-prod"], ["eu-prod"])
+        .env("eu-prod")
+        .build()
+        .unwrap();
+    assert!(guard.is_production());
+    let task = guard.begin(ops(), anything()).unwrap();
+    let refusal = task
+        .authorize(ToolCall::new("restart_service", json!({"service": "api"})))
+        .unwrap_err();
+    assert!(refusal.has(&ReasonCode::ProductionChange), "{refusal:?}");
+    // Declaring a production environment that is not an environment is an error too.
+    let error = builder()
+        .environments(["dev"], ["prod"])
+        .build()
+        .unwrap_err();
+    assert_eq!(error.code(), "invalid_environment");
+}
