@@ -157,7 +157,8 @@ def test_slow_sync_approver_is_refused_at_the_timeout_without_waiting_for_it():
     guard, migrate, _, ran = make(approver, approval_timeout=0.05)
     started = time.monotonic()
     with guard.task(ops(), INTENT):
-        assert_denied(lambda: migrate("main"), reason="approval_unavailable")
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_timeout", kind="approval_denied")
+    assert "approval_unavailable" not in refusal.reasons and "no approver is configured" not in str(refusal)
     assert time.monotonic() - started < 0.9 and ran == []
     assert "no answer within 0.05 s" in last_answer(guard)["detail"]["reason"]
 
@@ -203,8 +204,10 @@ def test_scripted_approver_follows_its_script():
 def test_no_approver_means_approval_unavailable():
     guard, migrate, _, _ = make(None)
     with guard.task(ops(), INTENT):
-        refusal = assert_denied(lambda: migrate("main"), reason="approval_unavailable")
-    assert isinstance(refusal, aw.ApprovalRequired)
+        refusal = assert_denied(lambda: migrate("main"), reason="approval_unavailable", kind="denied")
+    # Nobody was asked: the refusal is `denied`, and never claims an approver failed.
+    assert isinstance(refusal, aw.ApprovalRequired) and refusal.kind == "denied"
+    assert refusal.code == "approval_unavailable"
 
 
 def test_non_callable_approver_is_a_type_error():

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::canonical::{canonical_json, sha256_hex};
 use crate::ids::{CallId, TaskId};
 use crate::kinds::{Impact, Role};
+use crate::principal::Principal;
 use crate::reason::Reason;
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
@@ -271,8 +272,8 @@ impl<A: Approver + 'static> Approver for Timeout<A> {
 pub(crate) struct Checks<'a> {
     pub(crate) request: &'a ApprovalRequest,
     pub(crate) now: OffsetDateTime,
-    /// Ids of every identity known to the guard (never approvers).
-    pub(crate) agents: &'a BTreeSet<String>,
+    /// Every identity known to the guard, declared or seen (never approvers).
+    pub(crate) agents: &'a BTreeSet<Principal>,
 }
 
 impl Checks<'_> {
@@ -283,20 +284,24 @@ impl Checks<'_> {
         used: &UsedApprovals,
     ) -> Result<Vec<String>, String> {
         let request = self.request;
-        // Keyed by the lowercased principal: one person is one approver however it is spelled.
+        // SECURITY: keyed by the canonical principal: one person is one approver however it
+        // is spelled, and a look-alike of an agent or an excluded owner is that agent or owner.
         let mut approvers = BTreeMap::new();
         for approval in approvals {
             let who = approval.approver.trim();
-            if who.is_empty()
-                || who
-                    .get(..AGENT_SCHEME.len())
-                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(AGENT_SCHEME))
-                || same_principal(who, &request.identity)
-                || self.agents.iter().any(|agent| same_principal(who, agent))
+            let principal = Principal::new(who);
+            if principal.is_empty()
+                || principal.is_agent()
+                || principal == Principal::new(&request.identity)
+                || self.agents.contains(&principal)
             {
                 return Err(format!("`{who}` is not a human approver"));
             }
-            if request.excluded.iter().any(|p| same_principal(who, p)) {
+            if request
+                .excluded
+                .iter()
+                .any(|p| Principal::new(p) == principal)
+            {
                 return Err(format!("four eyes: `{who}` may not approve this call"));
             }
             if approval.digest != request.digest {
@@ -308,9 +313,7 @@ impl Checks<'_> {
             if approval.expires_at > request.expires_at {
                 return Err("the approval outlives its request".into());
             }
-            approvers
-                .entry(who.to_ascii_lowercase())
-                .or_insert_with(|| who.to_owned());
+            approvers.entry(principal).or_insert_with(|| who.to_owned());
         }
         if approvers.len() < usize::from(request.approvers_needed) {
             return Err(format!(
@@ -322,16 +325,6 @@ impl Checks<'_> {
         used.consume(approvals, self.now)?;
         Ok(approvers.into_values().collect())
     }
-}
-
-/// The scheme of agent identities, which never approve.
-const AGENT_SCHEME: &str = "agent://";
-
-/// Whether two principals are the same one. SECURITY: surrounding space and ASCII letter case
-/// do not count (`Alice@ACME.com` is `alice@acme.com`), so that re-spelling a name passes
-/// neither the four-eyes check nor the agent check, nor counts one person twice.
-fn same_principal(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// Approval ids already used, until they expire: each approval is single-use.

@@ -12,6 +12,7 @@ use crate::intent::Intent;
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::Limits;
 use crate::policy::{Backend, Policy, PolicyEngine};
+use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
@@ -161,6 +162,7 @@ pub struct GuardBuilder {
     env: String,
     environments: Vec<String>,
     production: Vec<String>,
+    identities: Vec<String>,
     signing_key: Option<SigningKey>,
 }
 
@@ -180,6 +182,7 @@ impl Default for GuardBuilder {
                 .map(String::from)
                 .to_vec(),
             production: vec!["prod".into()],
+            identities: Vec::new(),
             signing_key: None,
         }
     }
@@ -264,6 +267,18 @@ impl GuardBuilder {
         self
     }
 
+    /// Declares the identities (by id) the guard's agents run as. Every identity that begins a
+    /// task is known too, but declared ones are known from the start: none of them may ever
+    /// approve anything, even before its first task.
+    pub fn identities<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.identities.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
     /// Declares the environments a guard may run in, and which of them are production (the
     /// policy sees `task.production`; the default bundle asks before any non-low call there).
     /// The default: `dev`, `test`, `staging` and `prod`, of which `prod` is production.
@@ -327,7 +342,12 @@ impl GuardBuilder {
                 limits: self.limits,
                 env: self.env,
                 production,
-                agents: RwLock::new(BTreeSet::new()),
+                agents: RwLock::new(
+                    self.identities
+                        .iter()
+                        .map(|id| Principal::new(id))
+                        .collect(),
+                ),
                 disabled: RwLock::new(BTreeSet::new()),
                 disabled_count: AtomicUsize::new(0),
                 used_approvals: UsedApprovals::default(),

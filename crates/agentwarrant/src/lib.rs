@@ -44,6 +44,7 @@ mod error;
 mod ids;
 mod kinds;
 mod limits;
+mod principal;
 mod reason;
 mod scope;
 // Model: what a call is about.
@@ -86,6 +87,7 @@ pub use policy::{
     Backend, Decision, Obligations, Policy, PolicyDigest, PolicyEngine, DEFAULT_BUNDLE,
     INPUT_VERSION,
 };
+pub use principal::Principal;
 pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::{Outcome, Refusal, RefusalKind, RunError, Task, Warrant};

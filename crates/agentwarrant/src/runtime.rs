@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::ledger::Ledger;
 use crate::limits::Limits;
 use crate::policy::PolicyEngine;
+use crate::principal::Principal;
 use crate::token::SigningKey;
 use crate::tool::ToolSpec;
 
@@ -27,9 +28,9 @@ pub(crate) struct Runtime {
     /// Whether `env` is one of the guard's production environments.
     pub(crate) production: bool,
     /// Every identity that began a task: none of them may approve anything.
-    pub(crate) agents: RwLock<BTreeSet<String>>,
+    pub(crate) agents: RwLock<BTreeSet<Principal>>,
     /// Identities switched off: their tasks' calls are refused.
-    pub(crate) disabled: RwLock<BTreeSet<String>>,
+    pub(crate) disabled: RwLock<BTreeSet<Principal>>,
     /// How many identities are disabled (`usize::MAX` while the set changes), so that the
     /// hot path reads one rarely-written atomic instead of taking the lock on every call.
     pub(crate) disabled_count: AtomicUsize,
@@ -39,7 +40,7 @@ pub(crate) struct Runtime {
 
 impl Runtime {
     /// Whether any of `ids` is disabled; a poisoned lock counts as disabled (fail closed).
-    pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+    pub(crate) fn any_disabled<'a>(&self, mut ids: impl Iterator<Item = &'a Principal>) -> bool {
         if self.disabled_count.load(Ordering::SeqCst) == 0 {
             return false;
         }
@@ -66,10 +67,12 @@ impl Runtime {
         if let Ok(mut set) = self.disabled.write() {
             // Checked under the lock until the set is updated (a panic leaves it so).
             self.disabled_count.store(usize::MAX, Ordering::SeqCst);
+            // SECURITY: canonical, so a look-alike spelling switches off the same identity.
+            let id = Principal::new(id);
             if disabled {
-                set.insert(id.to_owned());
+                set.insert(id);
             } else {
-                set.remove(id);
+                set.remove(&id);
             }
             self.disabled_count.store(set.len(), Ordering::SeqCst);
         }

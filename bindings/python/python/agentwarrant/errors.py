@@ -116,7 +116,8 @@ class Refused(GuardError, PermissionError):
     """A tool call was refused; the tool did not run.
 
     - ``code``: the most telling reason code (for an approval refusal, the engine's answer:
-      ``approval_denied``, ``approval_invalid`` or ``approval_unavailable``);
+      ``approval_denied``, ``approval_invalid``, ``approval_unavailable`` or
+      ``approval_timeout``);
     - ``reasons``: every reason code, in order;
     - ``details``: the reasons with their details, for operators (never show them to a model);
     - ``kind``: ``"denied"`` or ``"approval_denied"``;

@@ -22,6 +22,7 @@ use crate::ids::TaskId;
 use crate::intent::Intent;
 use crate::kinds::{Impact, Role};
 use crate::ledger::RecordKind;
+use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
 use crate::tool::{ToolCall, ToolSpec};
@@ -36,7 +37,8 @@ pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 /// One level of a delegation chain: every level's ceiling and intent bound the scopes below it.
 #[derive(Debug, Clone)]
 struct Level {
-    id: String,
+    /// The identity, as the kill switch compares it.
+    principal: Principal,
     ceiling: ScopeSet,
     intent: ScopeSet,
     role: Role,
@@ -92,11 +94,11 @@ impl Task {
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
         if let Ok(mut agents) = runtime.agents.write() {
-            agents.insert(identity.id.clone());
+            agents.insert(Principal::new(&identity.id));
         }
         let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
         lineage.push(Level {
-            id: identity.id.clone(),
+            principal: Principal::new(&identity.id),
             ceiling: identity.ceiling.clone(),
             intent: intent.scopes.clone(),
             role: identity.role,

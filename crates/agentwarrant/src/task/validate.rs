@@ -65,7 +65,7 @@ impl TaskInner {
     pub(crate) fn credential(&self, now: OffsetDateTime) -> Result<(), Reason> {
         if self
             .runtime
-            .any_disabled(self.lineage.iter().map(|l| l.id.as_str()))
+            .any_disabled(self.lineage.iter().map(|l| &l.principal))
         {
             return Err(Reason::with_detail(
                 ReasonCode::GrantInvalid,

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ids",
             "kinds",
             "limits",
+            "principal",
             "reason",
             "scope",
         ],

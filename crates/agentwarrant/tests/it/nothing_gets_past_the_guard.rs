@@ -200,3 +200,122 @@ fn a_misspelt_environment_is_a_build_error_not_a_silently_ungated_one() {
         .unwrap_err();
     assert_eq!(error.code(), "invalid_environment");
 }
+
+/// Look-alike spellings of alice (the owner), of an agent identity, and of bob.
+const ALICE_LOOK_ALIKES: [&str; 6] = [
+    "alice@acme.com\u{200b}",
+    "\u{200b}alice@acme.com",
+    "alice@acme.com.",
+    "ａｌｉｃｅ@acme.com",
+    "аlice@acme.com",
+    "ALICE@acme.com\u{feff}",
+];
+
+#[test]
+fn a_look_alike_of_the_owner_is_the_owner_under_four_eyes() {
+    for spelling in ALICE_LOOK_ALIKES {
+        let guard = builder()
+            .approver(move |request: &ApprovalRequest| {
+                Ok(ApprovalAnswer::Approved(vec![Approval::of(
+                    request, spelling,
+                )]))
+            })
+            .build()
+            .unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+
+        let refusal = task
+            .authorize(ToolCall::new("grant_role", json!({"user": "mallory"})))
+            .unwrap_err();
+
+        assert!(
+            refusal.has(&ReasonCode::ApprovalInvalid),
+            "{spelling:?}: {refusal:?}"
+        );
+    }
+}
+
+#[test]
+fn a_look_alike_of_an_agent_identity_is_not_a_human_approver() {
+    for spelling in [
+        "\u{200b}agent://acme/ops",
+        "AGENT://acme/ops",
+        "ａｇｅｎｔ://acme/ops",
+        "agent://acme/ops\u{200b}",
+        "agent://acme/planner\u{200d}",
+    ] {
+        let guard = builder()
+            .identities(["agent://acme/planner"])
+            .approver(move |request: &ApprovalRequest| {
+                Ok(ApprovalAnswer::Approved(vec![Approval::of(
+                    request, spelling,
+                )]))
+            })
+            .build()
+            .unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+
+        let refusal = task.authorize(secret()).unwrap_err();
+
+        assert!(
+            refusal.has(&ReasonCode::ApprovalInvalid),
+            "{spelling:?}: {refusal:?}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_identity_may_not_approve_even_before_its_first_task() {
+    // Not an agent:// URI, so only the declaration makes it known.
+    let guard = builder()
+        .identities(["svc-deployer@acme.com"])
+        .approver(approve_as("svc-deployer@acme.com"))
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::ApprovalInvalid), "{refusal:?}");
+}
+
+#[test]
+fn one_person_spelled_twice_is_one_of_the_approvers_an_n_of_m_policy_needs() {
+    let policy = agentwarrant::Policy::default_bundle().with_module(
+        "two.rego",
+        "package agentwarrant\n\nobligations := {\"approvers\": 2}\n",
+    );
+    let guard = builder()
+        .policy(policy)
+        .approver(|request: &ApprovalRequest| {
+            Ok(ApprovalAnswer::Approved(vec![
+                Approval::of(request, BOB),
+                Approval::of(request, "bob@acme.com\u{200b}"),
+            ]))
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::ApprovalInvalid), "{refusal:?}");
+    let detail = format!("{:?}", refusal.reasons);
+    assert!(
+        detail.contains("2 distinct approver(s) needed, 1 given"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn the_kill_switch_matches_a_look_alike_spelling_of_the_identity() {
+    let guard = builder().build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    guard.disable_identity("AGENT://acme/ops\u{200b}");
+
+    let refusal = task
+        .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+        .unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
+}
