@@ -38,9 +38,10 @@ impl Task {
 
     /// Chain tracking of one top-level allowed call: `begin_call` and `commit`.
     pub fn bench_chain(&self, call: &BenchCall) {
-        let (snapshot, _) = self.inner.chain.begin_call(None, self.inner.base_depth);
+        let mut decisions = self.inner.chain.decide();
+        let (snapshot, _) = decisions.begin_call(None, self.inner.base_depth);
         let spec = &call.examined.spec;
-        self.inner.chain.commit(
+        decisions.commit(
             CallId::new(),
             snapshot.depth,
             Contribution {
@@ -57,7 +58,7 @@ impl Task {
     pub fn bench_prepare(&self, call: &ToolCall) -> Option<BenchCall> {
         let inner = &self.inner;
         let now = inner.runtime.clock.now();
-        let (chain, _) = inner.chain.begin_call(None, inner.base_depth);
+        let (chain, _) = inner.chain.decide().begin_call(None, inner.base_depth);
         inner.credential(now).ok()?;
         let examined = inner.validate(call, true).ok()?;
         Some(BenchCall {

@@ -2,7 +2,7 @@
 //! tree, in bounded memory.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ids::CallId;
 
@@ -86,6 +86,8 @@ struct State {
     /// of the last few calls, and a ring of 20-byte entries is a third of the memory of a hash
     /// map plus its eviction queue (a task's state must stay small for long tasks).
     recent: VecDeque<(CallId, u32)>,
+    /// Bumped by every change (see [`Decisions::version`]).
+    version: u64,
 }
 
 /// Shared by a task and every task delegated from it, so a label read anywhere in the tree
@@ -108,22 +110,47 @@ impl Chain {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic elsewhere while holding the lock leaves counters that are still consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Takes the task tree's decision lock. Decisions made while holding it are
+    /// linearizable (DESIGN "Parallel calls"): a call is counted, decided and committed as
+    /// one step, so no two parallel calls both spend the last unit of a budget and a label
+    /// committed by one is seen by every call decided after it. Never held while a human
+    /// decides: the pipeline releases it for the approver and decides again after.
+    pub(crate) fn decide(&self) -> Decisions<'_> {
+        Decisions {
+            // A panic elsewhere while holding the lock leaves counters that are still
+            // consistent.
+            state: self
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            window: self.window,
+        }
     }
 
+    /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
+    pub(crate) fn add_labels(&self, labels: impl IntoIterator<Item = String>) {
+        let mut decisions = self.decide();
+        decisions.state.labels.extend(labels);
+        decisions.state.version += 1;
+    }
+}
+
+/// The task tree's chain, locked for deciding calls; see [`Chain::decide`].
+pub(crate) struct Decisions<'a> {
+    state: MutexGuard<'a, State>,
+    window: usize,
+}
+
+impl Decisions<'_> {
     /// Counts a call as decided and returns the chain as it stood before it. The call's depth
     /// is its parent's + 1, or `base + 1` for a call without a parent (`base` is the depth its
     /// task was delegated at: 0 for a root task).
     pub(crate) fn begin_call(
-        &self,
+        &mut self,
         parent: Option<CallId>,
         base: u32,
     ) -> (ChainSnapshot, Result<(), UnknownParent>) {
-        let mut state = self.lock();
+        let state = &mut *self.state;
         let depth = match parent {
             None => Ok(base.saturating_add(1)),
             Some(parent) => state
@@ -134,37 +161,51 @@ impl Chain {
                 .map(|(_, d)| d.saturating_add(1))
                 .ok_or(UnknownParent),
         };
-        let snapshot = ChainSnapshot {
-            depth: *depth.as_ref().unwrap_or(&base.saturating_add(1)),
-            calls: state.calls,
+        let snapshot = self.snapshot(*depth.as_ref().unwrap_or(&base.saturating_add(1)), 0);
+        self.state.calls += 1;
+        self.state.version += 1;
+        (snapshot, depth.map(|_| ()))
+    }
+
+    /// The chain as it stands now, for a call already counted by [`Decisions::begin_call`]
+    /// that is decided again (after its approval): every call counted so far but itself.
+    pub(crate) fn again(&self, depth: u32) -> ChainSnapshot {
+        self.snapshot(depth, 1)
+    }
+
+    fn snapshot(&self, depth: u32, counted: u64) -> ChainSnapshot {
+        let state = &*self.state;
+        ChainSnapshot {
+            depth,
+            calls: state.calls.saturating_sub(counted),
             tools_used: state.tools_used.list.clone(),
             labels: state.labels.list.clone(),
             destinations: state.destinations.list.clone(),
             impact_total: state.impact_total,
-        };
-        state.calls += 1;
-        (snapshot, depth.map(|_| ()))
+        }
+    }
+
+    /// Changes with every call counted, committed or labelled: equal versions mean an equal
+    /// chain.
+    pub(crate) fn version(&self) -> u64 {
+        self.state.version
     }
 
     /// Records an allowed call: its depth (for children) and what it adds.
-    pub(crate) fn commit(&self, call: CallId, depth: u32, contribution: Contribution) {
-        let mut state = self.lock();
+    pub(crate) fn commit(&mut self, call: CallId, depth: u32, contribution: Contribution) {
+        let window = self.window;
+        let state = &mut *self.state;
         state.tools_used.extend([contribution.tool]);
         state.labels.extend(contribution.labels);
-        let window = self.window;
         state
             .destinations
             .extend_while(contribution.destinations, |len| len < window);
         state.impact_total = state.impact_total.saturating_add(contribution.weight);
-        if state.recent.len() >= self.window {
+        if state.recent.len() >= window {
             state.recent.pop_front();
         }
         state.recent.push_back((call, depth));
-    }
-
-    /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
-    pub(crate) fn add_labels(&self, labels: impl IntoIterator<Item = String>) {
-        self.lock().labels.extend(labels);
+        state.version += 1;
     }
 }
 
@@ -175,13 +216,14 @@ mod tests {
     #[test]
     fn depth_follows_parents_and_unknown_parents_are_reported() {
         let chain = Chain::new(8);
-        let (first, ok) = chain.begin_call(None, 0);
+        let mut decisions = chain.decide();
+        let (first, ok) = decisions.begin_call(None, 0);
         assert_eq!((first.depth, first.calls, ok), (1, 0, Ok(())));
         let root = CallId::new();
-        chain.commit(root, 1, Contribution::default());
-        let (child, ok) = chain.begin_call(Some(root), 0);
+        decisions.commit(root, 1, Contribution::default());
+        let (child, ok) = decisions.begin_call(Some(root), 0);
         assert_eq!((child.depth, child.calls, ok), (2, 1, Ok(())));
-        let (_, unknown) = chain.begin_call(Some(CallId::new()), 0);
+        let (_, unknown) = decisions.begin_call(Some(CallId::new()), 0);
         assert_eq!(unknown, Err(UnknownParent));
     }
 
@@ -189,10 +231,11 @@ mod tests {
     fn memory_stays_bounded_by_the_window() {
         let chain = Chain::new(4);
         for _ in 0..100 {
-            let _ = chain.begin_call(None, 0);
-            chain.commit(CallId::new(), 1, Contribution::default());
+            let mut decisions = chain.decide();
+            let _ = decisions.begin_call(None, 0);
+            decisions.commit(CallId::new(), 1, Contribution::default());
         }
-        let state = chain.lock();
+        let state = chain.decide().state;
         assert_eq!((state.recent.len(), state.calls), (4, 100));
     }
 }

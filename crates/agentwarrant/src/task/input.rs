@@ -513,8 +513,8 @@ mod tests {
             None,
         );
         let chain = Chain::new(8);
-        let _ = chain.begin_call(None, 0);
-        chain.commit(
+        let _ = chain.decide().begin_call(None, 0);
+        chain.decide().commit(
             CallId::new(),
             1,
             Contribution {
@@ -524,8 +524,8 @@ mod tests {
                 weight: 1,
             },
         );
-        let _ = chain.begin_call(None, 0);
-        chain.commit(
+        let _ = chain.decide().begin_call(None, 0);
+        chain.decide().commit(
             CallId::new(),
             1,
             Contribution {
@@ -536,8 +536,8 @@ mod tests {
             },
         );
         // A refused call counts as decided and adds nothing.
-        let _ = chain.begin_call(None, 0);
-        let (snapshot, _) = chain.begin_call(None, 0);
+        let _ = chain.decide().begin_call(None, 0);
+        let (snapshot, _) = chain.decide().begin_call(None, 0);
         let spec = Arc::new(
             ToolSpec::builder("send_email", Impact::Medium)
                 .external(true)

@@ -21,7 +21,7 @@ use crate::approval::{
     excluded_approvers, ApprovalAnswer, ApprovalRequest, ApproverError, ApproverErrorKind,
     CallDigest, Checks,
 };
-use crate::chain::{ChainSnapshot, Contribution};
+use crate::chain::{ChainSnapshot, Contribution, Decisions};
 use crate::clock::rfc3339;
 use crate::ids::CallId;
 use crate::ledger::{DecisionRecord, RecordKind};
@@ -77,37 +77,44 @@ struct Call<'a> {
     id: CallId,
     call: ToolCall,
     now: OffsetDateTime,
-    chain: ChainSnapshot,
+    /// The call's depth in the chain (known once the chain stage counted it).
+    depth: u32,
     task: &'a Arc<TaskInner>,
 }
 
 /// Authorizes one call; see the module docs for the stages.
 pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant, Refusal> {
-    let now = task.runtime.clock.now();
-    let (chain, parent) = task.chain.begin_call(call.parent, task.base_depth);
     let mut call = Call {
         id: CallId::new(),
         call,
-        now,
-        chain,
+        now: task.runtime.clock.now(),
+        depth: 0,
         task,
     };
-    match call.stages(parent.is_ok()) {
+    match call.stages() {
         Ok(warrant) => Ok(warrant),
         Err(stop) => Err(task.finish(&call, stop)),
     }
 }
 
-impl Call<'_> {
-    fn stages(&mut self, parent_known: bool) -> Result<Warrant, Stop> {
+/// Why an approval did not lead to a warrant: the refusal's kind, the decision it stands on,
+/// and the engine's reason when the policy's are not all.
+type NotApproved = Box<(RefusalKind, Decision, Option<Reason>)>;
+
+impl<'a> Call<'a> {
+    fn stages(&mut self) -> Result<Warrant, Stop> {
         let task = self.task;
+        // INVARIANT: the decision lock is held from counting the call to committing it,
+        // except while a human decides (see `approved`): decisions are linearizable.
+        let mut decisions = task.chain.decide();
+        let (chain, parent) = decisions.begin_call(self.call.parent, task.base_depth);
+        self.depth = chain.depth;
         task.credential(self.now).map_err(Stop::early)?;
         let examined = task
-            .validate(&self.call, parent_known)
+            .validate(&self.call, parent.is_ok())
             .map_err(Stop::early)?;
-        let document = task.document(self.id, &self.call, self.now, &self.chain, &examined);
-        let decision = task.runtime.engine.decide(document);
-        let approvers = match decision.effect {
+        let decision = self.evaluate(&chain, &examined);
+        let (decision, approvers, mut decisions) = match decision.effect {
             Effect::Deny => {
                 return Err(Stop::after_policy(
                     RefusalKind::Denied,
@@ -116,21 +123,74 @@ impl Call<'_> {
                     examined,
                 ))
             }
-            Effect::Allow => Vec::new(),
+            Effect::Allow => (decision, Vec::new(), decisions),
             Effect::Approval => {
-                let approved = self
-                    .approve(&examined, &decision)
-                    .and_then(|approvers| self.recheck().map(|()| approvers));
-                match approved {
-                    Ok(approvers) => approvers,
-                    Err((kind, reason)) => {
-                        return Err(Stop::after_policy(kind, decision, Some(reason), examined))
+                let version = decisions.version();
+                drop(decisions);
+                match self.approved(&examined, decision, version) {
+                    Ok(approved) => approved,
+                    Err(refused) => {
+                        let (kind, decision, reason) = *refused;
+                        return Err(Stop::after_policy(kind, decision, reason, examined));
                     }
                 }
             }
         };
         self.ledger(&examined, &decision, &approvers)?;
-        Ok(self.warrant(examined, decision, approvers))
+        Ok(self.warrant(&mut decisions, examined, decision, approvers))
+    }
+
+    /// One policy evaluation of the call over `chain`.
+    fn evaluate(&self, chain: &ChainSnapshot, examined: &Examined) -> Decision {
+        let task = self.task;
+        let document = task.document(self.id, &self.call, self.now, chain, examined);
+        task.runtime.engine.decide(document)
+    }
+
+    /// The approval stage and what follows the human's answer: the lock is taken again, the
+    /// grant, kill switch and task re-checked, and when the chain changed meanwhile (parallel
+    /// calls committed, labels arrived) the call is decided again on the chain as it is now. A
+    /// fresh deny refuses; a fresh approval for a reason the human was not asked about refuses
+    /// with `approval_invalid`.
+    fn approved(
+        &self,
+        examined: &Examined,
+        decision: Decision,
+        version: u64,
+    ) -> Result<(Decision, Vec<String>, Decisions<'a>), NotApproved> {
+        let task: &'a Arc<TaskInner> = self.task;
+        let approvers = match self.approve(examined, &decision) {
+            Ok(approvers) => approvers,
+            Err((kind, reason)) => return Err(Box::new((kind, decision, Some(reason)))),
+        };
+        let decisions = task.chain.decide();
+        if let Err((kind, reason)) = self.recheck() {
+            return Err(Box::new((kind, decision, Some(reason))));
+        }
+        if decisions.version() == version {
+            return Ok((decision, approvers, decisions));
+        }
+        let again = self.evaluate(&decisions.again(self.depth), examined);
+        let unapproved: Vec<&str> = again
+            .reasons
+            .iter()
+            .filter(|r| !decision.reasons.iter().any(|a| a.code == r.code))
+            .map(|r| r.code.as_str())
+            .collect();
+        match again.effect {
+            Effect::Deny => Err(Box::new((RefusalKind::Denied, again, None))),
+            Effect::Approval if !unapproved.is_empty() => {
+                let reason = Reason::with_detail(
+                    ReasonCode::ApprovalInvalid,
+                    format!(
+                        "the call also needs approval for {} since the approver was asked",
+                        unapproved.join(", ")
+                    ),
+                );
+                Err(Box::new((RefusalKind::ApprovalDenied, again, Some(reason))))
+            }
+            Effect::Approval | Effect::Allow => Ok((again, approvers, decisions)),
+        }
     }
 
     /// The re-check after a human answered: everything that can change while a human thinks
@@ -343,18 +403,20 @@ impl Call<'_> {
         })
     }
 
-    /// The last stage: the call enters the chain and gets its warrant.
+    /// The last stage: the call enters the chain (under the decision lock) and gets its
+    /// warrant.
     fn warrant(
         &mut self,
+        decisions: &mut Decisions<'_>,
         examined: Examined,
         decision: Decision,
         approvers: Vec<String>,
     ) -> Warrant {
         let task = self.task;
         let spec = &examined.spec;
-        task.chain.commit(
+        decisions.commit(
             self.id,
-            self.chain.depth,
+            self.depth,
             Contribution {
                 tool: spec.name.clone(),
                 labels: spec.reads.clone(),
@@ -367,7 +429,7 @@ impl Call<'_> {
             call_id: self.id,
             parent: self.call.parent,
             tool: std::mem::take(&mut self.call.tool),
-            depth: self.chain.depth,
+            depth: self.depth,
             decision,
             approvers,
             scopes: examined.required.iter().map(|s| s.to_string()).collect(),

