@@ -37,7 +37,7 @@ intent = aw.Intent(
 
 specs: Dict[str, aw.ToolSpec] = {
     # Fetched pages are untrusted: every later sink or medium-impact call needs a human.
-    "fetch_page": aw.ToolSpec("fetch_page", impact="low", external=True, scopes=["web.fetch:{url}"], result_labels=["untrusted"]),
+    "fetch_page": aw.ToolSpec("fetch_page", impact="low", external=True, scopes=["web.fetch:{url:url}"], result_labels=["untrusted"]),
     "read_secret": aw.ToolSpec("read_secret", impact="low", reads=["secret"], scopes=["secrets.read:{path}"]),
     "send_email": aw.ToolSpec(
         "send_email", impact="medium", external=True, sink=True, destination_arg="to", scopes=["email.send:{to}"], sensitive_args=["body"]

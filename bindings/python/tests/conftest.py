@@ -32,7 +32,7 @@ GOAL = dict(
 
 def story_specs() -> Dict[str, aw.ToolSpec]:
     return {
-        "fetch_page": aw.ToolSpec("fetch_page", impact="low", external=True, scopes=["web.fetch:{url}"], result_labels=["untrusted"]),
+        "fetch_page": aw.ToolSpec("fetch_page", impact="low", external=True, scopes=["web.fetch:{url:url}"], result_labels=["untrusted"]),
         "read_secret": aw.ToolSpec("read_secret", impact="low", reads=["secret"], scopes=["secrets.read:{path}"]),
         "send_email": aw.ToolSpec(
             "send_email",

@@ -12,7 +12,7 @@
 //! let guard = Guard::builder()
 //!     .tool(ToolSpec::builder("read_secret", Impact::Low).reads(["secret"]).scope("secrets.read:{path}").build()?)
 //!     .tool(ToolSpec::builder("send_email", Impact::Medium).external(true).sink(true)
-//!         .scope("email.send:{to}").destination_arg("to").build()?)
+//!         .scope("email.send:{to:email}").destination_arg("to").build()?)
 //!     .approver(|request: &agentwarrant::ApprovalRequest| {
 //!         Ok(agentwarrant::ApprovalAnswer::Approved(vec![agentwarrant::Approval::of(request, "bob@acme.com")]))
 //!     })
@@ -47,6 +47,7 @@ mod limits;
 mod principal;
 mod reason;
 mod scope;
+mod template;
 // Model: what a call is about.
 mod approval;
 mod chain;

@@ -8,95 +8,17 @@ use crate::error::BuildError;
 use crate::ids::CallId;
 use crate::kinds::{Impact, Role};
 use crate::scope::Scope;
+use crate::template::ScopeTemplate;
 
-/// One piece of a scope template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Arg(String),
+/// Whether `text` is a label: a lowercase word (`secret`, `pii`, `rbac`, `team.finance`).
+fn is_label(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
 }
 
-/// A scope with `{arg}` placeholders, filled from a call's args.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ScopeTemplate {
-    text: String,
-    pieces: Vec<Piece>,
-}
-
-impl ScopeTemplate {
-    fn parse(text: &str) -> Result<Self, String> {
-        let mut pieces = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find(['{', '}']) {
-            if rest[open..].starts_with('}') {
-                return Err(format!("unmatched `}}` in scope template `{text}`"));
-            }
-            let close = rest[open..]
-                .find('}')
-                .map(|at| open + at)
-                .ok_or_else(|| format!("unclosed `{{` in scope template `{text}`"))?;
-            let name = &rest[open + 1..close];
-            if name.is_empty() || name.contains('{') {
-                return Err(format!("bad placeholder in scope template `{text}`"));
-            }
-            if open > 0 {
-                pieces.push(Piece::Text(rest[..open].to_owned()));
-            }
-            pieces.push(Piece::Arg(name.to_owned()));
-            rest = &rest[close + 1..];
-        }
-        if !rest.is_empty() {
-            pieces.push(Piece::Text(rest.to_owned()));
-        }
-        Ok(Self {
-            text: text.to_owned(),
-            pieces,
-        })
-    }
-
-    /// The names of the args the template reads.
-    fn args(&self) -> impl Iterator<Item = &str> {
-        self.pieces.iter().filter_map(|p| match p {
-            Piece::Arg(name) => Some(name.as_str()),
-            Piece::Text(_) => None,
-        })
-    }
-
-    /// Fills the placeholders; a list arg yields one scope per element.
-    fn render(
-        &self,
-        args: &serde_json::Map<String, Value>,
-        max: usize,
-    ) -> Result<Vec<String>, String> {
-        let mut out = vec![String::new()];
-        for piece in &self.pieces {
-            let values = match piece {
-                Piece::Text(text) => vec![text.clone()],
-                Piece::Arg(name) => {
-                    let value = args
-                        .get(name)
-                        .ok_or_else(|| format!("missing arg `{name}` for scope `{}`", self.text))?;
-                    scalar_values(value).ok_or_else(|| {
-                        format!("arg `{name}` must be a string, integer, boolean or list of them")
-                    })?
-                }
-            };
-            if out.len().saturating_mul(values.len()) > max {
-                return Err(format!(
-                    "scope `{}` expands to more than {max} scopes",
-                    self.text
-                ));
-            }
-            out = out
-                .iter()
-                .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{v}")))
-                .collect();
-        }
-        Ok(out)
-    }
-}
-
-/// The template text of a scalar, or of each element of a list of scalars.
+/// The text of a scalar, or of each element of a list of scalars (a call's destinations).
 fn scalar_values(value: &Value) -> Option<Vec<String>> {
     fn scalar(value: &Value) -> Option<String> {
         match value {
@@ -207,7 +129,7 @@ impl ToolSpec {
 
     /// The scope templates, as written.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scopes.iter().map(|t| t.text.as_str())
+        self.scopes.iter().map(ScopeTemplate::as_str)
     }
 
     /// The arg naming the external destination, if any.
@@ -391,12 +313,26 @@ impl ToolSpecBuilder {
             .map(|t| ScopeTemplate::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
+        // A label or tag the default bundle compares exactly: `Secret` or ` secret` would
+        // silently miss every rule about `secret`.
+        let named = [
+            ("reads", &self.reads),
+            ("tags", &self.tags),
+            ("result_labels", &self.result_labels),
+        ];
+        for (field, labels) in named {
+            if let Some(bad) = labels.iter().find(|l| !is_label(l)) {
+                return Err(invalid(format!(
+                    "{field}: `{bad}` is not a label; labels are lowercase words such as `secret` or `untrusted` (letters, digits, `_`, `-`, `.`), compared exactly by the policy"
+                )));
+            }
+        }
         // SECURITY: required scopes are recorded and shown to approvers; a sensitive value must
         // not become one.
         if let Some((template, arg)) = scopes.iter().find_map(|t| {
             t.args()
                 .find(|arg| self.sensitive_args.contains(*arg))
-                .map(|arg| (t.text.clone(), arg.to_owned()))
+                .map(|arg| (t.as_str().to_owned(), arg.to_owned()))
         }) {
             return Err(invalid(format!(
                 "sensitive arg `{arg}` fills scope `{template}`: scopes are recorded in the ledger, so a sensitive arg cannot name one"
@@ -502,7 +438,8 @@ mod tests {
             .contains("missing arg `x`"));
         assert!(scopes("a:{x}", json!({"x": {"y": 1}})).is_err());
         assert!(scopes("a:{x}", json!({"x": [["y"]]})).is_err());
-        assert!(scopes("a:{x}", json!({"x": 1.5})).is_err());
+        // Decimals fill in one canonical form (DESIGN "Templates").
+        assert_eq!(scopes("a:{x}", json!({"x": 1.5})).unwrap(), ["a:1.5"]);
         assert!(scopes("a:{x}", json!({"x": "has space"})).is_err());
     }
 

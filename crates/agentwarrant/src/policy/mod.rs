@@ -344,7 +344,23 @@ fn reasons(value: Option<&regorus::Value>, rule: &str) -> Result<Vec<Reason>, St
         .collect::<Result<_, String>>()?;
     out.sort();
     out.dedup();
-    Ok(out)
+    // One reason per code: the details of a code that fired several times (two drifting
+    // scopes) are kept, joined, in one reason.
+    let mut merged: Vec<Reason> = Vec::with_capacity(out.len());
+    for reason in out {
+        match merged.last_mut() {
+            Some(last) if last.code == reason.code => {
+                if let Some(detail) = reason.detail {
+                    last.detail = Some(match last.detail.take() {
+                        Some(before) => format!("{before}, {detail}"),
+                        None => detail,
+                    });
+                }
+            }
+            _ => merged.push(reason),
+        }
+    }
+    Ok(merged)
 }
 
 fn obligations(value: Option<&regorus::Value>) -> Result<Obligations, String> {

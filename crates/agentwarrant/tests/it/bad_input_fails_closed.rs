@@ -141,8 +141,11 @@ fn a_scope_template_whose_arg_is_missing_or_not_a_scalar_is_an_invalid_call() {
         json!({}),
         json!({"service": {"name": "api"}}),
         json!({"service": [["api"]]}),
-        json!({"service": 1.5}),
+        json!({"service": []}),
         json!({"service": "has a space"}),
+        json!({"service": "api,billing"}),
+        json!({"service": "../billing"}),
+        json!({"service": "logs.read:x"}),
     ] {
         let refusal = refused(&guard, ToolCall::new("read_logs", args.clone()));
         assert_eq!(refusal.codes(), ["invalid_call"], "args {args}");

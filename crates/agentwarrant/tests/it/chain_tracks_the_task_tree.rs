@@ -126,7 +126,7 @@ fn result_labels_arm_untrusted_input_for_later_calls() {
 #[test]
 fn a_tools_result_labels_join_the_outcome_of_every_completed_call() {
     let web = ToolSpec::builder("web_fetch", Impact::Low)
-        .scope("web.fetch:{url}")
+        .scope("web.fetch:{url:url}")
         .result_labels(["untrusted"])
         .build()
         .unwrap();

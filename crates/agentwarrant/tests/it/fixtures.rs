@@ -47,7 +47,7 @@ pub(crate) fn send_email() -> ToolSpec {
 /// Low impact; its results are usually labelled `untrusted` by the caller.
 pub(crate) fn fetch_url() -> ToolSpec {
     ToolSpec::builder("fetch_url", Impact::Low)
-        .scope("web.fetch:{url}")
+        .scope("web.fetch:{url:url}")
         .build()
         .unwrap()
 }

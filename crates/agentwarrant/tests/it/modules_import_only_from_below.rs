@@ -18,6 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "principal",
             "reason",
             "scope",
+            "template",
         ],
     ),
     (

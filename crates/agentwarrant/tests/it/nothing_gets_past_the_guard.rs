@@ -463,3 +463,32 @@ fn a_call_is_decided_again_when_the_chain_changed_while_its_approval_was_pending
     assert_eq!(refusal.kind, RefusalKind::Denied, "{refusal:?}");
     assert!(refusal.has(&ReasonCode::Exfiltration), "{refusal:?}");
 }
+
+#[test]
+fn a_code_that_fires_for_several_scopes_is_listed_once_with_every_scope_in_its_detail() {
+    let guard = builder().build().unwrap();
+    let intent = agentwarrant::Intent::builder("mail the team")
+        .scopes(["email.send:*@acme.com"])
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), intent).unwrap();
+
+    let refusal = task
+        .authorize(ToolCall::new(
+            "send_email",
+            json!({"to": ["a@evil.com", "b@evil.com"], "body": "hi"}),
+        ))
+        .unwrap_err();
+
+    let drift: Vec<_> = refusal
+        .reasons
+        .iter()
+        .filter(|r| r.code == ReasonCode::ScopeDrift)
+        .collect();
+    assert_eq!(drift.len(), 1, "{refusal:?}");
+    let detail = drift[0].detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("a@evil.com") && detail.contains("b@evil.com"),
+        "{detail}"
+    );
+}
