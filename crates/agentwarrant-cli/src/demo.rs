@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use agentwarrant::ledger::CheckpointKey;
 use agentwarrant::testing::{Script, ScriptedApprover};
 use agentwarrant::{
     CallId, FileLedger, Guard, Identity, Impact, Intent, Outcome, Role, Task, ToolCall, ToolSpec,
@@ -142,10 +143,16 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
     });
     let error = |e: &dyn std::fmt::Display| e.to_string();
     let approver = ScriptedApprover::new(Script::Unavailable);
+    // Checkpoints signed every 8 records and on close: `verify --key` proves nobody rewrote it.
+    let key = CheckpointKey::generate();
+    let ledger = FileLedger::options()
+        .checkpoints(key.clone(), 8)
+        .open(&path)
+        .map_err(|e| error(&e))?;
     let guard = Guard::builder()
         .tools(tools().map_err(|e| error(&e))?)
         .approver(approver.clone())
-        .ledger(FileLedger::open(&path).map_err(|e| error(&e))?)
+        .ledger(ledger)
         .env("prod")
         .build()
         .map_err(|e| error(&e))?;
@@ -253,9 +260,14 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
     }
     drop(sub);
     task.end().map_err(|e| error(&e))?;
+    // The ledger closes (its closing checkpoint is written) when the last handle goes.
+    drop(task);
+    drop(guard);
 
     print_table(&s.rows);
-    let head = agentwarrant::ledger::verify(&path).map_err(|e| error(&e))?;
+    let verifying = key.verifying_key();
+    let report = agentwarrant::ledger::verify_signed(&path, &verifying).map_err(|e| error(&e))?;
+    let head = report.head;
     out!();
     out!(
         "ledger: {} ({} records, head {})",
@@ -263,7 +275,11 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
         head.records,
         head.hash
     );
-    out!("verify it with: agentwarrant verify {}", path.display());
+    out!(
+        "verify it with: agentwarrant verify {} --key {}",
+        path.display(),
+        verifying.to_hex()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -47,6 +47,13 @@ enum Command {
         /// The hash the last record must have (detects a truncated tail).
         #[arg(long)]
         expect_head: Option<String>,
+        /// The public key of the ledger's signed checkpoints (64 hex digits): every checkpoint
+        /// must verify under it, and the ledger must end on a closing checkpoint.
+        #[arg(long)]
+        key: Option<String>,
+        /// With `--key`: accept a ledger that is still being written (no closing checkpoint).
+        #[arg(long, requires = "key")]
+        allow_open: bool,
     },
     /// Evaluate one policy input document and print the decision as JSON.
     Check {
@@ -101,7 +108,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { ledger } => demo::run(ledger),
-        Command::Verify { path, expect_head } => verify(&path, expect_head.as_deref()),
+        Command::Verify {
+            path,
+            expect_head,
+            key,
+            allow_open,
+        } => match key {
+            Some(key) => verify_signed(&path, &key, allow_open),
+            None => verify(&path, expect_head.as_deref()),
+        },
         Command::Check { input, policy } => check(&input, policy),
         Command::Test {
             files,
@@ -151,6 +166,51 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<ExitCode,
                 head.hash
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
+            out!(
+                "broken: `{}` record {line} (line {line}): {problem}",
+                path.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+/// `verify --key`: the chain, every checkpoint's signature, and a closing checkpoint.
+fn verify_signed(path: &std::path::Path, key: &str, allow_open: bool) -> Result<ExitCode, String> {
+    let key =
+        agentwarrant::ledger::VerifyingKey::from_hex(key).map_err(|e| format!("--key: {e}"))?;
+    match agentwarrant::ledger::verify_signed(path, &key) {
+        Ok(report) if report.closed || allow_open => {
+            out!(
+                "ok: `{}` holds {} intact records; {} checkpoint(s) signed by key {}; {}",
+                path.display(),
+                report.head.records,
+                report.checkpoints,
+                key.key_id(),
+                if report.closed {
+                    "closed".to_owned()
+                } else {
+                    format!(
+                        "open: {} record(s) after the last checkpoint are not signed yet",
+                        report.unsigned_tail
+                    )
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(report) => {
+            out!(
+                "incomplete: `{}` does not end on a closing checkpoint: {} record(s) after the last checkpoint (record {}) are not signed, and records after them may be missing (cut off, or the ledger is still being written: --allow-open)",
+                path.display(),
+                report.unsigned_tail,
+                report
+                    .last_checkpoint
+                    .map_or_else(|| "none".to_owned(), |seq| seq.to_string())
+            );
+            Ok(ExitCode::FAILURE)
         }
         Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
             out!(

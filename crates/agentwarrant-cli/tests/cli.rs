@@ -189,3 +189,34 @@ fn test_refuses_a_directory_without_scenarios_and_a_scenario_without_steps() {
     assert!(text.contains("at `steps`"), "{text}");
     assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
 }
+
+#[test]
+fn verify_with_the_demo_key_passes_and_catches_a_cut_tail_and_a_wrong_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    let demo = agentwarrant(&["demo", "--ledger", ledger_arg]);
+    let key = stdout(&demo)
+        .lines()
+        .last()
+        .and_then(|line| line.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+
+    let ok = agentwarrant(&["verify", ledger_arg, "--key", &key]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("closed"));
+
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    std::fs::write(&ledger, lines[..lines.len() - 3].concat()).unwrap();
+    let cut = agentwarrant(&["verify", ledger_arg, "--key", &key]);
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(stdout(&cut).starts_with("incomplete:"), "{}", stdout(&cut));
+    let open = agentwarrant(&["verify", ledger_arg, "--key", &key, "--allow-open"]);
+    assert!(open.status.success());
+
+    let other = "0".repeat(63) + "1";
+    let wrong = agentwarrant(&["verify", ledger_arg, "--key", &other]);
+    assert!(!wrong.status.success());
+}

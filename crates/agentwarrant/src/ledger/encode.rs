@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::checkpoint::{self, Checkpoints};
 use super::{Record, SCHEMA};
 use crate::canonical::{string, write_canonical, Hex};
 #[cfg(test)]
@@ -204,11 +205,12 @@ fn chain_members(out: &mut Vec<u8>, prev: &Hex, seq: u64) {
     out.push(b',');
 }
 
-/// Assigns `seq`, `prev` and `hash`: the chain state every ledger keeps.
+/// Assigns `seq`, `prev` and `hash`: the chain state every ledger keeps; signs checkpoints.
 #[derive(Debug, Clone)]
 pub(crate) struct Sealer {
     seq: u64,
     prev: Hex,
+    checkpoints: Option<Checkpoints>,
 }
 
 impl Default for Sealer {
@@ -216,11 +218,39 @@ impl Default for Sealer {
         Self {
             seq: 0,
             prev: Hex::ZERO,
+            checkpoints: None,
         }
     }
 }
 
 impl Sealer {
+    /// Signs checkpoint records with these settings.
+    pub(crate) fn with_checkpoints(mut self, checkpoints: Option<Checkpoints>) -> Self {
+        self.checkpoints = checkpoints;
+        self
+    }
+
+    /// Seals `record` as the next record and advances past it. A checkpoint placeholder is
+    /// signed first, over the head it follows. `encoded` is the record's encoding when it was
+    /// made ahead (outside the ledger's lock).
+    pub(crate) fn seal_next(
+        &mut self,
+        record: &mut Record,
+        encoded: Option<Encoded>,
+    ) -> (Seal, Encoded) {
+        let encoded = match (&self.checkpoints, checkpoint::unsigned(record)) {
+            (Some(checkpoints), true) => {
+                checkpoint::sign(record, &checkpoints.key, self.seq, self.prev.as_str());
+                Encoded::new(record)
+            }
+            _ => encoded.unwrap_or_else(|| Encoded::new(record)),
+        };
+        let seal = self.seal_encoded(&encoded);
+        self.advance(&seal);
+        seal.apply(record);
+        (seal, encoded)
+    }
+
     /// Seals `record` and returns its JSON line (without newline), without advancing.
     #[cfg(test)]
     pub(crate) fn seal(&self, record: &mut Record) -> Result<String, LedgerError> {
@@ -256,6 +286,7 @@ impl Sealer {
         Self {
             seq,
             prev: Hex::parse(&hash).unwrap_or(Hex::ZERO),
+            checkpoints: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::checkpoint::{self, CheckpointKey, Checkpoints};
 use super::encode::{Encoded, Seal, Sealer};
 use super::{Ledger, Record};
 use crate::canonical::Hex;
@@ -13,6 +14,7 @@ struct State {
     records: Vec<Record>,
     /// `records[..sealed]` carry their `prev` and `hash`; the rest only their `seq`.
     sealed: usize,
+    checkpoints: Option<Checkpoints>,
 }
 
 impl State {
@@ -22,11 +24,10 @@ impl State {
             sealer,
             records,
             sealed,
+            ..
         } = self;
         for record in records.iter_mut().skip(*sealed) {
-            let seal = sealer.seal_encoded(&Encoded::new(record));
-            sealer.advance(&seal);
-            seal.apply(record);
+            sealer.seal_next(record, None);
         }
         *sealed = records.len();
     }
@@ -48,6 +49,21 @@ impl MemoryLedger {
     /// An empty ledger.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Signs a checkpoint with `key` every `every` records, as a [`FileLedger`](super::FileLedger)
+    /// does.
+    pub fn with_checkpoints(self, key: CheckpointKey, every: u64) -> Self {
+        let checkpoints = Checkpoints {
+            key,
+            every: every.max(1),
+        };
+        if let Ok(mut state) = self.state.lock() {
+            state.sealer =
+                std::mem::take(&mut state.sealer).with_checkpoints(Some(checkpoints.clone()));
+            state.checkpoints = Some(checkpoints);
+        }
+        self
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
@@ -84,11 +100,19 @@ impl MemoryLedger {
 }
 
 impl Ledger for MemoryLedger {
-    fn append(&self, mut record: Record) -> Result<u64, LedgerError> {
+    fn append(&self, record: Record) -> Result<u64, LedgerError> {
         let mut state = self.lock()?;
-        let seq = state.records.len() as u64 + 1;
-        record.seq = seq;
-        state.records.push(record);
-        Ok(seq)
+        let State {
+            records,
+            checkpoints,
+            ..
+        } = &mut *state;
+        let mut next = records.len() as u64 + 1;
+        Ok(checkpoint::enqueue(
+            checkpoints.as_ref(),
+            &mut next,
+            records,
+            record,
+        ))
     }
 }

@@ -8,6 +8,7 @@
 //! [`FileLedger`] and [`MemoryLedger`] store them, and a [`Sink`] wrapped in a [`SinkLedger`]
 //! stores them anywhere else (a database, a log pipeline) without touching the chain.
 
+mod checkpoint;
 mod encode;
 mod file;
 mod memory;
@@ -18,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use crate::canonical::{canonical_json, sha256_hex};
-pub use file::{Durability, FileLedger};
+pub use checkpoint::{CheckpointKey, VerifyingKey};
+pub use file::{Durability, FileLedger, FileLedgerOptions};
 pub use memory::MemoryLedger;
 pub use sink::{SealedRecord, Sink, SinkLedger};
-pub use verify::{verify, verify_str, Head};
+pub use verify::{verify, verify_reader, verify_signed, verify_str, Head, Report};
 
 use crate::error::LedgerError;
 
@@ -61,6 +63,12 @@ pub enum RecordKind {
     /// A task ended.
     #[serde(rename = "task.ended")]
     TaskEnded,
+    /// A signed checkpoint over every record before it.
+    #[serde(rename = "ledger.checkpoint")]
+    LedgerCheckpoint,
+    /// The ledger was opened after a crash: a torn last line was moved aside.
+    #[serde(rename = "ledger.recovered")]
+    LedgerRecovered,
 }
 
 impl RecordKind {
@@ -75,6 +83,8 @@ impl RecordKind {
             RecordKind::CallCompleted => "call.completed",
             RecordKind::GrantRevoked => "grant.revoked",
             RecordKind::TaskEnded => "task.ended",
+            RecordKind::LedgerCheckpoint => "ledger.checkpoint",
+            RecordKind::LedgerRecovered => "ledger.recovered",
         }
     }
 }

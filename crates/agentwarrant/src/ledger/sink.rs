@@ -3,6 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::checkpoint::{self, CheckpointKey, Checkpoints};
 use super::encode::{Encoded, Sealer};
 use super::{Head, Ledger, Record};
 use crate::error::LedgerError;
@@ -62,6 +63,7 @@ pub trait Sink: Send + Sync {
 pub struct SinkLedger<S> {
     sink: S,
     sealer: Mutex<Sealer>,
+    checkpoints: Option<Checkpoints>,
 }
 
 impl<S> std::fmt::Debug for SinkLedger<S> {
@@ -77,7 +79,45 @@ impl<S: Sink> SinkLedger<S> {
         Ok(Self {
             sealer: Mutex::new(Sealer::resume(head.records, head.hash)),
             sink,
+            checkpoints: None,
         })
+    }
+
+    /// Signs a checkpoint with `key` every `every` records, as a
+    /// [`FileLedger`](super::FileLedger) does.
+    pub fn with_checkpoints(mut self, key: CheckpointKey, every: u64) -> Self {
+        let checkpoints = Checkpoints {
+            key,
+            every: every.max(1),
+        };
+        if let Ok(sealer) = self.sealer.get_mut() {
+            *sealer = std::mem::take(sealer).with_checkpoints(Some(checkpoints.clone()));
+        }
+        self.checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// Seals `record` as the next record and hands it to the sink; the chain moves on only
+    /// when the sink stored it.
+    fn store(
+        &self,
+        sealer: &mut Sealer,
+        mut record: Record,
+        encoded: Option<Encoded>,
+    ) -> Result<u64, LedgerError> {
+        let mut next = sealer.clone();
+        let (seal, encoded) = next.seal_next(&mut record, encoded);
+        let mut line = Vec::new();
+        encoded.line_into(&seal, &mut line);
+        let line = String::from_utf8(line).map_err(|e| LedgerError::Encode {
+            message: e.to_string(),
+        })?;
+        self.sink.store(SealedRecord {
+            record: &record,
+            line: &line,
+        })?;
+        *sealer = next;
+        Ok(seal.seq)
     }
 
     /// The sink.
@@ -93,24 +133,19 @@ impl<S: Sink> SinkLedger<S> {
 }
 
 impl<S: Sink> Ledger for SinkLedger<S> {
-    fn append(&self, mut record: Record) -> Result<u64, LedgerError> {
+    fn append(&self, record: Record) -> Result<u64, LedgerError> {
         let encoded = Encoded::new(&record);
         // INVARIANT: the sealer is held until the sink answers, so records reach it in order
         // and a refused record leaves the chain where it was.
         let mut sealer = self.sealer()?;
-        let seal = sealer.seal_encoded(&encoded);
-        seal.apply(&mut record);
-        let mut line = Vec::new();
-        encoded.line_into(&seal, &mut line);
-        let line = String::from_utf8(line).map_err(|e| LedgerError::Encode {
-            message: e.to_string(),
-        })?;
-        self.sink.store(SealedRecord {
-            record: &record,
-            line: &line,
-        })?;
-        sealer.advance(&seal);
-        Ok(seal.seq)
+        if self
+            .checkpoints
+            .as_ref()
+            .is_some_and(|c| c.is_slot(sealer.next_seq()))
+        {
+            self.store(&mut sealer, checkpoint::placeholder(false), None)?;
+        }
+        self.store(&mut sealer, record, Some(encoded))
     }
 
     fn flush(&self) -> Result<(), LedgerError> {

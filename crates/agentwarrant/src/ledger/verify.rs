@@ -1,12 +1,21 @@
 //! Verification: every line parses, `seq` counts up from 1, each `prev` is the previous
-//! `hash`, and each `hash` matches the bytes stored.
+//! `hash`, each `hash` matches the bytes stored, and each checkpoint's signature holds.
+//!
+//! Verification streams: one line is held at a time, and the args of a record are checked for
+//! shape without being built in memory, so a ledger of any length, with lines of any size,
+//! costs about its longest line.
 
+use std::io::BufRead;
 use std::path::Path;
 
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
-use super::{Record, GENESIS, SCHEMA};
-use crate::canonical::sha256_hex;
+use super::checkpoint::VerifyingKey;
+use super::{RecordKind, GENESIS, SCHEMA};
+use crate::canonical::Hex;
 use crate::error::LedgerError;
 
 /// The last record of a verified ledger: anchor it elsewhere to detect truncation of the tail.
@@ -16,6 +25,51 @@ pub struct Head {
     pub records: u64,
     /// The last record's hash ([`GENESIS`] for an empty ledger).
     pub hash: String,
+}
+
+/// What verifying a ledger found: its head, and how far signed checkpoints cover it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// The last record.
+    pub head: Head,
+    /// How many checkpoints the ledger holds (each one's signature checked when a key was
+    /// given).
+    pub checkpoints: u64,
+    /// The `seq` of the last checkpoint.
+    pub last_checkpoint: Option<u64>,
+    /// Records after the last checkpoint: not covered by a signature.
+    pub unsigned_tail: u64,
+    /// Whether the ledger ends on a closing checkpoint: it was closed, and nothing after it
+    /// was cut off.
+    pub closed: bool,
+}
+
+/// A record as verification reads it: every member a record has, the args only skimmed.
+#[derive(Deserialize)]
+#[allow(dead_code)] // fields are read by serde for their shape, some never by code
+struct Shape {
+    #[serde(default)]
+    schema: u32,
+    seq: Option<u64>,
+    prev: Option<String>,
+    hash: Option<String>,
+    ts: String,
+    kind: RecordKind,
+    task_id: String,
+    call_id: Option<String>,
+    parent_call_id: Option<String>,
+    identity: String,
+    owner: String,
+    intent: String,
+    tool: Option<String>,
+    args: Option<IgnoredAny>,
+    args_digest: Option<String>,
+    decision: Option<IgnoredAny>,
+    approver: Option<Vec<String>>,
+    outcome: Option<IgnoredAny>,
+    #[serde(default)]
+    detail: Option<Json>,
 }
 
 /// Checks a JSON Lines ledger: every line parses, `seq` counts up from 1, each `prev` is the
@@ -31,98 +85,172 @@ pub struct Head {
 /// assert!(verify_str("{\"seq\":1}\n").is_err());
 /// ```
 pub fn verify_str(text: &str) -> Result<Head, (u64, String)> {
-    let mut head = Head {
-        records: 0,
-        hash: GENESIS.to_owned(),
+    verify_reader(text.as_bytes(), None).map(|report| report.head)
+}
+
+/// Verifies a ledger read from `reader`, line by line; with `key`, every checkpoint's
+/// signature must verify under it. `Err` names the first broken record (1-based) and what is
+/// wrong with it.
+pub fn verify_reader(
+    mut reader: impl BufRead,
+    key: Option<&VerifyingKey>,
+) -> Result<Report, (u64, String)> {
+    let mut report = Report {
+        head: Head {
+            records: 0,
+            hash: GENESIS.to_owned(),
+        },
+        checkpoints: 0,
+        last_checkpoint: None,
+        unsigned_tail: 0,
+        closed: false,
     };
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let number = index as u64 + 1;
+    let mut buffer = Vec::new();
+    for number in 1u64.. {
+        buffer.clear();
+        let read = reader
+            .read_until(b'\n', &mut buffer)
+            .map_err(|e| (number, format!("cannot read: {e}")))?;
+        if read == 0 {
+            break;
+        }
         let fail = |problem: String| Err((number, problem));
-        let Some(line) = line.strip_suffix('\n') else {
+        let Some(line) = buffer.strip_suffix(b"\n") else {
             return fail("the record is cut short (no end of line)".into());
         };
-        let mut value: Json = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => return fail(format!("not valid JSON: {e}")),
+        let Ok(line) = std::str::from_utf8(line) else {
+            return fail("not valid UTF-8".into());
         };
-        let Some(map) = value.as_object_mut() else {
-            return fail("not a JSON object".into());
+        let shape: Shape = match serde_json::from_str(line) {
+            Ok(shape) => shape,
+            Err(e) if e.is_syntax() || e.is_eof() => return fail(format!("not valid JSON: {e}")),
+            Err(_) if !line.starts_with('{') => return fail("not a JSON object".into()),
+            Err(e) => return fail(format!("not a ledger record: {e}")),
         };
-        let hash = match map.remove("hash") {
-            Some(Json::String(h)) => h,
-            _ => return fail("missing `hash`".into()),
+        let Some(hash) = shape.hash.as_deref() else {
+            return fail("missing `hash`".into());
         };
-        if map.get("seq").and_then(Json::as_u64) != Some(number) {
+        if shape.seq != Some(number) {
             return fail(format!(
                 "expected seq {number}: a record was removed, added or moved"
             ));
         }
-        if map.get("prev").and_then(Json::as_str) != Some(head.hash.as_str()) {
+        if shape.prev.as_deref() != Some(report.head.hash.as_str()) {
             return fail("`prev` does not match the previous record's hash".into());
         }
         // SECURITY: hash the stored bytes, never a re-serialization of what they parse to. A
         // re-serialization forgives edits that keep the value (`\u001F` for `\u001f`, `1E9`
         // for `1e9`, a space, a repeated key), and serde_json does not parse every float back
         // exactly, which broke honest records.
-        let Some(sealed) = unsealed(line, &hash) else {
+        let Some((before, after)) = around_hash(line, hash) else {
             return fail("`hash` is not where the ledger writes it (edited)".into());
         };
-        if sha256_hex(sealed.as_bytes()) != hash {
+        let mut hasher = Sha256::new();
+        hasher.update(before);
+        hasher.update(after);
+        if Hex::of(&hasher.finalize()).as_str() != hash {
             return fail("the record's content does not match its hash (edited)".into());
         }
-        match serde_json::from_value::<Record>(with_hash(value, &hash)) {
-            Err(e) => return fail(format!("not a ledger record: {e}")),
-            Ok(record) if record.schema > SCHEMA => {
-                return fail(format!(
-                    "record schema {} is newer than this agentwarrant understands ({SCHEMA}); \
-                     verify it with a newer version",
-                    record.schema
-                ))
-            }
-            Ok(_) => {}
+        if shape.schema > SCHEMA {
+            return fail(format!(
+                "record schema {} is newer than this agentwarrant understands ({SCHEMA}); verify \
+                 it with a newer version",
+                shape.schema
+            ));
         }
-        head = Head {
+        if shape.kind == RecordKind::LedgerCheckpoint {
+            let prev = report.head.hash.as_str();
+            report.closed = checkpoint(&shape, number - 1, prev, key).map_err(|p| (number, p))?;
+            report.checkpoints += 1;
+            report.last_checkpoint = Some(number);
+            report.unsigned_tail = 0;
+        } else {
+            report.closed = false;
+            report.unsigned_tail += 1;
+        }
+        report.head = Head {
             records: number,
-            hash,
+            hash: hash.to_owned(),
         };
     }
-    Ok(head)
+    Ok(report)
 }
 
-/// `line` without its `hash` member, as the sealer hashed it: keys are sorted, so the member
-/// follows a comma (or, were it the first key, opens the object).
-pub(super) fn unsealed(line: &str, hash: &str) -> Option<String> {
+/// Checks a checkpoint: it signs the head it follows, under `key` when given. Returns whether
+/// it is a closing checkpoint.
+fn checkpoint(
+    shape: &Shape,
+    seq: u64,
+    prev: &str,
+    key: Option<&VerifyingKey>,
+) -> Result<bool, String> {
+    let detail = shape.detail.as_ref();
+    let text = |name: &str| detail.and_then(|d| d.get(name)).and_then(Json::as_str);
+    let signed_seq = detail
+        .and_then(|d| d.get("signed_seq"))
+        .and_then(Json::as_u64);
+    if signed_seq != Some(seq) || text("signed_hash") != Some(prev) {
+        return Err("the checkpoint does not sign the record before it (moved or edited)".into());
+    }
+    let (Some(key_id), Some(signature)) = (text("key_id"), text("signature")) else {
+        return Err("the checkpoint has no key id or signature".into());
+    };
+    if let Some(key) = key {
+        if key_id != key.key_id() {
+            return Err(format!(
+                "the checkpoint is signed by key `{key_id}`, not by `{}`",
+                key.key_id()
+            ));
+        }
+        if !key.verifies(seq, prev, signature) {
+            return Err(
+                "the checkpoint's signature does not verify: the records before it were rewritten"
+                    .into(),
+            );
+        }
+    }
+    Ok(detail
+        .and_then(|d| d.get("closing"))
+        .and_then(Json::as_bool)
+        .unwrap_or(false))
+}
+
+/// The line before and after its `hash` member, as the sealer hashed it: keys are sorted, so
+/// the member follows a comma (or, were it the first key, opens the object).
+fn around_hash<'a>(line: &'a str, hash: &str) -> Option<(&'a str, &'a str)> {
     let member = format!("\"hash\":{}", Json::String(hash.to_owned()));
     if let Some(at) = line.find(&format!(",{member}")) {
-        let end = at + 1 + member.len();
-        return Some(format!("{}{}", line.get(..at)?, line.get(end..)?));
+        return Some((line.get(..at)?, line.get(at + 1 + member.len()..)?));
     }
     let rest = line.strip_prefix(&format!("{{{member}"))?;
-    Some(format!("{{{}", rest.strip_prefix(',').unwrap_or(rest)))
+    Some(("{", rest.strip_prefix(',').unwrap_or(rest)))
 }
 
-fn with_hash(mut value: Json, hash: &str) -> Json {
-    if let Json::Object(map) = &mut value {
-        map.insert("hash".into(), Json::String(hash.to_owned()));
-    }
-    value
+/// `line` without its `hash` member, as the sealer hashed it.
+#[cfg(test)]
+pub(super) fn unsealed(line: &str, hash: &str) -> Option<String> {
+    around_hash(line, hash).map(|(before, after)| format!("{before}{after}"))
 }
 
 /// Verifies a ledger file; see [`verify_str`].
 pub fn verify(path: impl AsRef<Path>) -> Result<Head, LedgerError> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| LedgerError::io(path, &e))?;
-    let text = String::from_utf8(bytes).map_err(|e| LedgerError::Broken {
-        path: path.to_owned(),
-        line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64,
-        problem: "not valid UTF-8".into(),
-    })?;
-    verify_str(&text).map_err(|(line, problem)| LedgerError::Broken {
-        path: path.to_owned(),
-        line,
-        problem,
-    })
+    verify_file(path.as_ref(), None).map(|report| report.head)
+}
+
+/// Verifies a ledger file and its checkpoints' signatures under `key`. A ledger that does not
+/// end on a closing checkpoint (`Report::closed`) was cut short or is still being written;
+/// `Report::unsigned_tail` says how many records no signature covers.
+pub fn verify_signed(path: impl AsRef<Path>, key: &VerifyingKey) -> Result<Report, LedgerError> {
+    verify_file(path.as_ref(), Some(key))
+}
+
+fn verify_file(path: &Path, key: Option<&VerifyingKey>) -> Result<Report, LedgerError> {
+    let file = std::fs::File::open(path).map_err(|e| LedgerError::io(path, &e))?;
+    verify_reader(std::io::BufReader::with_capacity(1 << 16, file), key).map_err(
+        |(line, problem)| LedgerError::Broken {
+            path: path.to_owned(),
+            line,
+            problem,
+        },
+    )
 }

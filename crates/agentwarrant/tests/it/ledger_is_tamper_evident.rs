@@ -612,3 +612,179 @@ fn a_sink_ledger_continues_the_chain_its_storage_holds() {
         lines.len() as u64
     );
 }
+
+/// A session written to a ledger with checkpoints every 4 records, closed; its key and lines.
+fn signed(dir: &Path) -> (std::path::PathBuf, ledger::CheckpointKey, Vec<String>) {
+    let path = dir.join("signed.jsonl");
+    let key = ledger::CheckpointKey::generate();
+    session(
+        FileLedger::options()
+            .checkpoints(key.clone(), 4)
+            .open(&path)
+            .unwrap(),
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines = text.split_inclusive('\n').map(str::to_owned).collect();
+    (path, key, lines)
+}
+
+/// `lines` rewritten by someone without the key: `edit` changes records, then every `prev`
+/// and `hash` is recomputed so the hash chain alone verifies.
+fn rewritten(lines: &[String], edit: impl Fn(&mut Value)) -> String {
+    let mut prev = GENESIS.to_owned();
+    let mut out = String::new();
+    for line in lines {
+        let mut record: Value = serde_json::from_str(line).unwrap();
+        edit(&mut record);
+        record["prev"] = json!(prev);
+        if record["kind"] == json!("ledger.checkpoint") {
+            // A careful forger also points each checkpoint at the new head; only the
+            // signature cannot follow.
+            record["detail"]["signed_hash"] = json!(prev);
+        }
+        record.as_object_mut().unwrap().remove("hash");
+        let hash = ledger::sha256_hex(&ledger::canonical_json(&record));
+        record["hash"] = json!(hash);
+        out.push_str(&String::from_utf8(ledger::canonical_json(&record)).unwrap());
+        out.push('\n');
+        prev = hash;
+    }
+    out
+}
+
+#[test]
+fn a_signed_ledger_verifies_under_its_key_and_ends_on_a_closing_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, key, lines) = signed(dir.path());
+
+    let report = ledger::verify_signed(&path, &key.verifying_key()).unwrap();
+
+    assert!(report.closed, "{report:?}");
+    assert_eq!(report.unsigned_tail, 0);
+    assert!(report.checkpoints >= 3, "{report:?}");
+    assert_eq!(report.head.records, lines.len() as u64);
+    // Every fifth record is a checkpoint, and the last one closes the ledger.
+    assert!(lines[4].contains("\"kind\":\"ledger.checkpoint\""));
+    assert!(lines.last().unwrap().contains("\"closing\":true"));
+    // Another key's checkpoints are not these.
+    let other = ledger::CheckpointKey::generate().verifying_key();
+    let error = ledger::verify_signed(&path, &other).unwrap_err();
+    assert!(error.to_string().contains("signed by key"), "{error}");
+}
+
+#[test]
+fn a_ledger_rewritten_with_every_hash_recomputed_fails_under_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, key, lines) = signed(dir.path());
+    for edit in [
+        // A refusal turned into an allow.
+        |record: &mut Value| {
+            if record["decision"]["effect"] == json!("deny") {
+                record["decision"]["effect"] = json!("allow");
+            }
+        },
+        // The approver replaced.
+        |record: &mut Value| {
+            if record["approver"].is_array() {
+                record["approver"] = json!(["mallory@acme.com"]);
+            }
+        },
+    ] {
+        std::fs::write(&path, rewritten(&lines, edit)).unwrap();
+
+        // The hash chain alone is fooled; the signatures are not.
+        assert!(ledger::verify(&path).is_ok());
+        let error = ledger::verify_signed(&path, &key.verifying_key()).unwrap_err();
+        assert!(error.to_string().contains("rewritten"), "{error}");
+    }
+}
+
+#[test]
+fn a_truncated_signed_ledger_shows_it_was_not_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, key, lines) = signed(dir.path());
+    for keep in [lines.len() - 1, lines.len() - 2, 5, 3] {
+        std::fs::write(&path, lines[..keep].concat()).unwrap();
+
+        let report = ledger::verify_signed(&path, &key.verifying_key()).unwrap();
+
+        assert!(!report.closed, "kept {keep}: {report:?}");
+    }
+}
+
+#[test]
+fn a_torn_last_line_is_moved_aside_and_recorded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+    let torn = &lines.last().unwrap()[..40];
+    std::fs::write(
+        &path,
+        format!("{}{torn}", lines[..lines.len() - 1].concat()),
+    )
+    .unwrap();
+    assert!(ledger::verify(&path).is_err());
+
+    let ledger = FileLedger::open(&path).unwrap();
+    drop(ledger);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = ledger::verify_str(&text).unwrap();
+    assert_eq!(head.records, lines.len() as u64);
+    let last: Record = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last.kind.as_str(), "ledger.recovered");
+    let moved_to = last.detail.as_ref().unwrap()["moved_to"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(std::fs::read_to_string(moved_to).unwrap(), torn);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_ledger_file_replaced_under_a_running_writer_is_noticed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let guard = builder()
+        .ledger(FileLedger::open(&path).unwrap())
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+
+    let refusal = task
+        .authorize(ToolCall::new("read_logs", json!({"service": "api"})))
+        .unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::LedgerError), "{refusal:?}");
+    let detail = format!("{:?}", refusal.reasons);
+    assert!(detail.contains("deleted or replaced"), "{detail}");
+}
+
+#[test]
+fn verification_streams_a_record_with_a_large_arg() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let guard = builder()
+        .ledger(FileLedger::open(&path).unwrap())
+        .limits(agentwarrant::Limits {
+            max_args_bytes: 16 << 20,
+            ..agentwarrant::Limits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let big = "x".repeat(8 << 20);
+    task.run(
+        ToolCall::new("read_logs", json!({"service": "api", "filter": big})),
+        |_| Ok::<_, String>(()),
+    )
+    .unwrap();
+    task.end().unwrap();
+    drop(task);
+    drop(guard);
+
+    let head = ledger::verify(&path).unwrap();
+    assert!(head.records >= 5);
+}
