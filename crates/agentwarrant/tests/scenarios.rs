@@ -6,14 +6,27 @@ use std::path::PathBuf;
 use agentwarrant::testing::{run_file, RunOptions};
 use agentwarrant::Backend;
 
+/// Every scenario file below `tests/scenarios/`, the attack corpus in `attacks/` included.
 fn corpus() -> Vec<PathBuf> {
+    fn below(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                below(&path, files);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
+    let mut files = Vec::new();
+    below(&dir, &mut files);
     files.sort();
+    assert!(
+        files.iter().any(|f| f.parent().is_some_and(|p| p.ends_with("attacks"))),
+        "the attack corpus is missing from {}",
+        dir.display()
+    );
     assert!(
         files.len() >= 20,
         "the corpus is missing from {}",
