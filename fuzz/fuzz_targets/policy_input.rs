@@ -9,7 +9,7 @@ fn engine() -> &'static agentwarrant::PolicyEngine {
     static ENGINE: OnceLock<agentwarrant::PolicyEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         agentwarrant::Policy::default_bundle()
-            .compile(Default::default())
+            .compile()
             .unwrap_or_else(|e| panic!("the default bundle compiles: {e}"))
     })
 }
