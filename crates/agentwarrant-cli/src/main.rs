@@ -64,6 +64,22 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// Explain a scenario step: play the steps before it, then show what the guard would
+    /// decide for it (every reason, each scope's band, the exact policy input) without
+    /// deciding it.
+    Explain {
+        /// The scenario file.
+        file: PathBuf,
+        /// The step to explain (0-based).
+        #[arg(long)]
+        step: usize,
+        /// A policy directory replacing the default bundle.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Output format (`json` includes the policy input document).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Run scenario files (agentwarrant-scenario/v1); fails if any step differs.
     Test {
         /// Scenario files, or directories of them.
@@ -118,6 +134,12 @@ fn main() -> ExitCode {
             None => verify(&path, expect_head.as_deref()),
         },
         Command::Check { input, policy } => check(&input, policy),
+        Command::Explain {
+            file,
+            step,
+            policy,
+            format,
+        } => explain(&file, step, policy, format),
         Command::Test {
             files,
             policy,
@@ -176,6 +198,44 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<ExitCode,
         }
         Err(other) => Err(other.to_string()),
     }
+}
+
+fn explain(
+    file: &std::path::Path,
+    step: usize,
+    policy_dir: Option<PathBuf>,
+    format: Format,
+) -> Result<ExitCode, String> {
+    let options = RunOptions {
+        policy_dir,
+        ..RunOptions::default()
+    };
+    let why =
+        agentwarrant::testing::explain_step(file, step, &options).map_err(|e| e.to_string())?;
+    match format {
+        Format::Text => {
+            out!("{why}");
+            if let Some(input) = &why.input {
+                out!(
+                    "policy input:\n{}",
+                    serde_json::to_string_pretty(input).map_err(|e| e.to_string())?
+                );
+            }
+        }
+        Format::Json => out!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "tool": why.tool,
+                "effect": why.effect().as_str(),
+                "decision": why.decision,
+                "refused": why.refused,
+                "scopes": why.scopes.iter().map(|(scope, band)| serde_json::json!({"scope": scope, "band": band})).collect::<Vec<_>>(),
+                "input": why.input,
+            }))
+            .map_err(|e| e.to_string())?
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `verify --key`: the chain, every checkpoint's signature, and a closing checkpoint.

@@ -220,3 +220,26 @@ fn verify_with_the_demo_key_passes_and_catches_a_cut_tail_and_a_wrong_key() {
     let wrong = agentwarrant(&["verify", ledger_arg, "--key", &other]);
     assert!(!wrong.status.success());
 }
+
+#[test]
+fn explain_shows_a_steps_decision_without_running_it() {
+    let file = repo("tests/scenarios/005_exfiltration_after_secret_read.json");
+    let file = file.to_str().unwrap();
+    let text = agentwarrant(&["explain", file, "--step", "1"]);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let out = stdout(&text);
+    assert!(out.contains("would be:"), "{out}");
+    assert!(out.contains("policy input:"), "{out}");
+
+    let json = agentwarrant(&["explain", file, "--step", "1", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(value["input"]["chain"].is_object(), "{value}");
+    assert!(value["effect"].is_string());
+
+    let missing = agentwarrant(&["explain", file, "--step", "99"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -150,10 +150,22 @@ impl Decisions<'_> {
         parent: Option<CallId>,
         base: u32,
     ) -> (ChainSnapshot, Result<(), UnknownParent>) {
-        let state = &mut *self.state;
+        let seen = self.peek(parent, base);
+        self.state.calls += 1;
+        self.state.version += 1;
+        seen
+    }
+
+    /// The chain a call would see if it were counted now, without counting it.
+    pub(crate) fn peek(
+        &self,
+        parent: Option<CallId>,
+        base: u32,
+    ) -> (ChainSnapshot, Result<(), UnknownParent>) {
         let depth = match parent {
             None => Ok(base.saturating_add(1)),
-            Some(parent) => state
+            Some(parent) => self
+                .state
                 .recent
                 .iter()
                 .rev()
@@ -162,8 +174,6 @@ impl Decisions<'_> {
                 .ok_or(UnknownParent),
         };
         let snapshot = self.snapshot(*depth.as_ref().unwrap_or(&base.saturating_add(1)), 0);
-        self.state.calls += 1;
-        self.state.version += 1;
         (snapshot, depth.map(|_| ()))
     }
 

@@ -91,7 +91,7 @@ pub use policy::{
 pub use principal::Principal;
 pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
-pub use task::{Outcome, Refusal, RefusalKind, RunError, Task, Warrant};
+pub use task::{Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant};
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
 pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 

@@ -23,7 +23,9 @@ fn corpus() -> Vec<PathBuf> {
     below(&dir, &mut files);
     files.sort();
     assert!(
-        files.iter().any(|f| f.parent().is_some_and(|p| p.ends_with("attacks"))),
+        files
+            .iter()
+            .any(|f| f.parent().is_some_and(|p| p.ends_with("attacks"))),
         "the attack corpus is missing from {}",
         dir.display()
     );

@@ -2,6 +2,7 @@
 //! issued), authorizes calls through the [pipeline](pipeline), delegates sub-tasks, and ends
 //! (its grant is revoked).
 
+mod explain;
 mod input;
 mod pipeline;
 mod record;
@@ -27,6 +28,7 @@ use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
 use crate::tool::{ToolCall, ToolSpec};
 
+pub use explain::Explanation;
 use record::CallFields;
 #[cfg(feature = "bench")]
 pub(crate) use record::{redacted, status, CallFields as BenchFields};
@@ -228,6 +230,13 @@ impl Task {
     /// Every failure refuses the call with machine-readable reasons; nothing is an error.
     pub fn authorize(&self, call: ToolCall) -> Result<Warrant, Refusal> {
         pipeline::authorize(&self.inner, call)
+    }
+
+    /// What the guard would decide for `call`, without deciding it: no call is counted, no
+    /// budget spent, no approver asked, nothing recorded. For debugging a policy, showing a
+    /// user what a tool would need, or testing a rule against the exact input document.
+    pub fn explain(&self, call: &ToolCall) -> Explanation {
+        explain::explain(&self.inner, call)
     }
 
     /// Authorizes `call`, runs `tool` with its warrant, and records the outcome.

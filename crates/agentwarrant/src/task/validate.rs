@@ -25,7 +25,7 @@ pub(crate) enum Band {
 }
 
 impl Band {
-    #[cfg(test)]
+    /// `intent`, `drift` or `outside_ceiling`, as in the policy input.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Band::Intent => "intent",

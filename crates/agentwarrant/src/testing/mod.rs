@@ -27,7 +27,9 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError};
+use crate::ledger::Head;
 use crate::policy::Backend;
+use crate::task::Explanation;
 use scenario::{play, ScenarioFile};
 
 /// The scenario format this runner reads.
@@ -206,13 +208,7 @@ pub fn run_file(
     path: impl AsRef<Path>,
     options: &RunOptions,
 ) -> Result<ScenarioReport, ScenarioError> {
-    let path = path.as_ref();
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        path: "$".into(),
-        message: format!("cannot read the file: {e}"),
-    })?;
+    let (text, file) = read(path.as_ref())?;
     run_str(&text, &file, options)
 }
 
@@ -222,6 +218,53 @@ pub fn run_str(
     file: &str,
     options: &RunOptions,
 ) -> Result<ScenarioReport, ScenarioError> {
+    let (scenario, (steps, _), head) = played(text, file, options, None)?;
+    Ok(ScenarioReport {
+        name: scenario.name().to_owned(),
+        file: file.to_owned(),
+        passed: steps.iter().all(|s| s.passed),
+        steps,
+        ledger_records: head.records,
+    })
+}
+
+/// Plays the steps of the scenario at `path` before step `index` (0-based), then explains
+/// that step instead of running it: what the guard would decide, with every reason, each
+/// scope's band and the exact policy input ([`Explanation`]).
+pub fn explain_step(
+    path: impl AsRef<Path>,
+    index: usize,
+    options: &RunOptions,
+) -> Result<Explanation, ScenarioError> {
+    let (text, file) = read(path.as_ref())?;
+    let (_, (_, explanation), _) = played(&text, &file, options, Some(index))?;
+    explanation.ok_or_else(|| ScenarioError {
+        file,
+        path: "steps".into(),
+        message: format!("there is no step {index} to explain"),
+    })
+}
+
+fn read(path: &Path) -> Result<(String, String), ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        path: "$".into(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    Ok((text, file))
+}
+
+type Played = (ScenarioFile, (Vec<StepReport>, Option<Explanation>), Head);
+
+/// Parses, checks and plays a scenario against a ledger in a fresh temporary directory, and
+/// verifies that ledger.
+fn played(
+    text: &str,
+    file: &str,
+    options: &RunOptions,
+    explain_at: Option<usize>,
+) -> Result<Played, ScenarioError> {
     let fail = |path: &str, message: String| ScenarioError {
         file: file.to_owned(),
         path: path.to_owned(),
@@ -241,18 +284,12 @@ pub fn run_str(
     std::fs::create_dir_all(&dir)
         .map_err(|e| fail("$", format!("cannot create a temporary directory: {e}")))?;
     let ledger_path = dir.join("ledger.jsonl");
-    let result = play(&scenario, file, options, &ledger_path);
+    let result = play(&scenario, file, options, &ledger_path, explain_at);
     let verified = crate::ledger::verify(&ledger_path);
     let _ = std::fs::remove_dir_all(&dir);
-    let steps = result?;
+    let played = result?;
     let head = verified.map_err(|e| fail("$", format!("the run's ledger does not verify: {e}")))?;
-    Ok(ScenarioReport {
-        name: scenario.name().to_owned(),
-        file: file.to_owned(),
-        passed: steps.iter().all(|s| s.passed),
-        steps,
-        ledger_records: head.records,
-    })
+    Ok((scenario, played, head))
 }
 
 impl std::fmt::Display for StepReport {

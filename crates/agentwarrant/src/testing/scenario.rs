@@ -16,7 +16,7 @@ use crate::kinds::{Impact, Role};
 use crate::ledger::FileLedger;
 use crate::limits::Limits;
 use crate::policy::Policy;
-use crate::task::{Outcome, RefusalKind, Task};
+use crate::task::{Explanation, Outcome, RefusalKind, Task};
 use crate::tool::{ToolCall, ToolSpec};
 
 // --- The file format. Unknown fields are errors: a typo must not silently pass a test. ---
@@ -294,12 +294,15 @@ impl ScenarioFile {
     }
 }
 
+/// Plays the scenario; with `explain_at`, plays the steps before it and explains that step
+/// instead of running it (and the rest).
 pub(super) fn play(
     scenario: &ScenarioFile,
     file: &str,
     options: &RunOptions,
     ledger_path: &Path,
-) -> Result<Vec<StepReport>, ScenarioError> {
+    explain_at: Option<usize>,
+) -> Result<(Vec<StepReport>, Option<Explanation>), ScenarioError> {
     let fail = |(path, message): (String, String)| ScenarioError {
         file: file.to_owned(),
         path,
@@ -389,6 +392,12 @@ pub(super) fn play(
                 .unwrap_or(&scenario.approver)
                 .script(),
         );
+        if explain_at == Some(index) {
+            let explanation = task.explain(&call);
+            drop(sub_tasks);
+            root.end().map_err(|e| fail(("$".into(), e.to_string())))?;
+            return Ok((reports, Some(explanation)));
+        }
         let (actual, reasons, call_id) = match task.authorize(call) {
             Ok(warrant) => {
                 let actual = if warrant.approved() {
@@ -443,7 +452,13 @@ pub(super) fn play(
             missing_reasons: missing,
         });
     }
+    if let Some(index) = explain_at {
+        return Err(fail((
+            "steps".into(),
+            format!("there is no step {index} to explain"),
+        )));
+    }
     drop(sub_tasks);
     root.end().map_err(|e| fail(("$".into(), e.to_string())))?;
-    Ok(reports)
+    Ok((reports, None))
 }

@@ -522,3 +522,63 @@ fn a_builder_given_an_equal_spec_twice_declares_it_once_and_refuses_a_conflict()
     let err = builder().tool(riskier).build().unwrap_err();
     assert_eq!(err.code(), "duplicate_tool");
 }
+
+#[test]
+fn explain_shows_the_decision_bands_and_input_without_spending_or_recording_anything() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let asked = Requests::default();
+    let seen = asked.clone();
+    let guard = builder()
+        .ledger(ledger.clone())
+        .limits(Limits {
+            max_calls: Some(1),
+            ..Limits::default()
+        })
+        .approver(move |request: &ApprovalRequest| {
+            seen.push(request);
+            Ok(ApprovalAnswer::Denied {
+                by: None,
+                reason: None,
+            })
+        })
+        .build()
+        .unwrap();
+    let intent = agentwarrant::Intent::builder("read the logs")
+        .scopes(["logs.read:*"])
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), intent).unwrap();
+    let records = ledger.records().len();
+    let secret = ToolCall::new("read_secret", json!({"path": "db/main"}));
+
+    for _ in 0..3 {
+        let why = task.explain(&secret);
+        assert_eq!(why.effect(), Effect::Approval);
+        let codes: Vec<&str> = why
+            .decision
+            .as_ref()
+            .unwrap()
+            .reasons
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(codes, ["secret_access", "scope_drift"]);
+        assert_eq!(why.scopes, [("secrets.read:db/main".to_owned(), "drift")]);
+        let input = why.input.unwrap();
+        assert_eq!(input["call"]["tool"], json!("read_secret"));
+        assert_eq!(input["chain"]["calls"], json!(0));
+        assert!(why.refused.is_none());
+    }
+    let unknown = task.explain(&ToolCall::new("drop_db", json!({})));
+    assert_eq!(unknown.effect(), Effect::Deny);
+    assert_eq!(unknown.refused.unwrap().code, ReasonCode::UnknownTool);
+
+    // Nothing was counted (max_calls 1 still allows a call), asked or recorded.
+    assert!(asked.all().is_empty());
+    assert_eq!(ledger.records().len(), records);
+    let logs = ToolCall::new("read_logs", json!({"service": "api"}));
+    task.authorize(logs)
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
+}
