@@ -15,6 +15,7 @@ import inspect
 import logging
 import os
 import re
+import sys
 import threading
 from typing import (
     Any,
@@ -286,6 +287,13 @@ def _check_placeholders(fn: Callable[..., Any], spec: ToolSpec) -> None:
                 f"call would be refused as `invalid_call`: {fix}",
                 code="invalid_tool",
             )
+
+
+def _langchain_tool(obj: object) -> Any:
+    """``obj`` when it is a LangChain tool (only when LangChain is already imported)."""
+    tools = sys.modules.get("langchain_core.tools")
+    base = getattr(tools, "BaseTool", None)
+    return obj if isinstance(base, type) and isinstance(obj, base) else None
 
 
 # --------------------------------------------------------------------------- calls
@@ -636,10 +644,11 @@ class Guard:
             raise TypeError("guard.tool() needs `impact=` (or a ready `spec=`)")
 
         def decorate(fn: F) -> F:
+            framework_tool = _langchain_tool(fn)
             tool_spec = spec
             if tool_spec is None:
                 tool_spec = ToolSpec(
-                    name or fn.__name__,
+                    name or (framework_tool.name if framework_tool is not None else fn.__name__),
                     impact=cast(Impact, impact),
                     reversible=reversible,
                     external=external,
@@ -654,6 +663,19 @@ class Guard:
                 )
             elif name is not None and name != tool_spec.name:
                 tool_spec = tool_spec.with_name(name)
+            if framework_tool is not None:
+                # `@guard.tool` on top of LangChain's `@tool`: a LangChain tool comes back, whose
+                # refusals reach the model as tool errors.
+                from agentwarrant.integrations.langchain import GuardedTool
+
+                if framework_tool.name != tool_spec.name:
+                    raise ConfigError(
+                        f"tool `{framework_tool.name}` is declared as `{tool_spec.name}`: a "
+                        "LangChain tool is guarded under its own name",
+                        code="invalid_tool",
+                    )
+                self.add_tool(tool_spec)
+                return cast(F, GuardedTool(framework_tool, self))
             _check_placeholders(fn, tool_spec)
             self.add_tool(tool_spec)
             return cast(F, self.guarded(fn, tool_spec))
