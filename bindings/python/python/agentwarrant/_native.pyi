@@ -28,6 +28,7 @@ __all__ = [
     "verify",
     "verify_text",
     "reason_codes",
+    "cli",
     "run_scenario_file",
     "run_scenario_text",
 ]
