@@ -37,7 +37,9 @@ async def main() -> None:
     outbox.clear()
     guard = make_guard()
     server = research_server()
-    guard_server(server, guard, specs=specs)
+    # In-process, the server's calls run in the task current here (`task="current"`); a
+    # deployed server passes `identity=` and `intent=` (a task per client connection) or `task=`.
+    guard_server(server, guard, specs=specs, task="current")
     async with guard.task(researcher, intent):
         async with Client(server) as plain_client:
             for name, args in SCRIPT:

@@ -22,6 +22,16 @@ fn reason_codes() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Runs the `agentwarrant` command (demo, verify, check, test) with ``argv``, the arguments
+/// after the program name, and returns its exit status (0 ok, 1 a negative verdict, 2 an
+/// error). It prints to the process's standard output and error, with the GIL released.
+/// ``python -m agentwarrant`` and the ``agentwarrant`` console script call it.
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+    let args = std::iter::once(std::ffi::OsString::from("agentwarrant")).chain(argv);
+    py.detach(move || agentwarrant_cli::run(args))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The Python halves the native code calls into, resolved once here, never per call.
@@ -46,6 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ledger::verify, m)?)?;
     m.add_function(wrap_pyfunction!(ledger::verify_text, m)?)?;
     m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::run_scenario_file, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::run_scenario_text, m)?)?;
     Ok(())

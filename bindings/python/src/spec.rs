@@ -35,8 +35,27 @@ fn attributes(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<Stri
     }
 }
 
-/// What a tool is and how risky it is: the Rust spec itself, `result_labels` included, so
-/// the guard and Python read one set of facts.
+// The Rust spec itself, `result_labels` included, so the guard and Python read one set of facts.
+/// What a tool is and how risky it is; the policy decides each call from it.
+///
+/// - ``name``: the tool's name, as the agent calls it.
+/// - ``impact``: ``"low"``, ``"medium"``, ``"high"`` or ``"critical"`` (required).
+/// - ``reversible``: whether the effect can be undone (default ``True``; ``False`` needs approval).
+/// - ``external``: whether it crosses the organisation's boundary (default ``False``).
+/// - ``sink``: whether it sends data out (default ``False``); an external sink after a secret
+///   read is ``exfiltration``.
+/// - ``reads``: labels of what it reads, e.g. ``"secret"``, ``"pii"``, ``"untrusted"`` (default none).
+/// - ``tags``: free tags; the default bundle knows ``"rbac"`` and ``"financial"`` (default none).
+/// - ``roles``: the identity roles that may call it (default ``None``: any role).
+/// - ``scopes``: scope templates filled from the call's args, e.g. ``"email.send:{to:email}"``
+///   (default none; see ``docs/templates.md``).
+/// - ``destination_arg``: the arg naming the external destination (default ``None``).
+/// - ``sensitive_args``: args redacted in the ledger; they may not fill a scope (default none).
+/// - ``result_labels``: labels every result carries, e.g. ``"untrusted"`` for fetched web
+///   pages (default none).
+///
+/// A malformed spec (a bad template, an unknown placeholder type) raises ``ConfigError``
+/// (``invalid_tool``).
 #[pyclass(frozen, module = "agentwarrant._native")]
 #[derive(Clone)]
 pub(crate) struct ToolSpec(pub(crate) agentwarrant::ToolSpec);
@@ -46,7 +65,8 @@ impl ToolSpec {
     #[new]
     #[pyo3(signature = (name, *, impact, reversible = true, external = false, sink = false,
         reads = Vec::new(), tags = Vec::new(), roles = None, scopes = Vec::new(),
-        destination_arg = None, sensitive_args = Vec::new(), result_labels = Vec::new()))]
+        destination_arg = None, sensitive_args = Vec::new(), result_labels = Vec::new()),
+        text_signature = "(name, *, impact, reversible=True, external=False, sink=False, reads=(), tags=(), roles=None, scopes=(), destination_arg=None, sensitive_args=(), result_labels=())")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -95,52 +115,64 @@ impl ToolSpec {
             .map_err(|e| build_error(py, &e))
     }
 
+    /// The tool's name.
     #[getter]
     fn name(&self) -> &str {
         self.0.name()
     }
+    /// ``"low"``, ``"medium"``, ``"high"`` or ``"critical"``.
     #[getter]
     fn impact(&self) -> &'static str {
         self.0.impact().as_str()
     }
+    /// Whether the effect can be undone.
     #[getter]
     fn reversible(&self) -> bool {
         self.0.reversible()
     }
+    /// Whether the tool crosses the organisation's boundary.
     #[getter]
     fn external(&self) -> bool {
         self.0.external()
     }
+    /// Whether the tool sends data out.
     #[getter]
     fn sink(&self) -> bool {
         self.0.sink()
     }
+    /// Labels of what the tool reads (``secret``, ``pii``, ``untrusted``, ...).
     #[getter]
     fn reads(&self) -> Vec<String> {
         self.0.reads().to_vec()
     }
+    /// Free tags (the default bundle knows ``rbac`` and ``financial``).
     #[getter]
     fn tags(&self) -> Vec<String> {
         self.0.tags().to_vec()
     }
+    /// The identity roles that may call the tool; ``None``: any.
     #[getter]
     fn roles(&self) -> Option<Vec<&'static str>> {
         self.0
             .roles()
             .map(|r| r.iter().map(|r| r.as_str()).collect())
     }
+    /// The scope templates, filled from each call's args.
     #[getter]
     fn scopes(&self) -> Vec<&str> {
         self.0.scopes().collect()
     }
+    /// The arg naming the external destination, if any.
     #[getter]
     fn destination_arg(&self) -> Option<&str> {
         self.0.destination_arg()
     }
+    /// Args redacted in the ledger.
     #[getter]
     fn sensitive_args(&self) -> Vec<String> {
         self.0.sensitive_args().map(str::to_owned).collect()
     }
+    /// Labels every result of the tool carries.
     #[getter]
     fn result_labels(&self) -> Vec<String> {
         self.0.result_labels().to_vec()
@@ -156,6 +188,13 @@ impl ToolSpec {
 }
 
 /// A non-human identity with its accountable human owner.
+///
+/// - ``id``: a URI-like id, e.g. ``"agent://acme/support-bot"``.
+/// - ``owner``: the accountable human.
+/// - ``role``: ``"orchestrator"``, ``"executor"`` (default) or ``"escalation"``.
+/// - ``ceiling``: the scope patterns this identity may ever hold (default none: every scoped
+///   call is ``outside_ceiling``).
+/// - ``attributes``: free JSON attributes the policy sees (default none).
 #[pyclass(frozen, module = "agentwarrant._native")]
 #[derive(Clone)]
 pub(crate) struct Identity(pub(crate) agentwarrant::Identity);
@@ -163,7 +202,8 @@ pub(crate) struct Identity(pub(crate) agentwarrant::Identity);
 #[pymethods]
 impl Identity {
     #[new]
-    #[pyo3(signature = (id, *, owner, role = "executor", ceiling = Vec::new(), attributes = None))]
+    #[pyo3(signature = (id, *, owner, role = "executor", ceiling = Vec::new(), attributes = None),
+        text_signature = "(id, *, owner, role='executor', ceiling=(), attributes=None)")]
     fn new(
         py: Python<'_>,
         id: String,
@@ -182,22 +222,27 @@ impl Identity {
             .map_err(|e| build_error(py, &e))
     }
 
+    /// The identity's id.
     #[getter]
     fn id(&self) -> &str {
         self.0.id()
     }
+    /// The accountable human owner.
     #[getter]
     fn owner(&self) -> &str {
         self.0.owner()
     }
+    /// ``"orchestrator"``, ``"executor"`` or ``"escalation"``.
     #[getter]
     fn role(&self) -> &'static str {
         self.0.role().as_str()
     }
+    /// The scope patterns this identity may ever hold.
     #[getter]
     fn ceiling(&self) -> Vec<String> {
         self.0.ceiling().to_strings()
     }
+    /// Free JSON attributes the policy sees.
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         map_to_py(py, self.0.attributes())
@@ -213,7 +258,14 @@ impl Identity {
     }
 }
 
-/// What a task was asked to do.
+/// What a task was asked to do: drift is measured against it.
+///
+/// - ``goal``: the request, in words.
+/// - ``scopes``: the scope patterns the task needs, e.g. ``["logs.read:*"]`` (default none:
+///   every scoped call then drifts and needs approval).
+/// - ``max_impact``: the highest impact the task expects (default ``None``: no limit); a call
+///   above it is ``impact_drift``.
+/// - ``attributes``: free JSON attributes the policy sees (default none).
 #[pyclass(frozen, module = "agentwarrant._native")]
 #[derive(Clone)]
 pub(crate) struct Intent(pub(crate) agentwarrant::Intent);
@@ -221,7 +273,8 @@ pub(crate) struct Intent(pub(crate) agentwarrant::Intent);
 #[pymethods]
 impl Intent {
     #[new]
-    #[pyo3(signature = (goal, *, scopes = Vec::new(), max_impact = None, attributes = None))]
+    #[pyo3(signature = (goal, *, scopes = Vec::new(), max_impact = None, attributes = None),
+        text_signature = "(goal, *, scopes=(), max_impact=None, attributes=None)")]
     fn new(
         py: Python<'_>,
         goal: String,
@@ -239,18 +292,22 @@ impl Intent {
         builder.build().map(Self).map_err(|e| build_error(py, &e))
     }
 
+    /// The request, in words.
     #[getter]
     fn goal(&self) -> &str {
         self.0.goal()
     }
+    /// The scope patterns the task needs.
     #[getter]
     fn scopes(&self) -> Vec<String> {
         self.0.scopes().to_strings()
     }
+    /// The highest impact the task expects, if limited.
     #[getter]
     fn max_impact(&self) -> Option<&'static str> {
         self.0.max_impact().map(Impact::as_str)
     }
+    /// Free JSON attributes the policy sees.
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         map_to_py(py, self.0.attributes())

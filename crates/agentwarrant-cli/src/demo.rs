@@ -6,7 +6,6 @@
 //! and a delegation chain cut at the depth limit.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use agentwarrant::ledger::CheckpointKey;
 use agentwarrant::testing::{Script, ScriptedApprover};
@@ -137,7 +136,7 @@ fn rejected(script: &Script) -> String {
 }
 
 /// Plays the session and prints the table; the ledger is verified at the end.
-pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
+pub(crate) fn run(ledger: Option<PathBuf>) -> Result<u8, String> {
     let path = ledger.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("agentwarrant-demo-{}.jsonl", std::process::id()))
     });
@@ -280,7 +279,7 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<ExitCode, String> {
         path.display(),
         verifying.to_hex()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::SUCCESS)
 }
 
 fn print_table(rows: &[Row]) {

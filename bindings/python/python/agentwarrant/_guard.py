@@ -14,6 +14,8 @@ import functools
 import inspect
 import logging
 import os
+import re
+import sys
 import threading
 from typing import (
     Any,
@@ -48,7 +50,7 @@ from agentwarrant._native import (
     ToolSpec,
     Warrant,
 )
-from agentwarrant.errors import GuardError, NoActiveTask, Refused
+from agentwarrant.errors import ConfigError, GuardError, NoActiveTask, Refused
 
 __all__ = ["Guard", "Task", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
 
@@ -250,6 +252,50 @@ def _binder(fn: Callable[..., Any], name: str) -> Binder:
     return bind
 
 
+# A scope template's placeholders: `{to}`, `{to:email}`, `{cc?}`, `{cc?:email}`. The engine
+# checks the template's shape when the spec is built; here only the names matter.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _placeholder_names(template: str) -> List[str]:
+    return [m.group(1).split(":", 1)[0].rstrip("?").strip() for m in _PLACEHOLDER.finditer(template)]
+
+
+def _check_placeholders(fn: Callable[..., Any], spec: ToolSpec) -> None:
+    """Every placeholder of the spec's scope templates names a parameter of ``fn``: one that
+    does not would fail every call as ``invalid_call``, so it is refused at declaration."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return  # no signature to check against (some builtins); the engine checks each call
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return  # **kwargs: any name can arrive
+    names = [n for n, p in params.items() if n not in _SKIPPED and p.kind is not p.VAR_POSITIONAL]
+    for template in spec.scopes:
+        for placeholder in _placeholder_names(template):
+            if placeholder in names:
+                continue
+            shown = ", ".join(names) if names else "no parameters"
+            fix = (
+                f"rename the placeholder to one of them (e.g. `{{{names[0]}}}`) or add a `{placeholder}` parameter"
+                if names
+                else f"add a `{placeholder}` parameter"
+            )
+            raise ConfigError(
+                f"tool `{spec.name}`: scope template `{template}` names `{placeholder}`, which is "
+                f"not a parameter of `{getattr(fn, '__qualname__', spec.name)}({shown})`; every "
+                f"call would be refused as `invalid_call`: {fix}",
+                code="invalid_tool",
+            )
+
+
+def _langchain_tool(obj: object) -> Any:
+    """``obj`` when it is a LangChain tool (only when LangChain is already imported)."""
+    tools = sys.modules.get("langchain_core.tools")
+    base = getattr(tools, "BaseTool", None)
+    return obj if isinstance(base, type) and isinstance(obj, base) else None
+
+
 # --------------------------------------------------------------------------- calls
 
 
@@ -391,6 +437,8 @@ class Task:
     def delegate(self, identity: Identity, intent: Union[Intent, str, None] = None) -> "Task":
         """A sub-task under ``identity``: this task's grant narrowed by its ceiling and by
         ``intent``. Use it as a context manager; its calls nest under the running call."""
+        if isinstance(intent, str):
+            self._guard._refuse_bare_goal(intent, "task.delegate(identity, ")
         return Task(self._guard, self._core.delegate(identity, _intent(intent)), parent=self)
 
     def end(self) -> None:
@@ -518,10 +566,29 @@ class Guard:
         manager: ``with guard.task(identity, intent) as task: ...``."""
         if not isinstance(identity, Identity):
             raise TypeError(f"`identity` must be an agentwarrant.Identity, got {type(identity).__name__}")
+        if isinstance(intent, str):
+            self._refuse_bare_goal(intent, "guard.task(identity, ")
         resolved = _intent(intent)
         if not isinstance(resolved, Intent):
             raise TypeError(f"`intent` must be an agentwarrant.Intent or a goal str, got {type(intent).__name__}")
         return Task(self, self._core.begin(identity, resolved))
+
+    def _refuse_bare_goal(self, goal: str, call: str) -> None:
+        """A bare goal string is an intent without scopes: with scoped tools declared, every
+        scoped call would drift (and need approval), which is never what was meant."""
+        scoped = [spec.name for spec in self.tools if spec.scopes]
+        default = self.default_tool
+        if default is not None and default.scopes:
+            scoped.append("(the default tool)")
+        if not scoped:
+            return
+        listed = ", ".join(f"`{name}`" for name in scoped[:3]) + (", ..." if len(scoped) > 3 else "")
+        raise ConfigError(
+            f"intent {goal!r} is a bare goal string, so it declares no scopes, but this guard has "
+            f"scoped tools ({listed}): every scoped call would drift outside the intent; pass the "
+            f"scopes the task needs: `{call}aw.Intent({goal!r}, scopes=[\"logs.read:*\", ...]))`",
+            code="invalid_intent",
+        )
 
     def use_default_task(self, identity: Identity, intent: Union[Intent, str]) -> Task:
         """Begins a task that guarded functions use when they are called outside any task
@@ -577,10 +644,11 @@ class Guard:
             raise TypeError("guard.tool() needs `impact=` (or a ready `spec=`)")
 
         def decorate(fn: F) -> F:
+            framework_tool = _langchain_tool(fn)
             tool_spec = spec
             if tool_spec is None:
                 tool_spec = ToolSpec(
-                    name or fn.__name__,
+                    name or (framework_tool.name if framework_tool is not None else fn.__name__),
                     impact=cast(Impact, impact),
                     reversible=reversible,
                     external=external,
@@ -595,6 +663,20 @@ class Guard:
                 )
             elif name is not None and name != tool_spec.name:
                 tool_spec = tool_spec.with_name(name)
+            if framework_tool is not None:
+                # `@guard.tool` on top of LangChain's `@tool`: a LangChain tool comes back, whose
+                # refusals reach the model as tool errors.
+                from agentwarrant.integrations.langchain import GuardedTool
+
+                if framework_tool.name != tool_spec.name:
+                    raise ConfigError(
+                        f"tool `{framework_tool.name}` is declared as `{tool_spec.name}`: a "
+                        "LangChain tool is guarded under its own name",
+                        code="invalid_tool",
+                    )
+                self.add_tool(tool_spec)
+                return cast(F, GuardedTool(framework_tool, self))
+            _check_placeholders(fn, tool_spec)
             self.add_tool(tool_spec)
             return cast(F, self.guarded(fn, tool_spec))
 

@@ -49,13 +49,28 @@ def _model_args(tool: BaseTool, kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in fields}
 
 
+def _guarded_function(tool: BaseTool) -> bool:
+    """Whether ``tool`` runs a function that ``@guard.tool`` already guards (``@tool`` stacked
+    on ``@guard.tool``): its calls are authorized by that function, not a second time."""
+    return any(
+        hasattr(getattr(tool, attr, None), "__agentwarrant_spec__") for attr in ("func", "coroutine")
+    )
+
+
 class GuardedTool(BaseTool):
-    """A ``BaseTool`` that authorizes each call with the guard before its inner tool runs."""
+    """A ``BaseTool`` that authorizes each call with the guard before its inner tool runs.
+
+    When the inner tool's function is already guarded (``@tool`` on top of ``@guard.tool``),
+    the function authorizes and this tool only turns a refusal into the tool error the model
+    sees, so the call is authorized once.
+    """
 
     inner: BaseTool
     guard: Any  # Guard (Any keeps pydantic from validating it)
+    authorizes: bool = True
 
     def __init__(self, inner: BaseTool, guard: Guard, **kwargs: Any) -> None:
+        kwargs.setdefault("authorizes", not _guarded_function(inner))
         inner_handler = inner.handle_tool_error
 
         def handle(error: ToolException) -> str:
@@ -106,9 +121,11 @@ class GuardedTool(BaseTool):
         run_manager: Optional[CallbackManagerForToolRun] = None,
         **kwargs: Any,
     ) -> Any:
-        task = self.guard.current_task()
         call = self._inner_kwargs(self.inner._run, kwargs, config, run_manager)
         try:
+            if not self.authorizes:
+                return self.inner._run(*args, **call)
+            task = self.guard.current_task()
             return task.run(self.name, _model_args(self.inner, kwargs), lambda: self.inner._run(*args, **call))
         except Refused as refusal:
             raise _RefusedCall(refusal_message(refusal)) from refusal
@@ -120,9 +137,11 @@ class GuardedTool(BaseTool):
         run_manager: Optional[AsyncCallbackManagerForToolRun] = None,
         **kwargs: Any,
     ) -> Any:
-        task = self.guard.current_task()
         call = self._inner_kwargs(self.inner._arun, kwargs, config, run_manager)
         try:
+            if not self.authorizes:
+                return await self.inner._arun(*args, **call)
+            task = self.guard.current_task()
             return await task.arun(self.name, _model_args(self.inner, kwargs), lambda: self.inner._arun(*args, **call))
         except Refused as refusal:
             raise _RefusedCall(refusal_message(refusal)) from refusal

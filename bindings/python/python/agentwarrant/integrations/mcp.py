@@ -1,40 +1,62 @@
-"""MCP: a guard in front of a client session's ``call_tool``, and as server middleware.
+"""MCP: a guard in front of a client session's ``call_tool``, and on the server side.
+
+Works with ``mcp`` 1.x (``ClientSession``, ``FastMCP``, the low-level ``Server``) and 2.x
+(``Client``, ``MCPServer``, server middleware).
 
 Client side (the agent calls tools of any MCP server)::
 
-    async with Client(server) as client:
+    async with Client(server) as client:                       # or a 1.x ClientSession
         tools = await guard_client(client, guard, specs=...)   # fails here on unguarded tools
         async with guard.task(identity, intent):
             result = await tools.call_tool("send_email", {...})
 
 Server side (every ``tools/call`` the server receives is authorized)::
 
-    server = MCPServer("mail", middleware=[GuardMiddleware(guard, specs=..., tool_names=[...])])
-    # or, for a server already built:  guard_server(server, guard, specs=...)
+    guard_server(server, guard, specs=..., identity=agent, intent=intent)  # a task per client session
+    guard_server(server, guard, specs=..., task=task)                      # or one task, or (ctx) -> Task
+    guard_server(server, guard, specs=..., task="current")                 # or the caller's (in-process)
 
-A refused call comes back as a ``CallToolResult`` with ``is_error`` set and a short text the
+A served tool call has no ``with guard.task(...)`` around it, so the server side must be told
+which task its calls run in; without one, ``guard_server`` raises ``ConfigError`` at wrap time
+(unless the guard has a default task, ``guard.use_default_task(...)``).
+
+A refused call comes back as a ``CallToolResult`` with ``isError: true`` and a short text the
 model can act on; a tool error is recorded as the call's outcome.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable, List, Mapping, Optional, Union
+import logging
+import weakref
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Union
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from agentwarrant._guard import Guard, Task, _arun_call
-from agentwarrant._native import ToolSpec
-from agentwarrant.errors import Refused
+from agentwarrant._native import Identity, Intent, ToolSpec
+from agentwarrant.errors import ConfigError, NoActiveTask, Refused
 from agentwarrant.integrations._common import Specs, refusal_message, resolve_specs
 
 __all__ = ["GuardMiddleware", "GuardedClient", "guard_client", "guard_server", "refused_result"]
 
-TaskSource = Union[Task, Callable[[Any], Task], None]
+_log = logging.getLogger("agentwarrant")
+
+TaskSource = Union[Task, Callable[[Any], Task], Literal["current"], None]
+"""Where a served call's task comes from: a :class:`Task`; a callable ``(ctx) -> Task`` (``ctx``
+is the SDK's request context, ``ctx.session`` the client's session on 1.x and 2.x); ``"current"``,
+the task current where the server runs (in-process servers); ``None`` with ``identity=`` and
+``intent=``, one task per client session."""
+
+
+def _error_result(text: str) -> CallToolResult:
+    # By alias: the field is `isError` on mcp 1.x and `is_error` (alias `isError`) on 2.x; a
+    # keyword the model does not know would be dropped, and the refusal would read as success.
+    return CallToolResult.model_validate({"content": [{"type": "text", "text": text}], "isError": True})
 
 
 def refused_result(refusal: Refused) -> CallToolResult:
-    """The tool-error result a model sees for a refused call."""
-    return CallToolResult(content=[TextContent(type="text", text=refusal_message(refusal))], is_error=True)
+    """The tool-error result (``isError: true``) a model sees for a refused call."""
+    return _error_result(refusal_message(refusal))
 
 
 def _error_text(result: Any) -> Optional[str]:
@@ -51,17 +73,23 @@ def _error_text(result: Any) -> Optional[str]:
     return "; ".join(t for t in texts if t) or "the tool reported an error"
 
 
-async def _guarded(task: Task, name: str, arguments: Optional[Mapping[str, Any]], call: Callable[[], Awaitable[Any]]) -> Any:
+async def _guarded(
+    task: Task,
+    name: str,
+    arguments: Optional[Mapping[str, Any]],
+    call: Callable[[], Awaitable[Any]],
+    refused: Callable[[CallToolResult], Any] = lambda result: result,
+) -> Any:
     """Authorizes the ``tools/call`` of ``name`` in ``task``, then runs ``call`` as that call.
 
-    A refusal is returned as the tool-error result the model sees; an error result (or a raise)
-    is recorded as the call's error.
+    A refusal is returned as the tool-error result the model sees (wrapped by ``refused``); an
+    error result (or a raise) is recorded as the call's error.
     """
     try:
         warrant = await task.authorize_async(name, dict(arguments or {}))
     except Refused as refusal:
-        return refused_result(refusal)
-    return await _arun_call(task._root, warrant, call, failed=_error_text)
+        return refused(refused_result(refusal))
+    return await _arun_call(task._root, warrant, call, failed=lambda result: _error_text(getattr(result, "root", result)))
 
 
 class GuardedClient:
@@ -97,11 +125,13 @@ async def guard_client(client: Any, guard: Guard, *, specs: Specs = None, defaul
 
 
 class GuardMiddleware:
-    """MCP server middleware: authorizes every ``tools/call`` before the tool runs.
+    """MCP server middleware (mcp 2.x): authorizes every ``tools/call`` before the tool runs.
 
-    ``task`` is the task calls run in: a :class:`Task`, a callable ``(ctx) -> Task`` (e.g. one
-    task per client session), or ``None`` for the task current where the server runs.
-    ``tool_names`` are checked for specs now (wrap time).
+    ``task`` is the task calls run in (see :data:`TaskSource`): a :class:`Task`, a callable
+    ``(ctx) -> Task``, ``"current"``, or ``None`` with ``identity=`` and ``intent=`` for one
+    task per client session (begun at the session's first call). With none of these, the
+    guard's default task (``guard.use_default_task``) is used, and without one it is a
+    :class:`~agentwarrant.ConfigError` here. ``tool_names`` are checked for specs now.
     """
 
     def __init__(
@@ -112,18 +142,72 @@ class GuardMiddleware:
         default: Optional[ToolSpec] = None,
         tool_names: Iterable[str] = (),
         task: TaskSource = None,
+        identity: Optional[Identity] = None,
+        intent: Optional[Intent] = None,
     ) -> None:
+        if (identity is None) != (intent is None):
+            raise ConfigError("a task per client session needs both `identity=` and `intent=`", code="invalid_intent")
+        if identity is not None and task is not None:
+            raise ConfigError("pass either `task=` or `identity=`/`intent=`, not both", code="invalid_intent")
+        if task is None and identity is None and guard._default_task is None:
+            raise ConfigError(
+                "a served MCP tool call runs outside any `with guard.task(...)`, so the server "
+                "needs its task: pass `identity=` and `intent=` (one task per client session), "
+                "`task=` (a Task, or a callable (ctx) -> Task), `task=\"current\"` (the task "
+                "current where the server runs, for in-process servers), or set "
+                "`guard.use_default_task(...)`",
+                code="no_task",
+            )
+        if task is not None and not (isinstance(task, Task) or task == "current" or callable(task)):
+            raise TypeError(f"`task` must be a Task, a callable (ctx) -> Task or \"current\", got {type(task).__name__}")
         self.guard = guard
         self.task = task
         self.default = default
+        self._identity = identity
+        self._intent = intent
+        # One task per client session, ended when the session object goes away.
+        self._sessions: "weakref.WeakKeyDictionary[Any, Task]" = weakref.WeakKeyDictionary()
+        self._by_id: Dict[int, Task] = {}
         resolve_specs(guard, list(tool_names), specs, default)
 
     def _task(self, ctx: Any) -> Task:
         if isinstance(self.task, Task):
             return self.task
-        if self.task is not None:
+        if self.task is not None and self.task != "current" and callable(self.task):
             return self.task(ctx)
+        if self._identity is not None and self._intent is not None:
+            return self._session_task(getattr(ctx, "session", None))
         return self.guard.current_task()
+
+    def _session_task(self, session: Any) -> Task:
+        assert self._identity is not None and self._intent is not None
+        # The client's connection: the session itself on mcp 1.x; on 2.x each request gets a
+        # ServerSession of its own over the connection-scoped state.
+        key = getattr(session, "connection", None) or getattr(session, "_connection", None) or session
+        if key is None:
+            raise NoActiveTask("the MCP request carries no client session to begin a task for")
+        try:
+            task = self._sessions.get(key)
+        except TypeError:  # not weakly referenceable, or not hashable
+            task = self._by_id.get(id(key))
+        if task is None or task.ended:
+            task = self.guard.task(self._identity, self._intent)
+            try:
+                self._sessions[key] = task
+            except TypeError:
+                self._by_id[id(key)] = task
+            else:
+                weakref.finalize(key, task.end)  # the session is gone: end its task
+        return task
+
+    async def _call(self, ctx: Any, name: str, arguments: Mapping[str, Any], call: Callable[[], Awaitable[Any]], wrap: Callable[[CallToolResult], Any]) -> Any:
+        try:
+            task = self._task(ctx)
+        except NoActiveTask as error:
+            # Fail closed, and say so to the host instead of an "Internal server error".
+            _log.error("agentwarrant: MCP tools/call of `%s` refused: %s", name, error)
+            return wrap(_error_result(f"refused: `{name}` cannot run: no agentwarrant task is active for this server."))
+        return await _guarded(task, name, arguments, call, wrap)
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         if ctx.method != "tools/call" or ctx.request_id is None:
@@ -133,7 +217,7 @@ class GuardMiddleware:
         arguments = params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, Mapping):
             return await call_next(ctx)  # malformed: the server's validation answers
-        return await _guarded(self._task(ctx), name, arguments, lambda: call_next(ctx))
+        return await self._call(ctx, name, arguments, lambda: call_next(ctx), lambda result: result)
 
 
 def _server_tool_names(server: Any) -> List[str]:
@@ -141,6 +225,33 @@ def _server_tool_names(server: Any) -> List[str]:
     if manager is not None:
         return [tool.name for tool in manager.list_tools()]
     return []
+
+
+def _guard_v1_handler(lowlevel: Any, middleware: GuardMiddleware) -> None:
+    """mcp 1.x has no server middleware: the ``tools/call`` request handler is wrapped."""
+    from mcp import types
+
+    handlers: Any = getattr(lowlevel, "request_handlers", None)
+    original = handlers.get(types.CallToolRequest) if isinstance(handlers, dict) else None
+    # 1.x wraps every handler's answer in a ServerResult (a union type on 2.x: looked up here).
+    server_result: Callable[[CallToolResult], Any] = getattr(types, "ServerResult")
+    if original is None:
+        raise TypeError(
+            f"{type(lowlevel).__name__} has no tools/call handler to guard: register the server's "
+            "tools (or its call_tool handler) before guard_server"
+        )
+
+    async def guarded_call_tool(request: Any) -> Any:
+        try:
+            ctx: Any = lowlevel.request_context
+        except LookupError:
+            ctx = None
+        params = request.params
+        return await middleware._call(
+            ctx, params.name, dict(params.arguments or {}), lambda: original(request), server_result
+        )
+
+    handlers[types.CallToolRequest] = guarded_call_tool
 
 
 def guard_server(
@@ -151,15 +262,25 @@ def guard_server(
     default: Optional[ToolSpec] = None,
     tool_names: Optional[Iterable[str]] = None,
     task: TaskSource = None,
+    identity: Optional[Identity] = None,
+    intent: Optional[Intent] = None,
 ) -> GuardMiddleware:
-    """Adds a :class:`GuardMiddleware` to an ``MCPServer`` (or low-level ``Server``) in front of
-    the SDK's own middleware. The server's registered tools (or ``tool_names``) must each have
-    a spec; tools registered later are refused as ``unknown_tool`` unless a default applies."""
+    """Guards every ``tools/call`` of an MCP server: ``MCPServer`` or low-level ``Server`` on
+    mcp 2.x (a :class:`GuardMiddleware` in front of the SDK's own), ``FastMCP`` or low-level
+    ``Server`` on mcp 1.x (its ``tools/call`` handler wrapped).
+
+    The calls' task: see :class:`GuardMiddleware` (``identity=``/``intent=`` for one task per
+    client session, ``task=``, or ``task="current"``); none of them is a ``ConfigError`` here.
+    The server's registered tools (or ``tool_names``) must each have a spec; tools registered
+    later are refused as ``unknown_tool`` unless a default applies."""
     names = list(tool_names) if tool_names is not None else _server_tool_names(server)
-    middleware = GuardMiddleware(guard, specs=specs, default=default, tool_names=names, task=task)
-    lowlevel = getattr(server, "_lowlevel_server", server)
+    middleware = GuardMiddleware(
+        guard, specs=specs, default=default, tool_names=names, task=task, identity=identity, intent=intent
+    )
+    lowlevel = getattr(server, "_lowlevel_server", None) or getattr(server, "_mcp_server", None) or server
     chain = getattr(lowlevel, "middleware", None)
-    if not isinstance(chain, list):
-        raise TypeError(f"{type(server).__name__} has no middleware list; pass GuardMiddleware to the server instead")
-    chain.append(middleware)
+    if isinstance(chain, list):
+        chain.append(middleware)
+    else:
+        _guard_v1_handler(lowlevel, middleware)
     return middleware

@@ -17,7 +17,7 @@ import dataclasses
 import json
 from typing import Any, Awaitable, Callable, List, Optional, Sequence
 
-from agents import FunctionTool
+from agents import FunctionTool, Tool
 from agents.tool_context import ToolContext
 
 from agentwarrant._guard import Guard, _arun_call
@@ -72,11 +72,15 @@ def guard_tools(
     *,
     specs: Specs = None,
     default: Optional[ToolSpec] = None,
-) -> List[FunctionTool]:
+) -> List[Tool]:
     """Guards every function tool; a tool without a spec (from ``specs``, the guard, or
-    ``default``) raises :class:`~agentwarrant.UnguardedToolError` here, naming it."""
+    ``default``) raises :class:`~agentwarrant.UnguardedToolError` here, naming it.
+
+    The result is a ``list[Tool]``, the type ``Agent(tools=...)`` takes (a list is invariant:
+    a ``list[FunctionTool]`` would not type-check there)."""
     for tool in tools:
         if not isinstance(tool, FunctionTool):
             raise TypeError(f"guard_tools() guards FunctionTools; `{getattr(tool, 'name', tool)}` is a {type(tool).__name__}")
     resolve_specs(guard, [t.name for t in tools], specs, default)
-    return [guard_tool(guard, t) for t in tools]
+    guarded: List[Tool] = [guard_tool(guard, t) for t in tools]
+    return guarded

@@ -1,0 +1,421 @@
+//! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify a ledger.
+//!
+//! The command is a library so that every distribution runs the same code: the `agentwarrant`
+//! binary of this crate calls [`run`], and so does the `agentwarrant` command installed with
+//! the Python package (`agentwarrant._native.cli`).
+
+/// Prints a line to standard output. A reader that went away (`agentwarrant demo | head -1`)
+/// ends the program quietly, as a closed pipe ends other command-line tools, instead of a
+/// panic; any other write error ends it with status 2.
+macro_rules! out {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
+mod demo;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use agentwarrant::testing::{run_file, RunOptions};
+use agentwarrant::{Backend, Policy};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "agentwarrant",
+    version,
+    about = "Guardrails for AI-agent tool calls"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Play a scripted operations-agent session on the default bundle and print what was decided.
+    Demo {
+        /// Where to write the ledger (default: a new file in the temporary directory).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+    },
+    /// Check a ledger's hash chain; names the first broken record.
+    Verify {
+        /// The JSON Lines ledger.
+        path: PathBuf,
+        /// The hash the last record must have (detects a truncated tail).
+        #[arg(long)]
+        expect_head: Option<String>,
+        /// The public key of the ledger's signed checkpoints (64 hex digits): every checkpoint
+        /// must verify under it, and the ledger must end on a closing checkpoint.
+        #[arg(long)]
+        key: Option<String>,
+        /// With `--key`: accept a ledger that is still being written (no closing checkpoint).
+        #[arg(long, requires = "key")]
+        allow_open: bool,
+    },
+    /// Evaluate one policy input document and print the decision as JSON.
+    Check {
+        /// The input document (JSON, contract agentwarrant/v1).
+        #[arg(long)]
+        input: PathBuf,
+        /// A policy directory replacing the default bundle.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Explain a scenario step: play the steps before it, then show what the guard would
+    /// decide for it (every reason, each scope's band, the exact policy input) without
+    /// deciding it.
+    Explain {
+        /// The scenario file.
+        file: PathBuf,
+        /// The step to explain (0-based).
+        #[arg(long)]
+        step: usize,
+        /// A policy directory replacing the default bundle.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Output format (`json` includes the policy input document).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run scenario files (agentwarrant-scenario/v1); fails if any step differs.
+    Test {
+        /// Scenario files, or directories of them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// A policy directory replacing the default bundle.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The regorus evaluator.
+        #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+        backend: BackendArg,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Auto,
+    Rvm,
+    Interpreter,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Rvm => Backend::Vm,
+            BackendArg::Interpreter => Backend::Interpreter,
+        }
+    }
+}
+
+/// The exit status of a successful run.
+pub const SUCCESS: u8 = 0;
+/// The exit status of a run whose verdict is negative: a broken ledger, a failing scenario.
+pub const FAILURE: u8 = 1;
+/// The exit status of a run that could not do its job: bad arguments, unreadable files.
+pub const USAGE: u8 = 2;
+
+/// Runs the command with `args` (the program name first, as in [`std::env::args_os`]) and
+/// returns its exit status: [`SUCCESS`], [`FAILURE`] or [`USAGE`].
+///
+/// Output goes to the process's standard output and error. `--help` and `--version` print
+/// and return [`SUCCESS`]; arguments that do not parse print clap's message and return
+/// [`USAGE`]. A closed standard output (`agentwarrant demo | head -1`) ends the process
+/// quietly with status 0, as it ends other command-line tools.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let status = if error.use_stderr() { USAGE } else { SUCCESS };
+            // Nothing more can be said when the terminal itself cannot be written.
+            let _ = error.print();
+            return status;
+        }
+    };
+    let result = match cli.command {
+        Command::Demo { ledger } => demo::run(ledger),
+        Command::Verify {
+            path,
+            expect_head,
+            key,
+            allow_open,
+        } => match key {
+            Some(key) => verify_signed(&path, &key, allow_open),
+            None => verify(&path, expect_head.as_deref()),
+        },
+        Command::Check { input, policy } => check(&input, policy),
+        Command::Explain {
+            file,
+            step,
+            policy,
+            format,
+        } => explain(&file, step, policy, format),
+        Command::Test {
+            files,
+            policy,
+            format,
+            backend,
+        } => test(&files, policy, format, backend.into()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            USAGE
+        }
+    }
+}
+
+fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+        std::process::exit(2);
+    }
+}
+
+fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<u8, String> {
+    match agentwarrant::ledger::verify(path) {
+        Ok(head) => {
+            if let Some(expected) = expect_head {
+                if expected != head.hash {
+                    out!(
+                        "broken: `{}` ends at record {} with hash {}, not the expected head {expected}: records were removed from the end or added",
+                        path.display(),
+                        head.records,
+                        head.hash
+                    );
+                    return Ok(FAILURE);
+                }
+            }
+            out!(
+                "ok: `{}` holds {} intact records; head {}",
+                path.display(),
+                head.records,
+                head.hash
+            );
+            Ok(SUCCESS)
+        }
+        Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
+            out!(
+                "broken: `{}` record {line} (line {line}): {problem}",
+                path.display()
+            );
+            Ok(FAILURE)
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+fn explain(
+    file: &std::path::Path,
+    step: usize,
+    policy_dir: Option<PathBuf>,
+    format: Format,
+) -> Result<u8, String> {
+    let options = RunOptions {
+        policy_dir,
+        ..RunOptions::default()
+    };
+    let why =
+        agentwarrant::testing::explain_step(file, step, &options).map_err(|e| e.to_string())?;
+    match format {
+        Format::Text => {
+            out!("{why}");
+            if let Some(input) = &why.input {
+                out!(
+                    "policy input:\n{}",
+                    serde_json::to_string_pretty(input).map_err(|e| e.to_string())?
+                );
+            }
+        }
+        Format::Json => out!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "tool": why.tool,
+                "effect": why.effect().as_str(),
+                "decision": why.decision,
+                "refused": why.refused,
+                "scopes": why.scopes.iter().map(|(scope, band)| serde_json::json!({"scope": scope, "band": band})).collect::<Vec<_>>(),
+                "input": why.input,
+            }))
+            .map_err(|e| e.to_string())?
+        ),
+    }
+    Ok(SUCCESS)
+}
+
+/// `verify --key`: the chain, every checkpoint's signature, and a closing checkpoint.
+fn verify_signed(path: &std::path::Path, key: &str, allow_open: bool) -> Result<u8, String> {
+    let key =
+        agentwarrant::ledger::VerifyingKey::from_hex(key).map_err(|e| format!("--key: {e}"))?;
+    match agentwarrant::ledger::verify_signed(path, &key) {
+        Ok(report) if report.closed || allow_open => {
+            out!(
+                "ok: `{}` holds {} intact records; {} checkpoint(s) signed by key {}; {}",
+                path.display(),
+                report.head.records,
+                report.checkpoints,
+                key.key_id(),
+                if report.closed {
+                    "closed".to_owned()
+                } else {
+                    format!(
+                        "open: {} record(s) after the last checkpoint are not signed yet",
+                        report.unsigned_tail
+                    )
+                }
+            );
+            Ok(SUCCESS)
+        }
+        Ok(report) => {
+            out!(
+                "incomplete: `{}` does not end on a closing checkpoint: {} record(s) after the last checkpoint (record {}) are not signed, and records after them may be missing (cut off, or the ledger is still being written: --allow-open)",
+                path.display(),
+                report.unsigned_tail,
+                report
+                    .last_checkpoint
+                    .map_or_else(|| "none".to_owned(), |seq| seq.to_string())
+            );
+            Ok(FAILURE)
+        }
+        Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
+            out!(
+                "broken: `{}` record {line} (line {line}): {problem}",
+                path.display()
+            );
+            Ok(FAILURE)
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+fn check(input: &std::path::Path, policy: Option<PathBuf>) -> Result<u8, String> {
+    let text = std::fs::read_to_string(input)
+        .map_err(|e| format!("cannot read `{}`: {e}", input.display()))?;
+    let document: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("`{}` is not JSON: {e}", input.display()))?;
+    let policy = match policy {
+        Some(dir) => Policy::from_dir(dir).map_err(|e| e.to_string())?,
+        None => Policy::default_bundle(),
+    };
+    let engine = policy.compile().map_err(|e| e.to_string())?;
+    let decision = engine.decide_json(&document);
+    out!(
+        "{}",
+        serde_json::to_string_pretty(&decision).map_err(|e| e.to_string())?
+    );
+    Ok(SUCCESS)
+}
+
+/// Files as given; directories expand to the `.json` files below them (recursively, sorted).
+/// A directory holding none is an error: a test run that runs nothing must not pass.
+fn scenario_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn below(dir: &std::path::Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                below(&path, files)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let before = files.len();
+            below(arg, &mut files)?;
+            if files.len() == before {
+                return Err(format!(
+                    "no scenario files (`*.json`) in `{}`",
+                    arg.display()
+                ));
+            }
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn test(
+    args: &[PathBuf],
+    policy_dir: Option<PathBuf>,
+    format: Format,
+    backend: Backend,
+) -> Result<u8, String> {
+    let options = RunOptions {
+        policy_dir,
+        backend,
+    };
+    let mut json = Vec::new();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in scenario_files(args)? {
+        match run_file(&file, &options) {
+            Ok(report) => {
+                if report.passed {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+                if format == Format::Text {
+                    let verdict = if report.passed { "PASS" } else { "FAIL" };
+                    out!(
+                        "{verdict} {} ({} steps) {}",
+                        report.name,
+                        report.steps.len(),
+                        file.display()
+                    );
+                    for step in report.failures() {
+                        out!("    {step}");
+                    }
+                }
+                json.push(serde_json::to_value(&report).map_err(|e| e.to_string())?);
+            }
+            Err(error) => {
+                failed += 1;
+                if format == Format::Text {
+                    out!("ERROR {error}");
+                }
+                json.push(serde_json::json!({"file": file.display().to_string(), "passed": false, "error": error.to_string()}));
+            }
+        }
+    }
+    match format {
+        Format::Text => out!("{passed} passed, {failed} failed"),
+        Format::Json => out!(
+            "{}",
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+        ),
+    }
+    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+}
