@@ -319,19 +319,6 @@ pub(crate) struct GuardCore {
     ledger_object: Py<PyAny>,
 }
 
-/// The limits a Python guard may set by name (`Guard(limits={...})`); an unknown name is an
-/// error, not ignored.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyLimits {
-    #[serde(default)]
-    max_depth: Option<u32>,
-    #[serde(default)]
-    max_calls: Option<u64>,
-    #[serde(default)]
-    max_impact_total: Option<u32>,
-}
-
 fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
     value
         .map(|s| {
@@ -408,7 +395,8 @@ impl GuardCore {
             limits.approval_ttl = ttl;
         }
         if let Some(value) = policy_limits {
-            let read: PolicyLimits = serde_json::from_value(to_json(value, "policy_limits")?)
+            limits = limits
+                .with_policy_json(&to_json(value, "policy_limits")?)
                 .map_err(|e| {
                     raise_code(
                         py,
@@ -417,9 +405,6 @@ impl GuardCore {
                         "invalid_limits",
                     )
                 })?;
-            limits.max_depth = read.max_depth;
-            limits.max_calls = read.max_calls;
-            limits.max_impact_total = read.max_impact_total;
         }
         let (ledger, ledger_object) = self::ledger(py, ledger)?;
         let mut builder = agentwarrant::Guard::builder()

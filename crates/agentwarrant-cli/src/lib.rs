@@ -219,14 +219,7 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<u8, Strin
             );
             Ok(SUCCESS)
         }
-        Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
-            out!(
-                "broken: `{}` record {line} (line {line}): {problem}",
-                path.display()
-            );
-            Ok(FAILURE)
-        }
-        Err(other) => Err(other.to_string()),
+        Err(error) => broken(path, error),
     }
 }
 
@@ -302,14 +295,22 @@ fn verify_signed(path: &std::path::Path, key: &str, allow_open: bool) -> Result<
             );
             Ok(FAILURE)
         }
-        Err(agentwarrant::LedgerError::Broken { line, problem, .. }) => {
+        Err(error) => broken(path, error),
+    }
+}
+
+/// The verdict on a ledger that does not verify: `broken` names its first bad record (status
+/// 1); a ledger that cannot be read is an error (status 2).
+fn broken(path: &std::path::Path, error: agentwarrant::LedgerError) -> Result<u8, String> {
+    match error {
+        agentwarrant::LedgerError::Broken { line, problem, .. } => {
             out!(
                 "broken: `{}` record {line} (line {line}): {problem}",
                 path.display()
             );
             Ok(FAILURE)
         }
-        Err(other) => Err(other.to_string()),
+        other => Err(other.to_string()),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 /// Every limit of a guard. Exceeding one refuses the call with its own reason; none is infinite.
 ///
 /// ```
@@ -48,6 +50,39 @@ impl Limits {
 
     /// The longest one policy evaluation may be allowed to run: an hour.
     pub const MAX_POLICY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+    /// These limits with the ones the policy reads set from their JSON form,
+    /// `{"max_depth": 2, "max_calls": 50, "max_impact_total": 6}` (as scenario files and the
+    /// Python binding write them); `null` sets none. An unknown name, or a value that is not
+    /// a count, is an error naming it.
+    ///
+    /// ```
+    /// use agentwarrant::Limits;
+    /// let limits = Limits::default().with_policy_json(&serde_json::json!({"max_depth": 2}))?;
+    /// assert_eq!(limits.max_depth, Some(2));
+    /// assert!(Limits::default().with_policy_json(&serde_json::json!({"max_dept": 2})).is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn with_policy_json(mut self, json: &serde_json::Value) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Read {
+            #[serde(default)]
+            max_depth: Option<u32>,
+            #[serde(default)]
+            max_calls: Option<u64>,
+            #[serde(default)]
+            max_impact_total: Option<u32>,
+        }
+        if json.is_null() {
+            return Ok(self);
+        }
+        let read = Read::deserialize(json).map_err(|e| e.to_string())?;
+        self.max_depth = read.max_depth.or(self.max_depth);
+        self.max_calls = read.max_calls.or(self.max_calls);
+        self.max_impact_total = read.max_impact_total.or(self.max_impact_total);
+        Ok(self)
+    }
 
     /// The limits the policy reads from `data.limits`, as `(name, value)` for those set.
     pub(crate) fn policy_data(&self) -> Vec<(&'static str, u64)> {

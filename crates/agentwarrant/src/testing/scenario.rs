@@ -36,31 +36,8 @@ pub(super) struct ScenarioFile {
     #[serde(default)]
     approver: ApproverDef,
     #[serde(default)]
-    limits: LimitsDef,
+    limits: Json,
     steps: Vec<StepDef>,
-}
-
-/// The limits a scenario may set: those the policy reads.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsDef {
-    #[serde(default)]
-    max_depth: Option<u32>,
-    #[serde(default)]
-    max_calls: Option<u64>,
-    #[serde(default)]
-    max_impact_total: Option<u32>,
-}
-
-impl From<LimitsDef> for Limits {
-    fn from(def: LimitsDef) -> Self {
-        Limits {
-            max_depth: def.max_depth,
-            max_calls: def.max_calls,
-            max_impact_total: def.max_impact_total,
-            ..Limits::default()
-        }
-    }
 }
 
 fn dev() -> String {
@@ -323,7 +300,11 @@ pub(super) fn play(
         .map_err(fail)?;
     let guard = Guard::builder()
         .policy(policy)
-        .limits(Limits::from(scenario.limits))
+        .limits(
+            Limits::default()
+                .with_policy_json(&scenario.limits)
+                .map_err(|e| fail(("limits".into(), e)))?,
+        )
         .backend(options.backend)
         .tools(tools)
         .approver(approver.clone())

@@ -94,21 +94,7 @@ fn every_library_code() -> BTreeSet<&'static str> {
 /// The string literals in the body of every `fn code` of the library's sources: a variant
 /// added with a new code shows up here even if [`every_library_code`] forgot it.
 fn codes_in_source() -> BTreeSet<String> {
-    fn sources(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                sources(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    sources(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
+    let files = crate::fixtures::library_sources();
     let mut codes = BTreeSet::new();
     for file in files {
         let source = std::fs::read_to_string(&file).unwrap();

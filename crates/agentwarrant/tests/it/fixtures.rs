@@ -171,3 +171,26 @@ pub(crate) fn records_of(ledger: &MemoryLedger, call: CallId) -> Vec<Record> {
 pub(crate) fn status(record: &Record) -> &str {
     record.outcome.as_ref().map_or("", |o| o.status.as_str())
 }
+
+/// Every `.rs` file of the library's `src/`, sorted: for tests that read the sources.
+pub(crate) fn library_sources() -> Vec<std::path::PathBuf> {
+    fn below(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                below(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    below(&library_src(), &mut files);
+    files.sort();
+    files
+}
+
+/// The library's `src/` directory.
+pub(crate) fn library_src() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}

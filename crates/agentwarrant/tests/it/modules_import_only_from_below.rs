@@ -2,7 +2,9 @@
 //! layers below its own, never from a sibling of its layer nor from above. The test reads the
 //! `crate::` paths of every source file, so the house cannot drift unnoticed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::fixtures::{library_sources, library_src};
 
 /// The layers, lowest first. A new module must be placed here (the test fails until it is).
 const LAYERS: &[(&str, &[&str])] = &[
@@ -40,17 +42,6 @@ fn layer_of(module: &str) -> Option<(usize, &'static str)> {
         .enumerate()
         .find(|(_, (_, modules))| modules.contains(&module))
         .map(|(index, (name, _))| (index, *name))
-}
-
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The top-level module a source file belongs to (`task/pipeline.rs` → `task`).
@@ -99,10 +90,8 @@ fn imports(text: &str) -> Vec<(usize, String)> {
 
 #[test]
 fn every_module_imports_only_from_the_layers_below_its_own() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    files.sort();
+    let src = library_src();
+    let files = library_sources();
     let mut problems = Vec::new();
     for file in &files {
         let module = module_of(&src, file);
