@@ -43,8 +43,7 @@ struct State {
     written: u64,
     /// An appender is writing the queue (the others wait for it).
     writing: bool,
-    /// A write failed while other records were already queued: every later append and flush
-    /// is refused with this.
+    /// A write failed: every later append and flush is refused with this.
     failed: Option<LedgerError>,
 }
 
@@ -116,7 +115,7 @@ fn same_file(_file: &File, _path: &Path) -> Result<(), String> {
 }
 
 /// Lock order: `state`, then `sealer`, then `output`; only the appender whose turn it is to
-/// write (`writing`) takes the last two.
+/// write (`writing`) takes the last two, after letting go of `state`.
 struct Shared {
     path: PathBuf,
     durability: Durability,
@@ -167,21 +166,15 @@ impl Shared {
             }
             state.writing = true;
             let batch = std::mem::take(&mut state.queued);
-            let first = batch.first().map_or(seq, |r| r.seq);
             drop(state);
             let result = self.write(batch);
             state = self.state()?;
             state.writing = false;
             match result {
                 Ok(last) => state.written = last,
-                // Nothing was queued after this group: the chain goes on from where it was,
-                // and this group's appenders are refused.
-                Err(error) if state.queued.is_empty() => {
-                    state.next_seq = first;
-                    self.written.notify_all();
-                    return Err(error);
-                }
-                // Records queued behind the group hold `seq`s past it: the chain cannot go on.
+                // SECURITY: the group's records are lost and records queued behind it hold
+                // `seq`s past them, so the chain cannot go on: every waiter of the group, and
+                // every later append and flush, is refused (never acknowledged unwritten).
                 Err(error) => {
                     let error = match error {
                         LedgerError::Io {
@@ -190,7 +183,9 @@ impl Shared {
                             kind,
                         } => LedgerError::Io {
                             path,
-                            message: format!("records could not be written: {message}"),
+                            message: format!(
+                                "records could not be written: {message}; reopen the ledger to go on"
+                            ),
                             kind,
                         },
                         other => other,
@@ -440,6 +435,9 @@ impl Ledger for FileLedger {
     /// Syncs the file to disk.
     fn flush(&self) -> Result<(), LedgerError> {
         let shared = &*self.shared;
+        if let Some(error) = &shared.state()?.failed {
+            return Err(error.clone());
+        }
         let output = shared.output.lock().map_err(|e| shared.io(e))?;
         output.file.sync_data().map_err(|e| shared.os(&e))
     }
@@ -493,6 +491,25 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             assert_eq!(verify_str(&text).unwrap().records, 200);
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_write_refuses_every_waiter_of_its_group_and_every_later_append() {
+        let ledger = FileLedger::open("/dev/full").unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let ledger = &ledger;
+                scope.spawn(move || {
+                    for n in 0..10 {
+                        assert!(ledger.append(record(t * 10 + n)).is_err());
+                    }
+                });
+            }
+        });
+        let error = ledger.append(record(99)).unwrap_err();
+        assert!(error.to_string().contains("reopen the ledger"), "{error}");
+        assert!(ledger.flush().is_err());
     }
 
     #[test]
