@@ -567,6 +567,40 @@ impl TaskCore {
         }
     }
 
+    /// What the guard would decide for this call, without deciding it (nothing counted, no
+    /// approver asked, nothing recorded), as a dict: `tool`, `effect`, `reasons` and `also`
+    /// (each `code`, `description`, `detail`), `refused` (the engine's reason before the
+    /// policy, or None), `scopes` (scope → band), `input` (the policy input) and `text`.
+    #[pyo3(signature = (tool, args, parent = None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        tool: String,
+        args: &Bound<'py, PyAny>,
+        parent: Option<PyRef<'_, Warrant>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = args_to_json(&tool, args)?;
+        let mut call = ToolCall::new(tool, args);
+        if let Some(parent) = parent {
+            call = call.child_of(parent.call_id);
+        }
+        let task = &self.task;
+        let why = py.detach(|| task.explain(&call));
+        let reason = |r: &agentwarrant::Reason| serde_json::json!({"code": r.code.as_str(), "description": r.code.describe(), "detail": r.detail});
+        let decided = why.decision.as_ref();
+        let value = serde_json::json!({
+            "tool": why.tool,
+            "effect": why.effect().as_str(),
+            "reasons": decided.map_or_else(Vec::new, |d| d.reasons.iter().map(reason).collect()),
+            "also": decided.map_or_else(Vec::new, |d| d.also.iter().map(reason).collect()),
+            "refused": why.refused.as_ref().map(reason),
+            "scopes": why.scopes.iter().map(|(scope, band)| (scope.clone(), serde_json::Value::from(*band))).collect::<serde_json::Map<_, _>>(),
+            "input": why.input,
+            "text": why.to_string(),
+        });
+        to_py(py, &value)
+    }
+
     /// Delegates a sub-task to `identity`, narrowed by its ceiling and by `intent`.
     #[pyo3(signature = (identity, intent = None))]
     fn delegate(

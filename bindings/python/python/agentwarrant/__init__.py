@@ -13,7 +13,16 @@ the action matters, and what happened, all in a tamper-evident ledger.
 ...     read_logs("api")
 """
 
-from agentwarrant._guard import ApproverResult, Denial, Guard, Impact, Role, Task, current_task
+from agentwarrant._guard import (
+    ApproverResult,
+    Denial,
+    Explanation,
+    Guard,
+    Impact,
+    Role,
+    Task,
+    current_task,
+)
 from agentwarrant._native import (
     DEFAULT_BUNDLE,
     Approval,
@@ -42,6 +51,7 @@ __all__ = [
     # the guard and its nouns
     "Guard",
     "Task",
+    "Explanation",
     "Identity",
     "Intent",
     "ToolSpec",

@@ -72,6 +72,30 @@ class Denial:
     reason: Optional[str] = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Explanation:
+    """What the guard would decide for a call, without deciding it (:meth:`Task.explain`):
+    nothing counted, no approver asked, nothing recorded. ``str()`` reads it to a person."""
+
+    tool: str
+    effect: Literal["allow", "approval", "deny"]
+    """The effect the call would get (``deny`` when the engine refuses it before the policy)."""
+    reasons: Tuple[Dict[str, Any], ...]
+    """The policy's reasons, each ``{"code", "description", "detail"}``."""
+    also: Tuple[Dict[str, Any], ...]
+    """Approval reasons that also fired on a call that would be denied."""
+    refused: Optional[Dict[str, Any]]
+    """The engine's reason when it would refuse before the policy (unknown tool, invalid call)."""
+    scopes: Dict[str, str]
+    """Each required scope and its band: ``intent``, ``drift`` or ``outside_ceiling``."""
+    input: Optional[Dict[str, Any]]
+    """The exact policy input document (for writing and testing Rego rules)."""
+    text: str = dataclasses.field(repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 ApproverResult = Union[bool, Approval, Sequence[Approval], Denial, None]
 """What an approver returns: ``True`` (approved by the guard's ``approved_by``), an
 :class:`Approval` or several (``request.approve("bob@acme.com")``), or ``False`` / ``None`` /
@@ -409,6 +433,22 @@ class Task:
         """Authorizes one call (nested under the running guarded call, if any) and returns its
         warrant; complete it with ``warrant.complete(...)``. Raises :class:`Refused`."""
         return _authorize(self._core, tool, {} if args is None else args, self._parent())
+
+    def explain(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Explanation:
+        """What the guard would decide for this call, without deciding it: no call counted, no
+        budget spent, no approver asked, nothing recorded. Use it to debug a policy, to show a
+        user what a tool would need, or to test a Rego rule against the exact input document."""
+        found = self._core.explain(tool, {} if args is None else args, self._parent())
+        return Explanation(
+            tool=found["tool"],
+            effect=found["effect"],
+            reasons=tuple(found["reasons"]),
+            also=tuple(found["also"]),
+            refused=found["refused"],
+            scopes=dict(found["scopes"]),
+            input=found["input"],
+            text=found["text"],
+        )
 
     async def authorize_async(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
         """:meth:`authorize` for async code. With an approver, it runs in a worker thread so the
