@@ -4,12 +4,16 @@ use serde_json::{Map, Value};
 
 use crate::error::BuildError;
 use crate::kinds::Role;
+use crate::principal::Principal;
 use crate::scope::ScopeSet;
 
 /// A non-human identity: who a task runs as, and the human accountable for it.
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub(crate) id: String,
+    /// `id` in canonical form, computed once (the kill switch and the known-agents set
+    /// compare these).
+    pub(crate) principal: Principal,
     pub(crate) role: Role,
     pub(crate) owner: String,
     pub(crate) ceiling: ScopeSet,
@@ -117,6 +121,7 @@ impl IdentityBuilder {
         }
         let ceiling = ScopeSet::parse(&self.ceiling).map_err(|e| invalid(e.to_string()))?;
         Ok(Identity {
+            principal: Principal::new(&self.id),
             id: self.id,
             role: self.role,
             owner: self.owner,

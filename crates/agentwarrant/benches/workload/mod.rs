@@ -74,12 +74,12 @@ pub(crate) fn tools() -> Vec<ToolSpec> {
         medium("write_file", "files.write:{path}"),
         medium("update_ticket", "tickets.write:{ticket}"),
         medium("create_branch", "git.write:{repo}"),
-        medium("send_email", "email.send:{to}")
+        medium("send_email", "email.send:{to:email}")
             .external(true)
             .sink(true)
             .destination_arg("to")
             .sensitive_args(["body"]),
-        medium("post_webhook", "http.post:{url}")
+        medium("post_webhook", "http.post:{url:url}")
             .external(true)
             .sink(true)
             .destination_arg("url")

@@ -113,21 +113,22 @@ impl Checkpoints {
 
 /// Gives `record` the next `seq` and queues it, first queuing a checkpoint placeholder when
 /// that `seq` is a checkpoint's place. Returns the record's `seq`.
-pub(crate) fn enqueue(
+pub(crate) fn enqueue<T>(
     checkpoints: Option<&Checkpoints>,
     next_seq: &mut u64,
-    queue: &mut Vec<Record>,
+    queue: &mut Vec<T>,
     mut record: Record,
+    mut entry: impl FnMut(Record) -> T,
 ) -> u64 {
     if checkpoints.is_some_and(|c| c.is_slot(*next_seq)) {
         let mut checkpoint = placeholder(false);
         checkpoint.seq = *next_seq;
-        queue.push(checkpoint);
+        queue.push(entry(checkpoint));
         *next_seq += 1;
     }
     let seq = *next_seq;
     record.seq = seq;
-    queue.push(record);
+    queue.push(entry(record));
     *next_seq += 1;
     seq
 }

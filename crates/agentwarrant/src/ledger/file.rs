@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::checkpoint::{self, CheckpointKey, Checkpoints};
-use super::encode::Sealer;
+use super::encode::{Encoded, Sealer};
 use super::verify::verify_reader;
 use super::{Ledger, Record, RecordKind};
 use crate::canonical::sha256_hex;
@@ -35,8 +35,9 @@ pub enum Durability {
 
 /// What appenders share: the records waiting for the next write and how far writes got.
 struct State {
-    /// Records with their `seq`, in order, waiting for a writer.
-    queued: Vec<Record>,
+    /// Records with their `seq`, in order, waiting for a writer, each with its encoding when
+    /// it was made ahead, outside every lock (checkpoints are encoded when signed).
+    queued: Vec<(Record, Option<Encoded>)>,
     /// The `seq` the next record gets.
     next_seq: u64,
     /// Every record up to this `seq` is written (and synced, as the durability says).
@@ -145,6 +146,8 @@ impl Shared {
     /// Queues `record` and returns once it is written (group commit): the appender that finds
     /// no write under way writes every record waiting, the others wait for it.
     fn append(&self, record: Record) -> Result<u64, LedgerError> {
+        // Encoding and most of the hashing happen before any lock (`seq` is not in them).
+        let encoded = Encoded::new(&record);
         let mut state = self.state()?;
         if let Some(error) = &state.failed {
             return Err(error.clone());
@@ -152,7 +155,15 @@ impl Shared {
         let State {
             next_seq, queued, ..
         } = &mut *state;
-        let seq = checkpoint::enqueue(self.checkpoints.as_ref(), next_seq, queued, record);
+        let mut encoded = Some(encoded);
+        let seq = checkpoint::enqueue(self.checkpoints.as_ref(), next_seq, queued, record, |r| {
+            let made = if r.kind == RecordKind::LedgerCheckpoint {
+                None
+            } else {
+                encoded.take()
+            };
+            (r, made)
+        });
         loop {
             if state.written >= seq {
                 return Ok(seq);
@@ -200,13 +211,13 @@ impl Shared {
     }
 
     /// Seals `batch` in order and writes it in one go; returns the last `seq` written.
-    fn write(&self, mut batch: Vec<Record>) -> Result<u64, LedgerError> {
+    fn write(&self, batch: Vec<(Record, Option<Encoded>)>) -> Result<u64, LedgerError> {
         let mut sealer = self.sealer.lock().map_err(|e| self.io(e))?;
         let mut next = sealer.clone();
         let mut lines = Vec::with_capacity(batch.len() * 1536);
         let mut last = next.next_seq().saturating_sub(1);
-        for record in &mut batch {
-            let (seal, encoded) = next.seal_next(record, None);
+        for (mut record, encoded) in batch {
+            let (seal, encoded) = next.seal_next(&mut record, encoded);
             debug_assert_eq!(seal.seq, record.seq);
             encoded.line_into(&seal, &mut lines);
             lines.push(b'\n');

@@ -113,6 +113,7 @@ impl Ledger for MemoryLedger {
             &mut next,
             records,
             record,
+            |r| r,
         ))
     }
 }

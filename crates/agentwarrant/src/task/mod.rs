@@ -96,11 +96,11 @@ impl Task {
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
         if let Ok(mut agents) = runtime.agents.write() {
-            agents.insert(Principal::new(&identity.id));
+            agents.insert(identity.principal.clone());
         }
         let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
         lineage.push(Level {
-            principal: Principal::new(&identity.id),
+            principal: identity.principal.clone(),
             ceiling: identity.ceiling.clone(),
             intent: intent.scopes.clone(),
             role: identity.role,
