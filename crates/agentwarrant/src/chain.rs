@@ -4,6 +4,8 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use time::OffsetDateTime;
+
 use crate::ids::CallId;
 
 /// What the policy sees of the chain so far, for one call.
@@ -88,6 +90,19 @@ struct State {
     recent: VecDeque<(CallId, u32)>,
     /// Bumped by every change (see [`Decisions::version`]).
     version: u64,
+    /// Recent refusals (when, which tool), for noticing an agent that pivots when blocked;
+    /// pruned to the window on every refusal.
+    refusals: VecDeque<(OffsetDateTime, String)>,
+    /// Why the tree is suspended, until a human resumes it.
+    suspended: Option<String>,
+}
+
+/// When repeated refusals suspend a task tree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pivoting {
+    pub(crate) max_refusals: Option<u32>,
+    pub(crate) max_tool_refusals: Option<u32>,
+    pub(crate) window: time::Duration,
 }
 
 /// Shared by a task and every task delegated from it, so a label read anywhere in the tree
@@ -199,6 +214,64 @@ impl Decisions<'_> {
     /// chain.
     pub(crate) fn version(&self) -> u64 {
         self.state.version
+    }
+
+    /// Why the tree is suspended, if it is.
+    pub(crate) fn suspended(&self) -> Option<&str> {
+        self.state.suspended.as_deref()
+    }
+
+    /// Counts a refusal of `tool` at `now`; when it is one too many in the window, suspends
+    /// the tree and returns why.
+    pub(crate) fn refused(
+        &mut self,
+        now: OffsetDateTime,
+        tool: &str,
+        pivoting: Pivoting,
+    ) -> Option<String> {
+        let state = &mut *self.state;
+        if state.suspended.is_some() {
+            return None;
+        }
+        while state
+            .refusals
+            .front()
+            .is_some_and(|(at, _)| *at + pivoting.window <= now)
+        {
+            state.refusals.pop_front();
+        }
+        state.refusals.push_back((now, tool.to_owned()));
+        let total = state.refusals.len();
+        let same = state.refusals.iter().filter(|(_, t)| t == tool).count();
+        let over = |count: usize, max: Option<u32>| max.is_some_and(|m| count > m as usize);
+        let why = if over(same, pivoting.max_tool_refusals) {
+            format!("`{tool}` was refused {same} times")
+        } else if over(total, pivoting.max_refusals) {
+            format!("{total} calls were refused")
+        } else {
+            // Bounded: never more than the larger threshold is kept.
+            let keep = [pivoting.max_refusals, pivoting.max_tool_refusals]
+                .into_iter()
+                .flatten()
+                .max()
+                .map_or(0, |m| m as usize + 1);
+            while state.refusals.len() > keep {
+                state.refusals.pop_front();
+            }
+            return None;
+        };
+        let why = format!("{why} within {} s", pivoting.window.whole_seconds());
+        state.suspended = Some(why.clone());
+        state.version += 1;
+        Some(why)
+    }
+
+    /// Lifts a suspension; the refusal counts start over.
+    pub(crate) fn resume(&mut self) -> bool {
+        let state = &mut *self.state;
+        state.refusals.clear();
+        state.version += 1;
+        state.suspended.take().is_some()
     }
 
     /// Records an allowed call: its depth (for children) and what it adds.

@@ -206,6 +206,15 @@ pub enum TaskError {
         /// The task's id.
         task: String,
     },
+    /// The identity's task was suspended after repeated refusals: it may not begin a fresh
+    /// task until a human resumes it (`Guard::resume_identity`), nor may a non-human resume it.
+    #[error("identity `{identity}` is suspended: {problem}")]
+    Suspended {
+        /// The identity.
+        identity: String,
+        /// Why, and what to do.
+        problem: String,
+    },
     /// The ledger refused the record, so the task did not change state. The ledger's error is
     /// the `source`, not repeated in this message.
     #[error("task `{task}`: the ledger refused its record")]
@@ -222,6 +231,7 @@ impl TaskError {
     pub fn code(&self) -> &'static str {
         match self {
             TaskError::Ended { .. } => "task_ended",
+            TaskError::Suspended { .. } => "task_suspended",
             TaskError::Ledger { .. } => "ledger_error",
         }
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::approval::{Approver, UsedApprovals};
 use crate::clock::{Clock, SystemClock};
-use crate::error::{BuildError, Error};
+use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
 use crate::intent::Intent;
 use crate::ledger::{Ledger, MemoryLedger};
@@ -62,7 +62,8 @@ impl Guard {
     }
 
     /// Begins a task: issues its grant (intent ∩ ceiling) and records `task.begun` and
-    /// `grant.issued`.
+    /// `grant.issued`. An identity whose task was suspended after repeated refusals may not
+    /// begin a fresh one to escape it (`task_suspended`) until a human resumes it.
     pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
         Task::begin(self.inner.clone(), identity, intent, None)
     }
@@ -71,6 +72,23 @@ impl Guard {
     /// or delegated from one, is refused with `grant_invalid`, until it is enabled again.
     pub fn disable_identity(&self, id: &str) {
         self.inner.set_disabled(id, true);
+    }
+
+    /// Lets an identity whose task tree was suspended after repeated refusals begin tasks
+    /// again; `by` must be a human (not an agent, not an identity known to the guard). Tasks
+    /// still running resume with [`Task::resume`].
+    pub fn resume_identity(&self, id: &str, by: &str) -> Result<(), Error> {
+        if !self.inner.is_human(by) {
+            return Err(TaskError::Suspended {
+                identity: id.to_owned(),
+                problem: format!("`{by}` is not a human who may resume it"),
+            }
+            .into());
+        }
+        if let Ok(mut suspended) = self.inner.suspended.write() {
+            suspended.remove(&Principal::new(id));
+        }
+        Ok(())
     }
 
     /// Switches a disabled identity back on.
@@ -350,6 +368,7 @@ impl GuardBuilder {
                 ),
                 disabled: RwLock::new(BTreeSet::new()),
                 disabled_count: AtomicUsize::new(0),
+                suspended: RwLock::new(BTreeSet::new()),
                 used_approvals: UsedApprovals::default(),
                 signing_key: self.signing_key.unwrap_or_else(SigningKey::generate),
             }),
@@ -363,6 +382,7 @@ fn check_limits(limits: &Limits) -> Result<(), BuildError> {
     let times = [
         ("grant_ttl", limits.grant_ttl, Limits::MAX_TTL),
         ("approval_ttl", limits.approval_ttl, Limits::MAX_TTL),
+        ("refusal_window", limits.refusal_window, Limits::MAX_TTL),
         (
             "policy_timeout",
             limits.policy_timeout,

@@ -42,6 +42,15 @@ pub struct Limits {
     /// Cumulative impact weight, read as `data.limits.max_impact_total` (past it the bundle
     /// asks for approval with `cumulative_impact`). `None`: the policy's default (6).
     pub max_impact_total: Option<u32>,
+    /// Refusals of one task tree within `refusal_window` after which the tree is suspended
+    /// (`task_suspended`) until a human resumes it: an agent that pivots when blocked
+    /// (default 20; `None`: never).
+    pub max_refusals: Option<u32>,
+    /// Refusals of one tool within `refusal_window` after which the tree is suspended: the
+    /// same refused call retried with small changes (default 5; `None`: never).
+    pub max_tool_refusals: Option<u32>,
+    /// The window the refusal counts look back over (default 10 minutes).
+    pub refusal_window: Duration,
 }
 
 impl Limits {
@@ -111,6 +120,9 @@ impl Default for Limits {
             max_depth: None,
             max_calls: None,
             max_impact_total: None,
+            max_refusals: Some(20),
+            max_tool_refusals: Some(5),
+            refusal_window: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -102,6 +102,7 @@ reason_codes! {
     ApprovalDenied = "approval_denied": "the approver refused the call",
     ApprovalInvalid = "approval_invalid": "the approval failed the engine's checks",
     LedgerError = "ledger_error": "the ledger could not record the call",
+    TaskSuspended = "task_suspended": "the task was suspended after repeated refusals; a human must resume it",
 }
 
 impl fmt::Display for ReasonCode {

@@ -34,6 +34,9 @@ pub(crate) struct Runtime {
     /// How many identities are disabled (`usize::MAX` while the set changes), so that the
     /// hot path reads one rarely-written atomic instead of taking the lock on every call.
     pub(crate) disabled_count: AtomicUsize,
+    /// Identities whose task tree was suspended after repeated refusals: none of them may
+    /// begin a fresh task until a human resumes it.
+    pub(crate) suspended: RwLock<BTreeSet<Principal>>,
     pub(crate) used_approvals: UsedApprovals,
     pub(crate) signing_key: SigningKey,
 }
@@ -61,6 +64,18 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Whether `who` is a human who may resume or approve: not empty, not an agent URI, not
+    /// an identity known to the guard.
+    pub(crate) fn is_human(&self, who: &str) -> bool {
+        let who = Principal::new(who);
+        !who.is_empty()
+            && !who.is_agent()
+            && self
+                .agents
+                .read()
+                .is_ok_and(|agents| !agents.contains(&who))
+    }
+
     /// Switches `id` off (`true`) or back on; the hot path sees the change through
     /// `disabled_count` without taking the lock.
     pub(crate) fn set_disabled(&self, id: &str, disabled: bool) {

@@ -63,6 +63,12 @@ pub enum RecordKind {
     /// A task ended.
     #[serde(rename = "task.ended")]
     TaskEnded,
+    /// A task tree was suspended after repeated refusals.
+    #[serde(rename = "task.suspended")]
+    TaskSuspended,
+    /// A human resumed a suspended task tree.
+    #[serde(rename = "task.resumed")]
+    TaskResumed,
     /// A signed checkpoint over every record before it.
     #[serde(rename = "ledger.checkpoint")]
     LedgerCheckpoint,
@@ -83,6 +89,8 @@ impl RecordKind {
             RecordKind::CallCompleted => "call.completed",
             RecordKind::GrantRevoked => "grant.revoked",
             RecordKind::TaskEnded => "task.ended",
+            RecordKind::TaskSuspended => "task.suspended",
+            RecordKind::TaskResumed => "task.resumed",
             RecordKind::LedgerCheckpoint => "ledger.checkpoint",
             RecordKind::LedgerRecovered => "ledger.recovered",
         }

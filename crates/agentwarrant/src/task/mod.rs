@@ -95,6 +95,17 @@ impl Task {
         parent: Option<&TaskInner>,
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
+        let suspended = runtime.suspended.read().map_or(true, |set| {
+            set.contains(&identity.principal)
+                || parent.is_some_and(|p| p.lineage.iter().any(|l| set.contains(&l.principal)))
+        });
+        if suspended {
+            return Err(TaskError::Suspended {
+                identity: identity.id.clone(),
+                problem: "its task was suspended after repeated refusals; a human must resume it (Guard::resume_identity)".into(),
+            }
+            .into());
+        }
         if let Ok(mut agents) = runtime.agents.write() {
             agents.insert(identity.principal.clone());
         }
@@ -237,6 +248,39 @@ impl Task {
     /// user what a tool would need, or testing a rule against the exact input document.
     pub fn explain(&self, call: &ToolCall) -> Explanation {
         explain::explain(&self.inner, call)
+    }
+
+    /// Resumes a task tree suspended after repeated refusals (`task_suspended`), and lets its
+    /// identities begin tasks again. `by` must be a human (not an agent, not an identity
+    /// known to the guard); recorded as `task.resumed`. Resuming a task that is not suspended
+    /// does nothing.
+    pub fn resume(&self, by: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        if !inner.runtime.is_human(by) {
+            return Err(TaskError::Suspended {
+                identity: inner.identity.id.clone(),
+                problem: format!("`{by}` is not a human who may resume it"),
+            }
+            .into());
+        }
+        if !inner.chain.decide().resume() {
+            return Ok(());
+        }
+        if let Ok(mut suspended) = inner.runtime.suspended.write() {
+            for level in &inner.lineage {
+                suspended.remove(&level.principal);
+            }
+        }
+        inner
+            .record(
+                RecordKind::TaskResumed,
+                CallFields::detail(json!({ "by": by })),
+            )
+            .map_err(|source| TaskError::Ledger {
+                task: inner.id.to_string(),
+                source,
+            })?;
+        Ok(())
     }
 
     /// Authorizes `call`, runs `tool` with its warrant, and records the outcome.

@@ -21,7 +21,7 @@ use crate::approval::{
     excluded_approvers, ApprovalAnswer, ApprovalRequest, ApproverError, ApproverErrorKind,
     CallDigest, Checks,
 };
-use crate::chain::{ChainSnapshot, Contribution, Decisions};
+use crate::chain::{ChainSnapshot, Contribution, Decisions, Pivoting};
 use crate::clock::rfc3339;
 use crate::ids::CallId;
 use crate::ledger::{DecisionRecord, RecordKind};
@@ -109,6 +109,12 @@ impl<'a> Call<'a> {
         let mut decisions = task.chain.decide();
         let (chain, parent) = decisions.begin_call(self.call.parent, task.base_depth);
         self.depth = chain.depth;
+        if let Some(why) = decisions.suspended() {
+            return Err(Stop::early(Reason::with_detail(
+                ReasonCode::TaskSuspended,
+                why,
+            )));
+        }
         task.credential(self.now).map_err(Stop::early)?;
         let examined = task
             .validate(&self.call, parent.is_ok())
@@ -452,6 +458,41 @@ fn decision_record(decision: Option<&Decision>, reasons: &[Reason]) -> DecisionR
 }
 
 impl TaskInner {
+    /// Counts a refusal toward the tree's pivot limits (DESIGN issue "an agent that pivots
+    /// when blocked"); the guard's own faults (ledger, policy errors) do not count. One too
+    /// many suspends the tree, records `task.suspended`, and keeps every identity of the
+    /// delegation chain from beginning a fresh task until a human resumes it.
+    fn count_refusal(&self, tool: &str, reasons: &[Reason]) {
+        let own_fault = |r: &Reason| {
+            matches!(
+                r.code,
+                ReasonCode::LedgerError | ReasonCode::PolicyError | ReasonCode::TaskSuspended
+            )
+        };
+        if reasons.iter().any(own_fault) {
+            return;
+        }
+        let limits = &self.runtime.limits;
+        let pivoting = Pivoting {
+            max_refusals: limits.max_refusals,
+            max_tool_refusals: limits.max_tool_refusals,
+            window: time::Duration::try_from(limits.refusal_window).unwrap_or(time::Duration::MAX),
+        };
+        let now = self.runtime.clock.now();
+        let Some(why) = self.chain.decide().refused(now, tool, pivoting) else {
+            return;
+        };
+        if let Ok(mut suspended) = self.runtime.suspended.write() {
+            suspended.extend(self.lineage.iter().map(|l| l.principal.clone()));
+        }
+        if let Err(error) = self.record(
+            RecordKind::TaskSuspended,
+            CallFields::detail(json!({ "why": why })),
+        ) {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record a suspension");
+        }
+    }
+
     /// Records a stopped call (`call.decided`) and returns its refusal; a ledger that fails
     /// here adds `ledger_error` to the reasons.
     fn finish(&self, call: &Call<'_>, stop: Stop) -> Refusal {
@@ -475,6 +516,7 @@ impl TaskInner {
                 ));
             }
         }
+        self.count_refusal(&call.call.tool, &reasons);
         Refusal {
             kind,
             call_id: call.id,

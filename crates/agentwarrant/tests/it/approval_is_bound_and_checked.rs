@@ -141,7 +141,11 @@ fn an_approval_is_single_use_even_when_rebound_to_a_new_call() {
 #[test]
 fn an_approver_that_is_not_a_human_is_rejected() {
     let who = Arc::new(Mutex::new(String::new()));
-    let guard = builder().approver(approver_named(&who)).build().unwrap();
+    let guard = builder()
+        .limits(patient())
+        .approver(approver_named(&who))
+        .build()
+        .unwrap();
     // Identities may have ids that look like people's.
     let task = guard
         .begin(agent("ops-bot@acme.com", Role::Executor, ALICE), anything())

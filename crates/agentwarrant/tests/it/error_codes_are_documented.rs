@@ -67,6 +67,10 @@ fn every_library_code() -> BTreeSet<&'static str> {
     ];
     let task = [
         TaskError::Ended { task: "t".into() },
+        TaskError::Suspended {
+            identity: "agent://a/b".into(),
+            problem: "p".into(),
+        },
         TaskError::Ledger {
             task: "t".into(),
             source: LedgerError::Locked { path: "l".into() },

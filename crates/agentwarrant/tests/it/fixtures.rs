@@ -102,6 +102,16 @@ pub(crate) const EVERYTHING: [&str; 7] = [
     "svc.restart:*",
 ];
 
+/// Limits that never suspend a task for its refusals: for tests that refuse one call many
+/// times on purpose.
+pub(crate) fn patient() -> agentwarrant::Limits {
+    agentwarrant::Limits {
+        max_refusals: None,
+        max_tool_refusals: None,
+        ..agentwarrant::Limits::default()
+    }
+}
+
 /// A guard builder on the default bundle with every fixture tool.
 pub(crate) fn builder() -> GuardBuilder {
     Guard::builder().tools(all_tools())

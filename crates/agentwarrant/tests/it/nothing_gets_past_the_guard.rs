@@ -144,7 +144,7 @@ fn the_owner_of_the_root_task_cannot_approve_an_rbac_change_made_by_a_sub_agent(
 
 #[test]
 fn nested_delegation_counts_toward_the_depth_limit() {
-    let guard = builder().build().unwrap();
+    let guard = builder().limits(patient()).build().unwrap();
     let root = guard.begin(ops(), anything()).unwrap();
     let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
     let mut tasks = vec![root];
@@ -379,6 +379,7 @@ fn a_label_from_an_issued_warrant_is_seen_by_every_call_decided_after_it() {
         let ledger = Arc::new(agentwarrant::MemoryLedger::new());
         let guard = builder()
             .ledger(ledger.clone())
+            .limits(patient())
             .approver(|request: &ApprovalRequest| {
                 std::thread::sleep(Duration::from_millis(1));
                 Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
@@ -491,4 +492,75 @@ fn a_code_that_fires_for_several_scopes_is_listed_once_with_every_scope_in_its_d
         detail.contains("a@evil.com") && detail.contains("b@evil.com"),
         "{detail}"
     );
+}
+
+#[test]
+fn an_agent_that_keeps_retrying_a_refused_call_is_suspended_until_a_human_resumes_it() {
+    let ledger = Arc::new(agentwarrant::MemoryLedger::new());
+    let guard = builder().ledger(ledger.clone()).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let smuggle = |n: usize| {
+        ToolCall::new(
+            "send_email",
+            json!({"to": format!("x{n}@evil.com,bob@acme.com"), "body": "hi"}),
+        )
+    };
+    // The default allows five refusals of one tool in the window; the sixth suspends.
+    for n in 0..6 {
+        let refusal = task.authorize(smuggle(n)).unwrap_err();
+        assert!(refusal.has(&ReasonCode::InvalidCall), "{n}: {refusal:?}");
+    }
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    let refusal = task.authorize(logs()).unwrap_err();
+    assert!(refusal.has(&ReasonCode::TaskSuspended), "{refusal:?}");
+    assert!(ledger
+        .records()
+        .iter()
+        .any(|r| r.kind.as_str() == "task.suspended"));
+
+    // A fresh task is no way out, and no agent may lift the suspension.
+    let error = guard.begin(ops(), anything()).unwrap_err();
+    assert_eq!(error.code(), "task_suspended");
+    assert!(task.resume("agent://acme/ops").is_err());
+
+    task.resume(BOB).unwrap();
+    task.authorize(logs())
+        .unwrap()
+        .complete(agentwarrant::Outcome::ok())
+        .unwrap();
+    assert!(guard.begin(ops(), anything()).is_ok());
+    assert!(ledger
+        .records()
+        .iter()
+        .any(|r| r.kind.as_str() == "task.resumed"));
+}
+
+#[test]
+fn refusals_spread_over_tools_suspend_only_past_the_total_limit() {
+    let guard = builder()
+        .limits(Limits {
+            max_refusals: Some(3),
+            max_tool_refusals: None,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    for tool in ["drop_db", "rm_rf", "format_disk"] {
+        let refusal = task.authorize(ToolCall::new(tool, json!({}))).unwrap_err();
+        assert!(refusal.has(&ReasonCode::UnknownTool));
+    }
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    // Three refusals are within the limit: work goes on.
+    task.authorize(logs())
+        .unwrap()
+        .complete(agentwarrant::Outcome::ok())
+        .unwrap();
+    let _ = task
+        .authorize(ToolCall::new("wipe", json!({})))
+        .unwrap_err();
+    assert!(task
+        .authorize(logs())
+        .unwrap_err()
+        .has(&ReasonCode::TaskSuspended));
 }
