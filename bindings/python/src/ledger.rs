@@ -72,11 +72,19 @@ impl MemoryLedger {
         Self::new()
     }
 
-    /// Every record, in order, as dicts.
-    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let records = self.inner.records();
+    /// The records, in order, as dicts; `task`, `kind` (e.g. `"call.decided"`) and `tool`
+    /// keep only the records that match.
+    #[pyo3(signature = (*, task = None, kind = None, tool = None))]
+    fn records<'py>(
+        &self,
+        py: Python<'py>,
+        task: Option<String>,
+        kind: Option<String>,
+        tool: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let filter = record_filter(py, task, kind, tool)?;
         let list = PyList::empty(py);
-        for record in &records {
+        for record in &self.inner.records_where(&filter) {
             list.append(serde_to_py(py, record)?)?;
         }
         Ok(list)
@@ -99,6 +107,37 @@ impl MemoryLedger {
     fn __repr__(&self) -> String {
         format!("MemoryLedger(records={})", self.inner.records().len())
     }
+}
+
+/// The filter of a `records(...)` call; an unknown kind is a `ConfigError`.
+fn record_filter(
+    py: Python<'_>,
+    task: Option<String>,
+    kind: Option<String>,
+    tool: Option<String>,
+) -> PyResult<agentwarrant::ledger::RecordFilter> {
+    let mut filter = agentwarrant::ledger::RecordFilter::new();
+    if let Some(task) = task {
+        filter = filter.task(task);
+    }
+    if let Some(kind) = kind {
+        let parsed: agentwarrant::ledger::RecordKind =
+            serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
+                raise_code(
+                    py,
+                    Class::ConfigError,
+                    &format!(
+                        "`{kind}` is not a record kind (e.g. `call.decided`, `approval.answered`)"
+                    ),
+                    "invalid_kind",
+                )
+            })?;
+        filter = filter.kind(parsed);
+    }
+    if let Some(tool) = tool {
+        filter = filter.tool(tool);
+    }
+    Ok(filter)
 }
 
 /// An append-only, hash-chained JSON Lines file; opening an existing file verifies it.
@@ -139,6 +178,31 @@ impl FileLedger {
     /// Checks the file's hash chain.
     fn verify(&self, py: Python<'_>) -> PyResult<LedgerHead> {
         verify(py, self.inner.path().to_owned())
+    }
+
+    /// The records written so far, in order, as dicts (read back from the file); `task`,
+    /// `kind` (e.g. `"call.decided"`) and `tool` keep only the records that match.
+    #[pyo3(signature = (*, task = None, kind = None, tool = None))]
+    fn records<'py>(
+        &self,
+        py: Python<'py>,
+        task: Option<String>,
+        kind: Option<String>,
+        tool: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let filter = record_filter(py, task, kind, tool)?;
+        let path = self.inner.path().to_owned();
+        let records: Vec<agentwarrant::ledger::Record> = py
+            .detach(|| {
+                agentwarrant::ledger::read(&path, &filter)?
+                    .collect::<Result<Vec<_>, agentwarrant::LedgerError>>()
+            })
+            .map_err(|e| ledger_error(py, &e))?;
+        let list = PyList::empty(py);
+        for record in &records {
+            list.append(serde_to_py(py, record)?)?;
+        }
+        Ok(list)
     }
 
     fn __repr__(&self) -> String {

@@ -16,7 +16,13 @@ import threading
 from typing import Any, Awaitable, Callable, List, Literal, Optional, Sequence, TypeVar, Union
 
 from agentwarrant._guard import ApproverResult, Denial
-from agentwarrant._native import ApprovalRequest, MemoryLedger, run_scenario_file, run_scenario_text
+from agentwarrant._native import (
+    ApprovalRequest,
+    FileLedger,
+    MemoryLedger,
+    run_scenario_file,
+    run_scenario_text,
+)
 from agentwarrant.errors import Refused
 
 __all__ = [
@@ -25,7 +31,9 @@ __all__ = [
     "ScriptedApprover",
     "StepReport",
     "assert_allowed",
+    "assert_approved_by",
     "assert_denied",
+    "assert_recorded",
     "assert_denied_async",
     "assert_scenario",
     "run_scenario",
@@ -33,6 +41,44 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+Ledger = Union[MemoryLedger, FileLedger]
+
+
+def _field(record: Any, path: str) -> Any:
+    """A record's field by dotted path (``"outcome.status"``); ``None`` when absent."""
+    value = record
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def assert_recorded(ledger: Ledger, kind: str, **fields: Any) -> Any:
+    """Asserts that the ledger holds a record of ``kind`` whose fields equal ``fields`` (a
+    dotted name reaches inside: ``outcome__status="denied"`` for ``outcome.status``); returns
+    the first such record.
+
+    >>> # assert_recorded(guard.ledger, "call.decided", tool="send_email", outcome__status="denied")
+    """
+    wanted = {name.replace("__", "."): value for name, value in fields.items()}
+    records = ledger.records(kind=kind)
+    for record in records:
+        if all(_field(record, name) == value for name, value in wanted.items()):
+            return record
+    seen = [{name: _field(r, name) for name in wanted} for r in records]
+    raise AssertionError(f"no `{kind}` record with {wanted}; the `{kind}` records have {seen}")
+
+
+def assert_approved_by(ledger: Ledger, tool: str, approver: str) -> Any:
+    """Asserts that a call of ``tool`` ran with ``approver``'s approval (its ``call.decided``
+    record is ``approved`` and names them); returns that record."""
+    decided = ledger.records(kind="call.decided", tool=tool)
+    for record in decided:
+        if _field(record, "outcome.status") == "approved" and approver in (record.get("approver") or []):
+            return record
+    approvals = [(_field(r, "outcome.status"), r.get("approver")) for r in decided]
+    raise AssertionError(f"no call of `{tool}` approved by `{approver}`; its decisions: {approvals}")
+
+
 Answer = Union[Literal["approve", "deny", "error"], Callable[[ApprovalRequest], ApproverResult]]
 
 

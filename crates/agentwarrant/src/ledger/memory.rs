@@ -82,6 +82,13 @@ impl MemoryLedger {
             .unwrap_or_default()
     }
 
+    /// A copy of every record that passes `filter`, in order.
+    pub fn records_where(&self, filter: &super::RecordFilter) -> Vec<Record> {
+        let mut records = self.records();
+        records.retain(|r| filter.matches(r));
+        records
+    }
+
     /// The records as JSON Lines, exactly as a [`FileLedger`](super::FileLedger) writes them.
     pub fn to_jsonl(&self) -> String {
         let records = self.records();

@@ -12,6 +12,7 @@ mod checkpoint;
 mod encode;
 mod file;
 mod memory;
+mod read;
 mod sink;
 mod verify;
 
@@ -22,6 +23,7 @@ pub use crate::canonical::{canonical_json, sha256_hex};
 pub use checkpoint::{CheckpointKey, VerifyingKey};
 pub use file::{Durability, FileLedger, FileLedgerOptions};
 pub use memory::MemoryLedger;
+pub use read::{read, RecordFilter};
 pub use sink::{SealedRecord, Sink, SinkLedger};
 pub use verify::{verify, verify_reader, verify_signed, verify_str, Head, Report};
 

@@ -788,3 +788,51 @@ fn verification_streams_a_record_with_a_large_arg() {
     let head = ledger::verify(&path).unwrap();
     assert!(head.records >= 5);
 }
+
+#[test]
+fn records_read_back_as_typed_values_filtered_by_task_kind_tool_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, lines) = written(dir.path());
+    let all: Vec<Record> = ledger::read(&path, &ledger::RecordFilter::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(all.len(), lines.len());
+
+    let decided = ledger::RecordFilter::new().kind(RecordKind::CallDecided);
+    let decisions: Vec<Record> = ledger::read(&path, &decided)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(decisions.iter().all(|r| r.kind == RecordKind::CallDecided));
+    assert_eq!(
+        decisions.len(),
+        all.iter()
+            .filter(|r| r.kind == RecordKind::CallDecided)
+            .count()
+    );
+
+    let sends = decided.clone().tool("send_email");
+    let refused: Vec<Record> = ledger::read(&path, &sends)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].outcome.as_ref().unwrap().status, "denied");
+
+    let other_task = ledger::RecordFilter::new().task("no-such-task");
+    assert_eq!(ledger::read(&path, &other_task).unwrap().count(), 0);
+    let future = ledger::RecordFilter::new()
+        .since(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
+    assert_eq!(ledger::read(&path, &future).unwrap().count(), 0);
+
+    // A memory ledger filters the same way.
+    let memory = Arc::new(MemoryLedger::new());
+    session(memory.clone());
+    assert_eq!(
+        memory.records_where(&sends).len(),
+        1,
+        "{:?}",
+        memory.records_where(&sends)
+    );
+}
