@@ -173,6 +173,10 @@ impl<'a> Call<'a> {
         if let Err((kind, reason)) = self.recheck() {
             return Err(Box::new((kind, decision, Some(reason))));
         }
+        if let Some(why) = decisions.suspended() {
+            let reason = Reason::with_detail(ReasonCode::TaskSuspended, why);
+            return Err(Box::new((RefusalKind::Denied, decision, Some(reason))));
+        }
         if decisions.version() == version {
             return Ok((decision, approvers, decisions));
         }

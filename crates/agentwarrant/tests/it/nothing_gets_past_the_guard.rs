@@ -564,3 +564,25 @@ fn refusals_spread_over_tools_suspend_only_past_the_total_limit() {
         .unwrap_err()
         .has(&ReasonCode::TaskSuspended));
 }
+
+#[test]
+fn a_task_suspended_while_a_human_decides_gets_no_warrant() {
+    let during = During::default();
+    let guard = builder().approver(approver_that(&during)).build().unwrap();
+    let task = Arc::new(guard.begin(ops(), anything()).unwrap());
+    let pivoting = Arc::downgrade(&task);
+    *during.lock().unwrap() = Some(Box::new(move || {
+        let task = pivoting.upgrade().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..6 {
+                let _ = task.authorize(ToolCall::new("drop_db", json!({})));
+            }
+        })
+        .join()
+        .unwrap();
+    }));
+
+    let refusal = task.authorize(secret()).unwrap_err();
+
+    assert!(refusal.has(&ReasonCode::TaskSuspended), "{refusal:?}");
+}
