@@ -83,11 +83,7 @@ impl MemoryLedger {
         tool: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let filter = record_filter(py, task, kind, tool)?;
-        let list = PyList::empty(py);
-        for record in &self.inner.records_where(&filter) {
-            list.append(serde_to_py(py, record)?)?;
-        }
-        Ok(list)
+        record_list(py, &self.inner.records_where(&filter))
     }
 
     /// The records as JSON Lines.
@@ -107,6 +103,18 @@ impl MemoryLedger {
     fn __repr__(&self) -> String {
         format!("MemoryLedger(records={})", self.inner.records().len())
     }
+}
+
+/// Records as a Python list of dicts.
+fn record_list<'py>(
+    py: Python<'py>,
+    records: &[agentwarrant::ledger::Record],
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for record in records {
+        list.append(serde_to_py(py, record)?)?;
+    }
+    Ok(list)
 }
 
 /// The filter of a `records(...)` call; an unknown kind is a `ConfigError`.
@@ -198,11 +206,7 @@ impl FileLedger {
                     .collect::<Result<Vec<_>, agentwarrant::LedgerError>>()
             })
             .map_err(|e| ledger_error(py, &e))?;
-        let list = PyList::empty(py);
-        for record in &records {
-            list.append(serde_to_py(py, record)?)?;
-        }
-        Ok(list)
+        record_list(py, &records)
     }
 
     fn __repr__(&self) -> String {
