@@ -93,7 +93,7 @@ struct State {
     /// Recent refusals (when, which tool), for noticing an agent that pivots when blocked;
     /// pruned to the window on every refusal.
     refusals: VecDeque<(OffsetDateTime, String)>,
-    /// Why the tree is suspended, until a human resumes it.
+    /// Why the tree is suspended, until a human reinstates it.
     suspended: Option<String>,
 }
 
@@ -267,7 +267,7 @@ impl Decisions<'_> {
     }
 
     /// Lifts a suspension; the refusal counts start over.
-    pub(crate) fn resume(&mut self) -> bool {
+    pub(crate) fn reinstate(&mut self) -> bool {
         let state = &mut *self.state;
         state.refusals.clear();
         state.version += 1;

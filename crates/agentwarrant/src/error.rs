@@ -207,7 +207,7 @@ pub enum TaskError {
         task: String,
     },
     /// The identity's task was suspended after repeated refusals: it may not begin a fresh
-    /// task until a human resumes it (`Guard::resume_identity`), nor may a non-human resume it.
+    /// task until a human reinstates it (`Guard::reinstate_identity`), nor may a non-human reinstate it.
     #[error("identity `{identity}` is suspended: {problem}")]
     Suspended {
         /// The identity.

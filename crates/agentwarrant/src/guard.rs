@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
 
-use crate::approval::{Approver, UsedApprovals};
+use crate::approval::{ApprovalQueue, ApprovalStore, Approver, UsedApprovals};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
@@ -63,7 +63,7 @@ impl Guard {
 
     /// Begins a task: issues its grant (intent ∩ ceiling) and records `task.begun` and
     /// `grant.issued`. An identity whose task was suspended after repeated refusals may not
-    /// begin a fresh one to escape it (`task_suspended`) until a human resumes it.
+    /// begin a fresh one to escape it (`task_suspended`) until a human reinstates it.
     pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
         Task::begin(self.inner.clone(), identity, intent, None)
     }
@@ -76,12 +76,12 @@ impl Guard {
 
     /// Lets an identity whose task tree was suspended after repeated refusals begin tasks
     /// again; `by` must be a human (not an agent, not an identity known to the guard). Tasks
-    /// still running resume with [`Task::resume`].
-    pub fn resume_identity(&self, id: &str, by: &str) -> Result<(), Error> {
+    /// still running are reinstated with [`Task::reinstate`].
+    pub fn reinstate_identity(&self, id: &str, by: &str) -> Result<(), Error> {
         if !self.inner.is_human(by) {
             return Err(TaskError::Suspended {
                 identity: id.to_owned(),
-                problem: format!("`{by}` is not a human who may resume it"),
+                problem: format!("`{by}` is not a human who may reinstate it"),
             }
             .into());
         }
@@ -89,6 +89,13 @@ impl Guard {
             suspended.remove(&Principal::new(id));
         }
         Ok(())
+    }
+
+    /// The store where deferred approval requests wait: list [`ApprovalStore::waiting`] to
+    /// show them to people, file their answers with [`ApprovalStore::approve`] or
+    /// [`ApprovalStore::deny`].
+    pub fn approvals(&self) -> &dyn ApprovalStore {
+        self.inner.approvals.as_ref()
     }
 
     /// Switches a disabled identity back on.
@@ -174,6 +181,7 @@ pub struct GuardBuilder {
     tools: Vec<ToolSpec>,
     default_tool: Option<ToolSpec>,
     approver: Option<Arc<dyn Approver>>,
+    approvals: Arc<dyn ApprovalStore>,
     ledger: Option<Arc<dyn Ledger>>,
     clock: Arc<dyn Clock>,
     limits: Limits,
@@ -192,6 +200,7 @@ impl Default for GuardBuilder {
             tools: Vec::new(),
             default_tool: None,
             approver: None,
+            approvals: Arc::new(ApprovalQueue::new()),
             ledger: None,
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
@@ -252,9 +261,18 @@ impl GuardBuilder {
     }
 
     /// Sets who answers approval requests. Without one, calls that need approval are refused
-    /// with `approval_unavailable`.
+    /// with `approval_unavailable` by [`Task::authorize`]; [`Task::submit`] pauses them for
+    /// the approval store instead.
     pub fn approver(mut self, approver: impl Approver + 'static) -> Self {
         self.approver = Some(Arc::new(approver));
+        self
+    }
+
+    /// Sets where deferred approval requests ([`Task::submit`]) wait for their answers
+    /// (default: a fresh in-process [`ApprovalQueue`]; pass a clone of one to answer from
+    /// elsewhere in the process, or a store shared by several processes).
+    pub fn approval_store(mut self, store: impl ApprovalStore + 'static) -> Self {
+        self.approvals = Arc::new(store);
         self
     }
 
@@ -355,6 +373,7 @@ impl GuardBuilder {
                 tools: RwLock::new(tools),
                 default_tool: self.default_tool.map(Arc::new),
                 approver: self.approver,
+                approvals: self.approvals,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
                 clock: self.clock,
                 limits: self.limits,

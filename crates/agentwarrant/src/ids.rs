@@ -60,6 +60,11 @@ generated_id!(
     /// Identifies one grant (a just-in-time credential).
     GrantId
 );
+generated_id!(
+    /// Identifies one deferred approval request: the key a human's answer is filed under and
+    /// the run resumes with.
+    TicketId
+);
 
 #[cfg(test)]
 mod tests {

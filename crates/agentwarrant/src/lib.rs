@@ -71,15 +71,16 @@ pub mod bench;
 pub mod testing;
 
 pub use approval::{
-    Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, ApproverErrorKind,
-    CallDigest, DenyAll, Timeout,
+    Approval, ApprovalAnswer, ApprovalQueue, ApprovalRequest, ApprovalStore, ApprovalStoreError,
+    ApprovalStoreErrorKind, Approver, ApproverError, ApproverErrorKind, CallDigest, DenyAll,
+    Ticket, TicketState, Timeout,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};
 pub use grant::{Grant, GrantProblem};
 pub use guard::{Guard, GuardBuilder};
 pub use identity::{Identity, IdentityBuilder};
-pub use ids::{CallId, GrantId, TaskId};
+pub use ids::{CallId, GrantId, TaskId, TicketId};
 pub use intent::{Intent, IntentBuilder};
 pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
@@ -91,7 +92,9 @@ pub use policy::{
 pub use principal::Principal;
 pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
-pub use task::{Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant};
+pub use task::{
+    Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant,
+};
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
 pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 

@@ -1,12 +1,12 @@
 //! What a guard's tasks share at run time: the compiled policy, the tool table, the approver,
 //! the ledger, the clock, the limits, and the fleet state (known agents, the kill switch,
-//! approvals already used).
+//! approvals pending and already used).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::approval::{Approver, UsedApprovals};
+use crate::approval::{ApprovalStore, Approver, UsedApprovals};
 use crate::clock::Clock;
 use crate::ledger::Ledger;
 use crate::limits::Limits;
@@ -21,6 +21,8 @@ pub(crate) struct Runtime {
     pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
     pub(crate) default_tool: Option<Arc<ToolSpec>>,
     pub(crate) approver: Option<Arc<dyn Approver>>,
+    /// Where deferred approval requests wait for their answers.
+    pub(crate) approvals: Arc<dyn ApprovalStore>,
     pub(crate) ledger: Arc<dyn Ledger>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,

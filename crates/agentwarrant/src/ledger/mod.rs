@@ -68,9 +68,9 @@ pub enum RecordKind {
     /// A task tree was suspended after repeated refusals.
     #[serde(rename = "task.suspended")]
     TaskSuspended,
-    /// A human resumed a suspended task tree.
-    #[serde(rename = "task.resumed")]
-    TaskResumed,
+    /// A human reinstated a suspended task tree.
+    #[serde(rename = "task.reinstated")]
+    TaskReinstated,
     /// A signed checkpoint over every record before it.
     #[serde(rename = "ledger.checkpoint")]
     LedgerCheckpoint,
@@ -92,7 +92,7 @@ impl RecordKind {
             RecordKind::GrantRevoked => "grant.revoked",
             RecordKind::TaskEnded => "task.ended",
             RecordKind::TaskSuspended => "task.suspended",
-            RecordKind::TaskResumed => "task.resumed",
+            RecordKind::TaskReinstated => "task.reinstated",
             RecordKind::LedgerCheckpoint => "ledger.checkpoint",
             RecordKind::LedgerRecovered => "ledger.recovered",
         }

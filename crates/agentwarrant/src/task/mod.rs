@@ -2,6 +2,7 @@
 //! issued), authorizes calls through the [pipeline](pipeline), delegates sub-tasks, and ends
 //! (its grant is revoked).
 
+mod deferred;
 mod explain;
 mod input;
 mod pipeline;
@@ -14,12 +15,13 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use crate::approval::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
 use crate::error::{Error, TaskError};
 use crate::grant::Grant;
 use crate::identity::Identity;
-use crate::ids::TaskId;
+use crate::ids::{TaskId, TicketId};
 use crate::intent::Intent;
 use crate::kinds::{Impact, Role};
 use crate::ledger::RecordKind;
@@ -28,6 +30,7 @@ use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
 use crate::tool::{ToolCall, ToolSpec};
 
+pub use deferred::Authorization;
 pub use explain::Explanation;
 use record::CallFields;
 #[cfg(feature = "bench")]
@@ -66,6 +69,8 @@ pub(crate) struct TaskInner {
     /// only ever added, so the answer never changes): the hot path then takes no lock and
     /// touches no reference count shared with other tasks.
     tools: Mutex<Vec<(String, Arc<ToolSpec>)>>,
+    /// Calls paused until a human answers their approval request (see [`deferred`]).
+    paused: Mutex<Vec<(TicketId, Box<pipeline::Paused>)>>,
     ended: AtomicBool,
 }
 
@@ -102,7 +107,7 @@ impl Task {
         if suspended {
             return Err(TaskError::Suspended {
                 identity: identity.id.clone(),
-                problem: "its task was suspended after repeated refusals; a human must resume it (Guard::resume_identity)".into(),
+                problem: "its task was suspended after repeated refusals; a human must reinstate it (Guard::reinstate_identity)".into(),
             }
             .into());
         }
@@ -161,6 +166,7 @@ impl Task {
             base_depth: parent.map_or(0, |p| p.base_depth.saturating_add(1)),
             input,
             tools: Mutex::new(Vec::new()),
+            paused: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
         });
         let begun = json!({
@@ -243,6 +249,35 @@ impl Task {
         pipeline::authorize(&self.inner, call)
     }
 
+    /// Authorizes one call like [`Task::authorize`], except that a call needing approval does
+    /// not wait for the guard's approver: it pauses with a [`Ticket`] (recorded as
+    /// `approval.requested` and filed in the guard's [`ApprovalStore`](crate::ApprovalStore))
+    /// and the agent's turn can end. Once a human has answered, [`Task::resume`] takes it up.
+    /// Submitting the same call again while its ticket waits returns the same ticket.
+    ///
+    /// See [`ApprovalQueue`](crate::ApprovalQueue) for the whole round trip.
+    pub fn submit(&self, call: ToolCall) -> Result<Authorization, Refusal> {
+        self.inner.submit(call)
+    }
+
+    /// Takes up a call paused by [`Task::submit`], presented again as `call`: the answer filed
+    /// under `ticket` is checked like an approver's (a human, four eyes, bound to this call,
+    /// in time, used once), everything that may have changed while the human thought is
+    /// checked again, and the call gets its warrant, or is still [`Authorization::Pending`]
+    /// when no one has answered yet.
+    ///
+    /// Refused with `approval_invalid`: a ticket of another task, one already used, unknown,
+    /// or a `call` that differs from the one the human was asked about (the ticket then stays
+    /// valid for the real call); with `approval_timeout`: a request that expired first.
+    pub fn resume(&self, ticket: TicketId, call: ToolCall) -> Result<Authorization, Refusal> {
+        self.inner.resume(ticket, call)
+    }
+
+    /// This task's calls waiting for a human's answer, oldest first.
+    pub fn pending(&self) -> Vec<Ticket> {
+        self.inner.pending()
+    }
+
     /// What the guard would decide for `call`, without deciding it: no call is counted, no
     /// budget spent, no approver asked, nothing recorded. For debugging a policy, showing a
     /// user what a tool would need, or testing a rule against the exact input document.
@@ -250,20 +285,20 @@ impl Task {
         explain::explain(&self.inner, call)
     }
 
-    /// Resumes a task tree suspended after repeated refusals (`task_suspended`), and lets its
-    /// identities begin tasks again. `by` must be a human (not an agent, not an identity
-    /// known to the guard); recorded as `task.resumed`. Resuming a task that is not suspended
+    /// Reinstates a task tree suspended after repeated refusals (`task_suspended`), and lets
+    /// its identities begin tasks again. `by` must be a human (not an agent, not an identity
+    /// known to the guard); recorded as `task.reinstated`. Reinstating a task that is not suspended
     /// does nothing.
-    pub fn resume(&self, by: &str) -> Result<(), Error> {
+    pub fn reinstate(&self, by: &str) -> Result<(), Error> {
         let inner = &self.inner;
         if !inner.runtime.is_human(by) {
             return Err(TaskError::Suspended {
                 identity: inner.identity.id.clone(),
-                problem: format!("`{by}` is not a human who may resume it"),
+                problem: format!("`{by}` is not a human who may reinstate it"),
             }
             .into());
         }
-        if !inner.chain.decide().resume() {
+        if !inner.chain.decide().reinstate() {
             return Ok(());
         }
         if let Ok(mut suspended) = inner.runtime.suspended.write() {
@@ -273,7 +308,7 @@ impl Task {
         }
         inner
             .record(
-                RecordKind::TaskResumed,
+                RecordKind::TaskReinstated,
                 CallFields::detail(json!({ "by": by })),
             )
             .map_err(|source| TaskError::Ledger {
@@ -335,6 +370,7 @@ impl TaskInner {
         if self.ended.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        self.abandon_paused();
         self.grant.revoke();
         for kind in [RecordKind::GrantRevoked, RecordKind::TaskEnded] {
             self.record(kind, CallFields::default())

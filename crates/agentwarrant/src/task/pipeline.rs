@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::record::{redacted, status, CallFields};
@@ -30,7 +30,7 @@ use crate::reason::{Effect, Reason, ReasonCode};
 use crate::tool::ToolCall;
 
 /// Why a call stopped before its warrant: what [`TaskInner::finish`] records and refuses.
-pub(crate) struct Stop {
+pub(super) struct Stop {
     kind: RefusalKind,
     reasons: Vec<Reason>,
     /// The policy's decision, when the call got that far.
@@ -44,8 +44,13 @@ pub(crate) struct Stop {
 impl Stop {
     /// Refused before the policy was asked.
     fn early(reason: Reason) -> Self {
+        Self::engine(RefusalKind::Denied, reason)
+    }
+
+    /// Refused by the engine alone, the policy not asked (again).
+    pub(super) fn engine(kind: RefusalKind, reason: Reason) -> Self {
         Self {
-            kind: RefusalKind::Denied,
+            kind,
             reasons: vec![reason],
             decision: None,
             examined: None,
@@ -54,7 +59,7 @@ impl Stop {
     }
 
     /// Refused after the policy was asked: its reasons, and `extra` (why approval failed).
-    fn after_policy(
+    pub(super) fn after_policy(
         kind: RefusalKind,
         decision: Decision,
         extra: Option<Reason>,
@@ -73,17 +78,58 @@ impl Stop {
 }
 
 /// One call on its way through the pipeline.
-struct Call<'a> {
-    id: CallId,
-    call: ToolCall,
-    now: OffsetDateTime,
+pub(super) struct Call<'a> {
+    pub(super) id: CallId,
+    pub(super) call: ToolCall,
+    pub(super) now: OffsetDateTime,
     /// The call's depth in the chain (known once the chain stage counted it).
-    depth: u32,
-    task: &'a Arc<TaskInner>,
+    pub(super) depth: u32,
+    pub(super) task: &'a Arc<TaskInner>,
+}
+
+/// How the approval stage gets the human's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asking {
+    /// From the guard's [`Approver`](crate::Approver), while the call waits.
+    Approver,
+    /// Later: the call pauses with a ticket (see [`super::deferred`]).
+    Later,
+}
+
+/// How far a call got: its warrant, or paused until a human answers.
+// The warrant is the hot path and stays inline; the rare pause is boxed.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Passed {
+    Warrant(Warrant),
+    Paused(Box<Paused>),
+}
+
+/// A call paused at the approval stage: everything the pipeline needs to take it up again.
+pub(super) struct Paused {
+    pub(super) id: CallId,
+    pub(super) call: ToolCall,
+    pub(super) depth: u32,
+    pub(super) examined: Examined,
+    pub(super) decision: Decision,
+    /// The chain's version when the policy decided.
+    pub(super) version: u64,
+    pub(super) request: ApprovalRequest,
 }
 
 /// Authorizes one call; see the module docs for the stages.
 pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant, Refusal> {
+    match pass(task, call, Asking::Approver)? {
+        Passed::Warrant(warrant) => Ok(warrant),
+        Passed::Paused(_) => unreachable!("an approver's answer never pauses a call"),
+    }
+}
+
+/// Runs one call through the stages, pausing at the approval stage when `asking` is later.
+pub(super) fn pass(
+    task: &Arc<TaskInner>,
+    call: ToolCall,
+    asking: Asking,
+) -> Result<Passed, Refusal> {
     let mut call = Call {
         id: CallId::new(),
         call,
@@ -91,9 +137,9 @@ pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant
         depth: 0,
         task,
     };
-    match call.stages() {
-        Ok(warrant) => Ok(warrant),
-        Err(stop) => Err(task.finish(&call, stop)),
+    match call.stages(asking) {
+        Ok(passed) => Ok(passed),
+        Err(stop) => Err(task.finish(call.id, &call.call, stop)),
     }
 }
 
@@ -102,7 +148,7 @@ pub(crate) fn authorize(task: &Arc<TaskInner>, call: ToolCall) -> Result<Warrant
 type NotApproved = Box<(RefusalKind, Decision, Option<Reason>)>;
 
 impl<'a> Call<'a> {
-    fn stages(&mut self) -> Result<Warrant, Stop> {
+    fn stages(&mut self, asking: Asking) -> Result<Passed, Stop> {
         let task = self.task;
         // INVARIANT: the decision lock is held from counting the call to committing it,
         // except while a human decides (see `approved`): decisions are linearizable.
@@ -120,28 +166,90 @@ impl<'a> Call<'a> {
             .validate(&self.call, parent.is_ok())
             .map_err(Stop::early)?;
         let decision = self.evaluate(&chain, &examined);
-        let (decision, approvers, mut decisions) = match decision.effect {
-            Effect::Deny => {
-                return Err(Stop::after_policy(
-                    RefusalKind::Denied,
-                    decision,
-                    None,
+        match decision.effect {
+            Effect::Deny => Err(Stop::after_policy(
+                RefusalKind::Denied,
+                decision,
+                None,
+                examined,
+            )),
+            Effect::Allow => {
+                self.ledger(&examined, &decision, &[])?;
+                Ok(Passed::Warrant(self.warrant(
+                    &mut decisions,
                     examined,
-                ))
+                    decision,
+                    Vec::new(),
+                )))
             }
-            Effect::Allow => (decision, Vec::new(), decisions),
             Effect::Approval => {
                 let version = decisions.version();
                 drop(decisions);
-                match self.approved(&examined, decision, version) {
-                    Ok(approved) => approved,
-                    Err(refused) => {
-                        let (kind, decision, reason) = *refused;
-                        return Err(Stop::after_policy(kind, decision, reason, examined));
-                    }
+                let approver = task.runtime.approver.clone();
+                if asking == Asking::Approver && approver.is_none() {
+                    let reason = Reason::with_detail(
+                        ReasonCode::ApprovalUnavailable,
+                        "no approver is configured",
+                    );
+                    return Err(Stop::after_policy(
+                        RefusalKind::Denied,
+                        decision,
+                        Some(reason),
+                        examined,
+                    ));
                 }
+                let request = match self.request(&examined, &decision) {
+                    Ok(request) => request,
+                    Err(reason) => {
+                        return Err(Stop::after_policy(
+                            RefusalKind::Denied,
+                            decision,
+                            Some(reason),
+                            examined,
+                        ))
+                    }
+                };
+                let Some(approver) = approver.filter(|_| asking == Asking::Approver) else {
+                    return Ok(Passed::Paused(Box::new(Paused {
+                        id: self.id,
+                        call: self.call.clone(),
+                        depth: self.depth,
+                        examined,
+                        decision,
+                        version,
+                        request,
+                    })));
+                };
+                // A panicking approver is a failed approver: the call is refused, the caller
+                // lives on.
+                let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    approver.decide(&request)
+                }))
+                .unwrap_or_else(|_| Err(ApproverError::new("the approver panicked")));
+                self.answered(examined, decision, version, &request, answer)
+                    .map(Passed::Warrant)
             }
-        };
+        }
+    }
+
+    /// The stages after a human answered `request`: the answer is checked, the call re-checked
+    /// (see [`Call::approved`]), recorded and given its warrant.
+    pub(super) fn answered(
+        &mut self,
+        examined: Examined,
+        decision: Decision,
+        version: u64,
+        request: &ApprovalRequest,
+        answer: Result<ApprovalAnswer, ApproverError>,
+    ) -> Result<Warrant, Stop> {
+        let (decision, approvers, mut decisions) =
+            match self.approved(&examined, decision, version, request, answer) {
+                Ok(approved) => approved,
+                Err(refused) => {
+                    let (kind, decision, reason) = *refused;
+                    return Err(Stop::after_policy(kind, decision, reason, examined));
+                }
+            };
         self.ledger(&examined, &decision, &approvers)?;
         Ok(self.warrant(&mut decisions, examined, decision, approvers))
     }
@@ -163,9 +271,11 @@ impl<'a> Call<'a> {
         examined: &Examined,
         decision: Decision,
         version: u64,
+        request: &ApprovalRequest,
+        answer: Result<ApprovalAnswer, ApproverError>,
     ) -> Result<(Decision, Vec<String>, Decisions<'a>), NotApproved> {
         let task: &'a Arc<TaskInner> = self.task;
-        let approvers = match self.approve(examined, &decision) {
+        let approvers = match self.check(examined, request, answer) {
             Ok(approvers) => approvers,
             Err((kind, reason)) => return Err(Box::new((kind, decision, Some(reason)))),
         };
@@ -228,24 +338,11 @@ impl<'a> Call<'a> {
             .map_err(|reason| (RefusalKind::Denied, changed(reason)))
     }
 
-    /// The approval stage: asks the approver and checks the answer. `Err` is how the call is
-    /// refused and the reason added to the policy's: `denied` when nobody was asked (no
-    /// approver, or the request could not be recorded), `approval_denied` when the approver
-    /// was asked and the call did not get a valid approval.
-    fn approve(
-        &self,
-        examined: &Examined,
-        decision: &Decision,
-    ) -> Result<Vec<String>, (RefusalKind, Reason)> {
+    /// The approval request for this call, recorded as `approval.requested`; a ledger that
+    /// fails refuses the call (`Err` is the reason).
+    fn request(&self, examined: &Examined, decision: &Decision) -> Result<ApprovalRequest, Reason> {
         let task = self.task;
         let runtime = &task.runtime;
-        let Some(approver) = &runtime.approver else {
-            return Err((
-                RefusalKind::Denied,
-                Reason::with_detail(ReasonCode::ApprovalUnavailable, "no approver is configured"),
-            ));
-        };
-        let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
         let mut ttl =
             time::Duration::try_from(runtime.limits.approval_ttl).unwrap_or(time::Duration::MAX);
         if let Some(max) = decision.obligations.max_ttl_s {
@@ -269,11 +366,8 @@ impl<'a> Call<'a> {
             owner: task.identity.owner.clone(),
             intent: task.intent.goal.clone(),
             tool: self.call.tool.clone(),
-            args: self
-                .call
-                .args
-                .as_object()
-                .map_or_else(|| Json::Object(Map::new()), |a| spec.redact(a)),
+            args: self.call.args.clone(),
+            sensitive_args: spec.sensitive_args.iter().cloned().collect(),
             reasons: decision.reasons.clone(),
             approvers_needed: decision.obligations.approvers,
             expires_at: self.now.checked_add(ttl).unwrap_or(self.now),
@@ -283,32 +377,34 @@ impl<'a> Call<'a> {
                 task.lineage.iter().map(|l| (l.role, l.owner.as_str())),
             ),
         };
-        let fields = |status_text: &str, approver: Option<Vec<String>>, detail: Json| CallFields {
-            approver,
-            outcome: Some(status(status_text)),
-            detail: Some(detail),
-            ..CallFields::of_call(self.id, &self.call, Some(examined))
-        };
         let requested = json!({
             "reasons": request.reasons.iter().map(Reason::to_string).collect::<Vec<_>>(),
             "approvers_needed": request.approvers_needed,
             "expires_at": rfc3339(request.expires_at),
             "digest": request.digest.as_str(),
         });
-        task.record(
-            RecordKind::ApprovalRequested,
-            fields("requested", None, requested),
-        )
-        .map_err(|e| {
-            (
-                RefusalKind::Denied,
-                Reason::with_detail(ReasonCode::LedgerError, e.to_string()),
-            )
-        })?;
-        // A panicking approver is a failed approver: the call is refused, the caller lives on.
-        let answer =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| approver.decide(&request)))
-                .unwrap_or_else(|_| Err(ApproverError::new("the approver panicked")));
+        let fields = CallFields {
+            outcome: Some(status("requested")),
+            detail: Some(requested),
+            ..CallFields::of_call(self.id, &self.call, Some(examined))
+        };
+        task.record(RecordKind::ApprovalRequested, fields)
+            .map_err(|e| Reason::with_detail(ReasonCode::LedgerError, e.to_string()))?;
+        Ok(request)
+    }
+
+    /// Checks the human's answer to `request` and records it (`approval.answered`). `Err` is
+    /// how the call is refused and the reason added to the policy's: `denied` when nobody was
+    /// asked, `approval_denied` when the call did not get a valid approval.
+    fn check(
+        &self,
+        examined: &Examined,
+        request: &ApprovalRequest,
+        answer: Result<ApprovalAnswer, ApproverError>,
+    ) -> Result<Vec<String>, (RefusalKind, Reason)> {
+        let task = self.task;
+        let runtime = &task.runtime;
+        let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
         let now = runtime.clock.now();
         let (result, who) = match answer {
             Err(error) => {
@@ -333,7 +429,7 @@ impl<'a> Call<'a> {
             Ok(ApprovalAnswer::Approved(approvals)) => {
                 let agents = runtime.agents.read().map(|a| a.clone()).unwrap_or_default();
                 let checks = Checks {
-                    request: &request,
+                    request,
                     now,
                     agents: &agents,
                 };
@@ -356,11 +452,14 @@ impl<'a> Call<'a> {
         } else {
             "approval_denied"
         };
-        task.record(
-            RecordKind::ApprovalAnswered,
-            fields(status_text, who, answered),
-        )
-        .map_err(|e| asked(Reason::with_detail(ReasonCode::LedgerError, e.to_string())))?;
+        let fields = CallFields {
+            approver: who,
+            outcome: Some(status(status_text)),
+            detail: Some(answered),
+            ..CallFields::of_call(self.id, &self.call, Some(examined))
+        };
+        task.record(RecordKind::ApprovalAnswered, fields)
+            .map_err(|e| asked(Reason::with_detail(ReasonCode::LedgerError, e.to_string())))?;
         result
     }
 
@@ -452,7 +551,7 @@ impl<'a> Call<'a> {
 
 /// The decision part of a `call.decided` record: the policy's effect (deny when the engine
 /// refused before asking it) and every reason of the refusal or the decision.
-fn decision_record(decision: Option<&Decision>, reasons: &[Reason]) -> DecisionRecord {
+pub(super) fn decision_record(decision: Option<&Decision>, reasons: &[Reason]) -> DecisionRecord {
     DecisionRecord {
         effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
         reasons: reasons.iter().map(Reason::to_string).collect(),
@@ -499,7 +598,7 @@ impl TaskInner {
 
     /// Records a stopped call (`call.decided`) and returns its refusal; a ledger that fails
     /// here adds `ledger_error` to the reasons.
-    fn finish(&self, call: &Call<'_>, stop: Stop) -> Refusal {
+    pub(super) fn finish(&self, id: CallId, call: &ToolCall, stop: Stop) -> Refusal {
         let Stop {
             kind,
             mut reasons,
@@ -511,7 +610,7 @@ impl TaskInner {
             let fields = CallFields {
                 decision: Some(decision_record(decision.as_deref(), &reasons)),
                 outcome: Some(status(kind.as_str())),
-                ..CallFields::of_call(call.id, &call.call, examined.as_deref())
+                ..CallFields::of_call(id, call, examined.as_deref())
             };
             if let Err(error) = self.record(RecordKind::CallDecided, fields) {
                 reasons.push(Reason::with_detail(
@@ -520,11 +619,11 @@ impl TaskInner {
                 ));
             }
         }
-        self.count_refusal(&call.call.tool, &reasons);
+        self.count_refusal(&call.tool, &reasons);
         Refusal {
             kind,
-            call_id: call.id,
-            tool: call.call.tool.clone(),
+            call_id: id,
+            tool: call.tool.clone(),
             reasons,
             decision,
         }

@@ -4,7 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use agentwarrant::{BuildError, Impact, LedgerError, Role, TaskError, TokenError};
+use agentwarrant::{
+    ApprovalStoreError, ApprovalStoreErrorKind, BuildError, Impact, LedgerError, Role, TaskError,
+    TokenError,
+};
 
 fn repo_file(path: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,6 +84,19 @@ fn every_library_code() -> BTreeSet<&'static str> {
         TokenError::BadSignature,
         TokenError::Expired,
     ];
+    let store = [
+        ApprovalStoreErrorKind::UnknownTicket,
+        ApprovalStoreErrorKind::Closed,
+        ApprovalStoreErrorKind::AlreadyAnswered,
+        ApprovalStoreErrorKind::Unavailable,
+    ]
+    .map(|kind| {
+        ApprovalStoreError {
+            message: String::new(),
+            kind,
+        }
+        .code()
+    });
     let parse = [
         "urgent".parse::<Impact>().unwrap_err().code(),
         "admin".parse::<Role>().unwrap_err().code(),
@@ -91,6 +107,7 @@ fn every_library_code() -> BTreeSet<&'static str> {
         .chain(ledger.iter().map(LedgerError::code))
         .chain(task.iter().map(TaskError::code))
         .chain(token.iter().map(TokenError::code))
+        .chain(store)
         .chain(parse)
         .collect()
 }

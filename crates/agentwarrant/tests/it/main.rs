@@ -16,6 +16,9 @@ mod bad_input_fails_closed;
 // The engine's own checks on approvals, which no policy can weaken.
 mod approval_is_bound_and_checked;
 
+// Deferred approvals: the run pauses with a ticket, a human answers later, the run resumes.
+mod approvals_wait_for_people;
+
 // The hash-chained ledger: what it records, and that every kind of tampering is found.
 mod ledger_is_tamper_evident;
 

@@ -495,7 +495,7 @@ fn a_code_that_fires_for_several_scopes_is_listed_once_with_every_scope_in_its_d
 }
 
 #[test]
-fn an_agent_that_keeps_retrying_a_refused_call_is_suspended_until_a_human_resumes_it() {
+fn an_agent_that_keeps_retrying_a_refused_call_is_suspended_until_a_human_reinstates_it() {
     let ledger = Arc::new(agentwarrant::MemoryLedger::new());
     let guard = builder().ledger(ledger.clone()).build().unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
@@ -521,9 +521,9 @@ fn an_agent_that_keeps_retrying_a_refused_call_is_suspended_until_a_human_resume
     // A fresh task is no way out, and no agent may lift the suspension.
     let error = guard.begin(ops(), anything()).unwrap_err();
     assert_eq!(error.code(), "task_suspended");
-    assert!(task.resume("agent://acme/ops").is_err());
+    assert!(task.reinstate("agent://acme/ops").is_err());
 
-    task.resume(BOB).unwrap();
+    task.reinstate(BOB).unwrap();
     task.authorize(logs())
         .unwrap()
         .complete(agentwarrant::Outcome::ok())
@@ -532,7 +532,7 @@ fn an_agent_that_keeps_retrying_a_refused_call_is_suspended_until_a_human_resume
     assert!(ledger
         .records()
         .iter()
-        .any(|r| r.kind.as_str() == "task.resumed"));
+        .any(|r| r.kind.as_str() == "task.reinstated"));
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! Whatever the policy says, the engine rejects an approval that is not from a human, that is
 //! self-granted where four eyes are required, that is for another call, expired or reused.
 
+mod queue;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 use std::sync::Mutex;
 
 use serde_json::Value as Json;
@@ -14,6 +17,10 @@ use crate::ids::{CallId, TaskId};
 use crate::kinds::{Impact, Role};
 use crate::principal::Principal;
 use crate::reason::Reason;
+
+pub use queue::{
+    ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,
+};
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,8 +93,12 @@ pub struct ApprovalRequest {
     pub intent: String,
     /// The tool.
     pub tool: String,
-    /// The args, sensitive ones redacted.
+    /// The args in full: the approver must see what it approves (the ledger keeps the
+    /// sensitive ones redacted).
     pub args: Json,
+    /// The names of the args the tool declares sensitive: show them to the approver, keep them
+    /// out of logs.
+    pub sensitive_args: Vec<String>,
     /// Why approval is needed.
     pub reasons: Vec<Reason>,
     /// How many distinct approvers must approve.
@@ -96,6 +107,45 @@ pub struct ApprovalRequest {
     pub expires_at: OffsetDateTime,
     /// Principals who may not approve this call (four eyes).
     pub excluded: Vec<String>,
+}
+
+/// What a person reads before answering: who asks, for what task, which tool with which
+/// args, why approval is needed, how many must approve and who may not, and until when.
+impl fmt::Display for ApprovalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "approval needed: `{}`", self.tool)?;
+        writeln!(f, "  agent:   {} (owner {})", self.identity, self.owner)?;
+        writeln!(f, "  task:    {}", self.intent)?;
+        let args = serde_json::to_string_pretty(&self.args).unwrap_or_default();
+        writeln!(f, "  args:    {}", args.replace('\n', "\n           "))?;
+        if !self.sensitive_args.is_empty() {
+            writeln!(
+                f,
+                "           (sensitive: {})",
+                self.sensitive_args.join(", ")
+            )?;
+        }
+        for reason in &self.reasons {
+            let why = match &reason.detail {
+                Some(detail) => format!("{} ({detail})", reason.code.describe()),
+                None => reason.code.describe().to_owned(),
+            };
+            writeln!(f, "  why:     {}: {why}", reason.code)?;
+        }
+        write!(f, "  needs:   {} approver(s)", self.approvers_needed)?;
+        if !self.excluded.is_empty() {
+            write!(f, ", not {}", self.excluded.join(", "))?;
+        }
+        let expires = self
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        write!(
+            f,
+            "\n  expires: {expires}\n  call:    {} (digest {})",
+            self.call_id, self.digest.0
+        )
+    }
 }
 
 /// One person's approval of one request.

@@ -1,0 +1,315 @@
+//! Deferred approvals: a request that waits for a human while the agent's run pauses, is
+//! answered later from another thread, process or machine, and is taken up again with
+//! [`Task::resume`](crate::Task::resume).
+//!
+//! The [`ApprovalStore`] holds the open requests and their answers; [`ApprovalQueue`] is the
+//! in-process store every guard has by default. A store shared by several processes (a
+//! database table) implements the same trait.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use super::{Approval, ApprovalAnswer, ApprovalRequest};
+use crate::ids::{TaskId, TicketId};
+
+/// A pending approval: the request a human must answer and the ticket the run resumes with.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub(crate) id: TicketId,
+    pub(crate) request: ApprovalRequest,
+}
+
+impl Ticket {
+    /// The ticket's id: file the answer under it, resume the run with it.
+    pub fn id(&self) -> TicketId {
+        self.id
+    }
+
+    /// What the human is asked to approve.
+    pub fn request(&self) -> &ApprovalRequest {
+        &self.request
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  ticket: {}", self.request, self.id)
+    }
+}
+
+/// Where a ticket stands in a store.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TicketState {
+    /// The store has never seen it (or forgot it after it expired).
+    Unknown,
+    /// Waiting for its answer, or answered and waiting for the run to resume.
+    Open {
+        /// The task whose call it is.
+        task_id: TaskId,
+        /// The answer, once a human gave it.
+        answer: Option<ApprovalAnswer>,
+    },
+    /// The run took it up (or it was abandoned); it cannot be used again.
+    Closed {
+        /// The task whose call it was.
+        task_id: TaskId,
+    },
+}
+
+/// Why a store refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApprovalStoreError {
+    /// What went wrong, for a person.
+    pub message: String,
+    /// What went wrong, for a program.
+    pub kind: ApprovalStoreErrorKind,
+}
+
+/// How an [`ApprovalStore`] operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApprovalStoreErrorKind {
+    /// No open request has this ticket.
+    UnknownTicket,
+    /// The request was already taken up or abandoned.
+    Closed,
+    /// The request already has its answer; the first answer stands.
+    AlreadyAnswered,
+    /// The store could not be reached or is broken.
+    Unavailable,
+}
+
+impl ApprovalStoreError {
+    fn new(kind: ApprovalStoreErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// The stable code: `unknown_ticket`, `ticket_closed`, `already_answered` or
+    /// `approval_store_unavailable`.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            ApprovalStoreErrorKind::UnknownTicket => "unknown_ticket",
+            ApprovalStoreErrorKind::Closed => "ticket_closed",
+            ApprovalStoreErrorKind::AlreadyAnswered => "already_answered",
+            ApprovalStoreErrorKind::Unavailable => "approval_store_unavailable",
+        }
+    }
+}
+
+/// Holds deferred approval requests and their answers.
+///
+/// The engine opens a ticket when a call submitted with [`Task::submit`](crate::Task::submit)
+/// needs approval, reads its answer when the run resumes, and closes it when the call got its
+/// warrant or was refused. People (or the UI in front of them) list the open tickets and
+/// answer them. Every answer is checked by the engine when the run resumes, whatever the store
+/// says: a store cannot approve a call.
+pub trait ApprovalStore: Send + Sync {
+    /// Files a new request.
+    fn open(&self, ticket: &Ticket) -> Result<(), ApprovalStoreError>;
+
+    /// Files the answer to an open request. The first answer stands: a second one is refused
+    /// with [`ApprovalStoreErrorKind::AlreadyAnswered`].
+    fn answer(&self, ticket: TicketId, answer: ApprovalAnswer) -> Result<(), ApprovalStoreError>;
+
+    /// Where `ticket` stands.
+    fn state(&self, ticket: TicketId) -> Result<TicketState, ApprovalStoreError>;
+
+    /// Closes `ticket`: the run took it up, or it was abandoned. Closing twice is harmless.
+    fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError>;
+
+    /// The tickets still waiting for an answer, oldest first.
+    fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError>;
+
+    /// Approves `ticket` as each of `approvers` (one approval each, bound to the request's
+    /// digest and expiring with it).
+    fn approve(&self, ticket: TicketId, approvers: &[&str]) -> Result<(), ApprovalStoreError> {
+        let request = self
+            .waiting()?
+            .into_iter()
+            .find(|t| t.id == ticket)
+            .map(|t| t.request)
+            .ok_or_else(|| self.not_waiting(ticket))?;
+        let approvals = approvers
+            .iter()
+            .map(|who| Approval::of(&request, *who))
+            .collect();
+        self.answer(ticket, ApprovalAnswer::Approved(approvals))
+    }
+
+    /// Refuses `ticket` as `by`, with an optional reason.
+    fn deny(
+        &self,
+        ticket: TicketId,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ApprovalStoreError> {
+        self.answer(
+            ticket,
+            ApprovalAnswer::Denied {
+                by: Some(by.to_owned()),
+                reason: reason.map(str::to_owned),
+            },
+        )
+    }
+
+    #[doc(hidden)]
+    /// Why `ticket` is not waiting for an answer.
+    fn not_waiting(&self, ticket: TicketId) -> ApprovalStoreError {
+        match self.state(ticket) {
+            Ok(TicketState::Open { .. }) => ApprovalStoreError::new(
+                ApprovalStoreErrorKind::AlreadyAnswered,
+                format!("ticket {ticket} already has its answer"),
+            ),
+            Ok(TicketState::Closed { .. }) => closed(ticket),
+            Ok(TicketState::Unknown) => unknown(ticket),
+            Err(error) => error,
+        }
+    }
+}
+
+fn unknown(ticket: TicketId) -> ApprovalStoreError {
+    ApprovalStoreError::new(
+        ApprovalStoreErrorKind::UnknownTicket,
+        format!("no open approval request has ticket {ticket}"),
+    )
+}
+
+fn closed(ticket: TicketId) -> ApprovalStoreError {
+    ApprovalStoreError::new(
+        ApprovalStoreErrorKind::Closed,
+        format!("ticket {ticket} was already taken up or abandoned"),
+    )
+}
+
+/// The in-process [`ApprovalStore`]: every guard has one unless given another. Clones share
+/// the same requests, so a handle can go to the thread (or web handler) that answers them.
+///
+/// ```
+/// use agentwarrant::*;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let queue = ApprovalQueue::new();
+/// let guard = Guard::builder()
+///     .tool(ToolSpec::builder("deploy", Impact::High).build()?)
+///     .approval_store(queue.clone())
+///     .build()?;
+/// let me = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com").build()?;
+/// let task = guard.begin(me, Intent::builder("ship the fix").build()?)?;
+/// let deploy = ToolCall::new("deploy", serde_json::json!({"service": "api"}));
+///
+/// // The call needs approval: the run pauses with a ticket instead of blocking.
+/// let Authorization::Pending(ticket) = task.submit(deploy.clone())? else { unreachable!() };
+///
+/// // Later, elsewhere, a human answers.
+/// queue.approve(ticket.id(), &["bob@acme.com"])?;
+///
+/// // The run resumes with the same call and gets its warrant.
+/// let Authorization::Granted(warrant) = task.resume(ticket.id(), deploy)? else { unreachable!() };
+/// assert_eq!(warrant.approvers(), ["bob@acme.com"]);
+/// warrant.complete(Outcome::ok())?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ApprovalQueue {
+    entries: Arc<Mutex<HashMap<TicketId, Entry>>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    ticket: Ticket,
+    answer: Option<ApprovalAnswer>,
+    closed: bool,
+    /// Order of filing, for `waiting`.
+    seq: u64,
+}
+
+impl ApprovalQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entries(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<TicketId, Entry>>, ApprovalStoreError> {
+        self.entries.lock().map_err(|_| {
+            ApprovalStoreError::new(
+                ApprovalStoreErrorKind::Unavailable,
+                "the approval queue is poisoned",
+            )
+        })
+    }
+}
+
+impl ApprovalStore for ApprovalQueue {
+    fn open(&self, ticket: &Ticket) -> Result<(), ApprovalStoreError> {
+        let mut entries = self.entries()?;
+        // Closed tickets are remembered, to tell a replay from a typo, until a newer request
+        // outlives them; one forgotten is refused as unknown instead of as used.
+        let horizon = ticket.request.expires_at;
+        entries.retain(|_, e| !e.closed || e.ticket.request.expires_at >= horizon);
+        let seq = entries.values().map(|e| e.seq + 1).max().unwrap_or(0);
+        entries.insert(
+            ticket.id,
+            Entry {
+                ticket: ticket.clone(),
+                answer: None,
+                closed: false,
+                seq,
+            },
+        );
+        Ok(())
+    }
+
+    fn answer(&self, ticket: TicketId, answer: ApprovalAnswer) -> Result<(), ApprovalStoreError> {
+        let mut entries = self.entries()?;
+        let entry = entries.get_mut(&ticket).ok_or_else(|| unknown(ticket))?;
+        if entry.closed {
+            return Err(closed(ticket));
+        }
+        if entry.answer.is_some() {
+            return Err(ApprovalStoreError::new(
+                ApprovalStoreErrorKind::AlreadyAnswered,
+                format!("ticket {ticket} already has its answer; the first answer stands"),
+            ));
+        }
+        entry.answer = Some(answer);
+        Ok(())
+    }
+
+    fn state(&self, ticket: TicketId) -> Result<TicketState, ApprovalStoreError> {
+        let entries = self.entries()?;
+        Ok(match entries.get(&ticket) {
+            None => TicketState::Unknown,
+            Some(e) if e.closed => TicketState::Closed {
+                task_id: e.ticket.request.task_id,
+            },
+            Some(e) => TicketState::Open {
+                task_id: e.ticket.request.task_id,
+                answer: e.answer.clone(),
+            },
+        })
+    }
+
+    fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError> {
+        if let Some(entry) = self.entries()?.get_mut(&ticket) {
+            entry.closed = true;
+        }
+        Ok(())
+    }
+
+    fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {
+        let entries = self.entries()?;
+        let mut waiting: Vec<&Entry> = entries
+            .values()
+            .filter(|e| !e.closed && e.answer.is_none())
+            .collect();
+        waiting.sort_by_key(|e| e.seq);
+        Ok(waiting.into_iter().map(|e| e.ticket.clone()).collect())
+    }
+}

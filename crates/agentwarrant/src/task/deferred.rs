@@ -1,0 +1,218 @@
+//! Deferred approvals on the task's side: a call submitted with [`Task::submit`] that needs
+//! approval pauses with a [`Ticket`] instead of blocking; once a human answered (through the
+//! guard's [`ApprovalStore`](crate::ApprovalStore)), [`Task::resume`] takes the same call up
+//! again, checks the answer, re-checks everything that may have changed meanwhile, and issues
+//! the warrant.
+//!
+//! [`Task::submit`]: crate::Task::submit
+//! [`Task::resume`]: crate::Task::resume
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::pipeline::{self, decision_record, Asking, Call, Passed, Paused, Stop};
+use super::record::{status, CallFields};
+use super::warrant::{Refusal, RefusalKind, Warrant};
+use super::TaskInner;
+use crate::approval::{ApproverError, Ticket, TicketState};
+use crate::ids::{CallId, TicketId};
+use crate::ledger::RecordKind;
+use crate::reason::{Reason, ReasonCode};
+use crate::tool::ToolCall;
+
+/// What a submitted call comes to: its warrant now, or a ticket to resume with once a human
+/// has answered.
+#[derive(Debug)]
+#[must_use = "a granted call must run and complete its warrant; a pending one must be resumed"]
+pub enum Authorization {
+    /// Authorized: run the tool and complete the warrant.
+    Granted(Warrant),
+    /// Waiting for a human: show [`Ticket::request`] to someone who may approve it, end the
+    /// agent's turn, and call [`Task::resume`](crate::Task::resume) with the ticket and the
+    /// same call once the answer is in.
+    Pending(Ticket),
+}
+
+impl TaskInner {
+    /// See [`Task::submit`](crate::Task::submit).
+    pub(super) fn submit(self: &Arc<Self>, call: ToolCall) -> Result<Authorization, Refusal> {
+        // The same call submitted again while its request is open (a framework re-running the
+        // paused step) gets the same ticket and is not counted again.
+        if let Some(ticket) = self.paused_for(&call) {
+            return Ok(Authorization::Pending(ticket));
+        }
+        let paused = match pipeline::pass(self, call, Asking::Later)? {
+            Passed::Warrant(warrant) => return Ok(Authorization::Granted(warrant)),
+            Passed::Paused(paused) => paused,
+        };
+        let ticket = Ticket {
+            id: TicketId::new(),
+            request: paused.request.clone(),
+        };
+        if let Err(error) = self.runtime.approvals.open(&ticket) {
+            let reason = Reason::with_detail(
+                ReasonCode::ApprovalUnavailable,
+                format!("the approval request could not be filed: {error}"),
+            );
+            return Err(self.refuse_paused(*paused, RefusalKind::Denied, reason));
+        }
+        self.paused_calls().push((ticket.id, paused));
+        if self.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            self.abandon_paused();
+        }
+        Ok(Authorization::Pending(ticket))
+    }
+
+    /// See [`Task::resume`](crate::Task::resume).
+    pub(super) fn resume(
+        self: &Arc<Self>,
+        ticket: TicketId,
+        call: ToolCall,
+    ) -> Result<Authorization, Refusal> {
+        let now = self.runtime.clock.now();
+        let invalid = |call: ToolCall, why: String| {
+            let stop = Stop::engine(
+                RefusalKind::ApprovalDenied,
+                Reason::with_detail(ReasonCode::ApprovalInvalid, why),
+            );
+            Err(self.finish(CallId::new(), &call, stop))
+        };
+        let mut paused_calls = self.paused_calls();
+        let Some(index) = paused_calls.iter().position(|(id, _)| *id == ticket) else {
+            drop(paused_calls);
+            let why = match self.runtime.approvals.state(ticket) {
+                Ok(TicketState::Open { task_id, .. } | TicketState::Closed { task_id })
+                    if task_id != self.id =>
+                {
+                    format!("ticket {ticket} belongs to another task")
+                }
+                Ok(TicketState::Closed { .. }) => format!("ticket {ticket} was already used"),
+                Ok(_) => format!("ticket {ticket} is not waiting in this task"),
+                Err(error) => format!("ticket {ticket} cannot be looked up: {error}"),
+            };
+            return invalid(call, why);
+        };
+        let paused = &paused_calls[index].1;
+        if paused.call != call {
+            drop(paused_calls);
+            return invalid(
+                call,
+                format!(
+                    "the call differs from the one ticket {ticket} asked about (tool, args or parent changed)"
+                ),
+            );
+        }
+        let expired = now >= paused.request.expires_at;
+        let answer = match self.runtime.approvals.state(ticket) {
+            Ok(TicketState::Open {
+                answer: Some(answer),
+                ..
+            }) => Ok(answer),
+            Ok(TicketState::Open { answer: None, .. }) if !expired => {
+                return Ok(Authorization::Pending(Ticket {
+                    id: ticket,
+                    request: paused.request.clone(),
+                }));
+            }
+            Ok(TicketState::Open { answer: None, .. }) => Err(ApproverError::timeout(
+                "no answer before the request expired",
+            )),
+            Ok(_) => Err(ApproverError::new(
+                "the approval store no longer holds the request",
+            )),
+            Err(error) => Err(ApproverError::new(format!(
+                "the approval store failed: {error}"
+            ))),
+        };
+        let answer = match answer {
+            Ok(_) if expired => Err(ApproverError::timeout(
+                "the request expired before the run resumed",
+            )),
+            answer => answer,
+        };
+        let paused = paused_calls.remove(index).1;
+        drop(paused_calls);
+        if let Err(error) = self.runtime.approvals.close(ticket) {
+            // The ticket left this task's paused calls: it cannot be used again either way.
+            tracing::warn!(target: "agentwarrant::approval", %error, %ticket, "could not close a ticket");
+        }
+        let Paused {
+            id,
+            call,
+            depth,
+            examined,
+            decision,
+            version,
+            request,
+        } = *paused;
+        let mut call = Call {
+            id,
+            call,
+            now,
+            depth,
+            task: self,
+        };
+        match call.answered(examined, decision, version, &request, answer) {
+            Ok(warrant) => Ok(Authorization::Granted(warrant)),
+            Err(stop) => Err(self.finish(call.id, &call.call, stop)),
+        }
+    }
+
+    /// The tickets of this task still waiting, oldest first.
+    pub(super) fn pending(&self) -> Vec<Ticket> {
+        self.paused_calls()
+            .iter()
+            .map(|(id, paused)| Ticket {
+                id: *id,
+                request: paused.request.clone(),
+            })
+            .collect()
+    }
+
+    /// When the task ends, each paused call is refused (`grant_invalid`), recorded, and its
+    /// ticket closed: nothing waits for an answer to a task that is over.
+    pub(super) fn abandon_paused(&self) {
+        let paused = std::mem::take(&mut *self.paused_calls());
+        for (ticket, paused) in paused {
+            if let Err(error) = self.runtime.approvals.close(ticket) {
+                tracing::warn!(target: "agentwarrant::approval", %error, %ticket, "could not close a ticket");
+            }
+            let reason = Reason::with_detail(
+                ReasonCode::GrantInvalid,
+                "the task ended while the approval was pending",
+            );
+            let mut reasons = paused.decision.reasons.clone();
+            reasons.push(reason);
+            let fields = CallFields {
+                decision: Some(decision_record(Some(&paused.decision), &reasons)),
+                outcome: Some(status(RefusalKind::Denied.as_str())),
+                detail: Some(json!({ "ticket": ticket.to_string() })),
+                ..CallFields::of_call(paused.id, &paused.call, Some(&paused.examined))
+            };
+            if let Err(error) = self.record(RecordKind::CallDecided, fields) {
+                tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
+            }
+        }
+    }
+
+    fn paused_for(&self, call: &ToolCall) -> Option<Ticket> {
+        self.paused_calls()
+            .iter()
+            .find(|(_, paused)| paused.call == *call)
+            .map(|(id, paused)| Ticket {
+                id: *id,
+                request: paused.request.clone(),
+            })
+    }
+
+    fn paused_calls(&self) -> std::sync::MutexGuard<'_, Vec<(TicketId, Box<Paused>)>> {
+        self.paused.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses a paused call that cannot wait (its request could not be filed).
+    fn refuse_paused(&self, paused: Paused, kind: RefusalKind, reason: Reason) -> Refusal {
+        let stop = Stop::after_policy(kind, paused.decision, Some(reason), paused.examined);
+        self.finish(paused.id, &paused.call, stop)
+    }
+}

