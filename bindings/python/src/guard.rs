@@ -9,7 +9,7 @@ use agentwarrant::{
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 
 use crate::convert::{args_to_json, serde_to_py, to_json, to_py};
 use crate::errors::{build_error, error, ledger_error, raise_code, refusal, Class};
@@ -176,10 +176,16 @@ impl ApprovalRequest {
     fn tool(&self) -> &str {
         &self.0.tool
     }
-    /// The call's args, sensitive ones redacted.
+    /// The call's args in full: the approver sees what it approves (the ledger keeps the
+    /// sensitive ones redacted).
     #[getter]
     fn args<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0.args)
+    }
+    /// The names of the args the tool declares sensitive: show them, keep them out of logs.
+    #[getter]
+    fn sensitive_args(&self) -> Vec<String> {
+        self.0.sensitive_args.clone()
     }
     #[getter]
     fn reasons(&self) -> Vec<Reason> {
@@ -203,6 +209,11 @@ impl ApprovalRequest {
     fn excluded(&self) -> Vec<String> {
         self.0.excluded.clone()
     }
+    /// The request as a person reads it: agent, owner, task, tool and args, each reason with
+    /// its description, approvers needed and excluded, expiry, call and digest.
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
     fn __repr__(&self) -> String {
         format!(
             "ApprovalRequest(tool={:?}, identity={:?}, reasons={:?})",
@@ -211,6 +222,55 @@ impl ApprovalRequest {
             self.codes()
         )
     }
+}
+
+/// A call paused until a human answers its approval request (`Task.submit`).
+#[pyclass(frozen, module = "agentwarrant._native")]
+pub(crate) struct Ticket(agentwarrant::Ticket);
+
+#[pymethods]
+impl Ticket {
+    /// The ticket's id: file the answer under it, resume the run with it.
+    #[getter]
+    fn id(&self) -> String {
+        self.0.id().to_string()
+    }
+    /// What the human is asked to approve.
+    #[getter]
+    fn request(&self) -> ApprovalRequest {
+        ApprovalRequest(self.0.request().clone())
+    }
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Ticket({:?}, tool={:?})",
+            self.0.id().to_string(),
+            self.0.request().tool
+        )
+    }
+}
+
+/// The warrant or ticket of a submitted call, as a Python object.
+fn authorization(py: Python<'_>, outcome: agentwarrant::Authorization) -> PyResult<Py<PyAny>> {
+    Ok(match outcome {
+        agentwarrant::Authorization::Granted(warrant) => {
+            Py::new(py, Warrant::new(warrant))?.into_any()
+        }
+        agentwarrant::Authorization::Pending(ticket) => Py::new(py, Ticket(ticket))?.into_any(),
+    })
+}
+
+/// A ticket id from Python; one that does not parse is a ticket no store holds, refused by
+/// the engine like any unknown ticket.
+fn ticket_id(id: &str) -> agentwarrant::TicketId {
+    id.parse().unwrap_or_default()
+}
+
+/// An approval store error as a `TaskError` with its code.
+fn store_error(py: Python<'_>, error: &agentwarrant::ApprovalStoreError) -> PyErr {
+    raise_code(py, Class::TaskError, &error.to_string(), error.code())
 }
 
 /// A Python callable answering approval requests, with the guard's approval timeout.
@@ -493,6 +553,41 @@ impl GuardCore {
         self.ledger_object.clone_ref(py)
     }
 
+    /// The deferred approval requests waiting for an answer, oldest first.
+    fn waiting(&self, py: Python<'_>) -> PyResult<Vec<Ticket>> {
+        let tickets = self
+            .guard
+            .approvals()
+            .waiting()
+            .map_err(|e| store_error(py, &e))?;
+        Ok(tickets.into_iter().map(Ticket).collect())
+    }
+
+    /// Approves a waiting request as each of `approvers`.
+    fn approve(&self, py: Python<'_>, ticket: &str, approvers: Vec<String>) -> PyResult<()> {
+        let names: Vec<&str> = approvers.iter().map(String::as_str).collect();
+        self.guard
+            .approvals()
+            .approve(ticket_id(ticket), &names)
+            .map_err(|e| store_error(py, &e))
+    }
+
+    /// Refuses a waiting request, as `by` when known.
+    #[pyo3(signature = (ticket, by = None, reason = None))]
+    fn deny(
+        &self,
+        py: Python<'_>,
+        ticket: &str,
+        by: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<()> {
+        let answer = ApprovalAnswer::Denied { by, reason };
+        self.guard
+            .approvals()
+            .answer(ticket_id(ticket), answer)
+            .map_err(|e| store_error(py, &e))
+    }
+
     /// Begins a task: issues its grant and records `task.begun` and `grant.issued`.
     fn begin(&self, py: Python<'_>, identity: &Identity, intent: &Intent) -> PyResult<TaskCore> {
         let (identity, intent) = (identity.0.clone(), intent.0.clone());
@@ -516,6 +611,20 @@ impl TaskCore {
     fn new(task: agentwarrant::Task) -> Self {
         Self { task }
     }
+}
+
+/// The Rust call for `tool(args)`, made while `parent` runs.
+fn tool_call(
+    tool: String,
+    args: &Bound<'_, PyAny>,
+    parent: Option<PyRef<'_, Warrant>>,
+) -> PyResult<ToolCall> {
+    let args = args_to_json(&tool, args)?;
+    let call = ToolCall::new(tool, args);
+    Ok(match parent {
+        Some(parent) => call.child_of(parent.call_id),
+        None => call,
+    })
 }
 
 #[pymethods]
@@ -555,16 +664,69 @@ impl TaskCore {
         args: &Bound<'_, PyAny>,
         parent: Option<PyRef<'_, Warrant>>,
     ) -> PyResult<Warrant> {
-        let args = args_to_json(&tool, args)?;
-        let mut call = ToolCall::new(tool, args);
-        if let Some(parent) = parent {
-            call = call.child_of(parent.call_id);
-        }
+        let call = tool_call(tool, args, parent)?;
         let task = &self.task;
         match py.detach(|| task.authorize(call)) {
             Ok(warrant) => Ok(Warrant::new(warrant)),
             Err(refused) => Err(refusal(py, refused)),
         }
+    }
+
+    /// Like `authorize`, but a call that needs approval returns a `Ticket` instead of asking
+    /// the approver: the run pauses until someone answers (`GuardCore.approve` / `deny`).
+    #[pyo3(signature = (tool, args, parent = None))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        tool: String,
+        args: &Bound<'_, PyAny>,
+        parent: Option<PyRef<'_, Warrant>>,
+    ) -> PyResult<Py<PyAny>> {
+        let call = tool_call(tool, args, parent)?;
+        let task = &self.task;
+        match py.detach(|| task.submit(call)) {
+            Ok(outcome) => authorization(py, outcome),
+            Err(refused) => Err(refusal(py, refused)),
+        }
+    }
+
+    /// Takes up a call paused by `submit`: its `Warrant` once the answer is in and valid, the
+    /// same `Ticket` while no one has answered; raises the refusal otherwise. `ticket` is a
+    /// `Ticket` (its own call is resumed unless `tool`/`args` present the call again) or a
+    /// ticket id (then `tool` and `args` are required).
+    #[pyo3(signature = (ticket, tool = None, args = None, parent = None))]
+    fn resume(
+        &self,
+        py: Python<'_>,
+        ticket: &Bound<'_, PyAny>,
+        tool: Option<String>,
+        args: Option<&Bound<'_, PyAny>>,
+        parent: Option<PyRef<'_, Warrant>>,
+    ) -> PyResult<Py<PyAny>> {
+        let presented = |tool: String| match args {
+            Some(args) => tool_call(tool, args, parent),
+            None => tool_call(tool, &PyDict::new(py), parent),
+        };
+        let (id, call) = match (ticket.downcast::<Ticket>(), tool) {
+            (Ok(ticket), None) => (ticket.get().0.id(), ticket.get().0.call().clone()),
+            (Ok(ticket), Some(tool)) => (ticket.get().0.id(), presented(tool)?),
+            (Err(_), Some(tool)) => (ticket_id(&ticket.extract::<String>()?), presented(tool)?),
+            (Err(_), None) => {
+                return Err(PyTypeError::new_err(
+                    "resume(ticket_id, tool, args): a ticket id needs the call it resumes",
+                ))
+            }
+        };
+        let task = &self.task;
+        match py.detach(|| task.resume(id, call)) {
+            Ok(outcome) => authorization(py, outcome),
+            Err(refused) => Err(refusal(py, refused)),
+        }
+    }
+
+    /// This task's calls waiting for an answer, oldest first.
+    fn pending(&self) -> Vec<Ticket> {
+        self.task.pending().into_iter().map(Ticket).collect()
     }
 
     /// What the guard would decide for this call, without deciding it (nothing counted, no
@@ -579,11 +741,7 @@ impl TaskCore {
         args: &Bound<'py, PyAny>,
         parent: Option<PyRef<'_, Warrant>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = args_to_json(&tool, args)?;
-        let mut call = ToolCall::new(tool, args);
-        if let Some(parent) = parent {
-            call = call.child_of(parent.call_id);
-        }
+        let call = tool_call(tool, args, parent)?;
         let task = &self.task;
         let why = py.detach(|| task.explain(&call));
         let reason = |r: &agentwarrant::Reason| serde_json::json!({"code": r.code.as_str(), "description": r.code.describe(), "detail": r.detail});

@@ -14,6 +14,7 @@ the action matters, and what happened, all in a tamper-evident ledger.
 """
 
 from agentwarrant._guard import (
+    Approvals,
     ApproverResult,
     Denial,
     Explanation,
@@ -35,6 +36,7 @@ from agentwarrant._native import (
     ManualClock,
     MemoryLedger,
     Reason,
+    Ticket,
     ToolSpec,
     Warrant,
     __version__,
@@ -67,6 +69,8 @@ __all__ = [
     "Approval",
     "Denial",
     "ApproverResult",
+    "Ticket",
+    "Approvals",
     # the ledger
     "MemoryLedger",
     "FileLedger",

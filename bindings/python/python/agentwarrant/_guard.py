@@ -47,12 +47,13 @@ from agentwarrant._native import (
     ManualClock,
     MemoryLedger,
     TaskCore,
+    Ticket,
     ToolSpec,
     Warrant,
 )
 from agentwarrant.errors import ConfigError, GuardError, NoActiveTask, Refused
 
-__all__ = ["Guard", "Task", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
+__all__ = ["Guard", "Task", "Approvals", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
 
 _log = logging.getLogger("agentwarrant")
 
@@ -463,6 +464,34 @@ class Task:
         call_args: Mapping[str, Any] = {} if args is None else args
         return await loop.run_in_executor(None, context.run, _authorize, self._core, tool, call_args, parent)
 
+    def submit(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Union[Warrant, Ticket]:
+        """Authorizes one call like :meth:`authorize`, except that a call needing approval does
+        not wait for the guard's approver: it returns a :class:`Ticket` (recorded as
+        ``approval.requested``, listed in :attr:`Guard.approvals`) and the agent's turn can
+        end. Once someone answered, :meth:`resume` takes the call up. Submitting the same call
+        again while its ticket waits returns the same ticket. Never blocks; raises
+        :class:`Refused` for a refused call."""
+        return self._core.submit(tool, {} if args is None else args, self._parent())
+
+    def resume(
+        self,
+        ticket: Union[Ticket, str],
+        tool: Optional[str] = None,
+        args: Optional[Mapping[str, Any]] = None,
+    ) -> Union[Warrant, Ticket]:
+        """Takes up a call paused by :meth:`submit`. Returns its :class:`Warrant` once a valid
+        answer is in (checked like any approval: a human, four eyes, this exact call, in
+        time, once), the same :class:`Ticket` while no one has answered, and raises
+        :class:`Refused` otherwise (refused, expired, a ticket of another task or already
+        used). Pass the :class:`Ticket`, or its id with the call made again (``tool`` and
+        ``args``): a call that differs from the one asked about is refused."""
+        return self._core.resume(ticket, tool, args, self._parent())
+
+    @property
+    def pending(self) -> List[Ticket]:
+        """This task's calls waiting for an answer, oldest first."""
+        return self._core.pending()
+
     def run(self, tool: str, args: Mapping[str, Any], fn: Callable[[], R]) -> R:
         """Authorizes the call, runs ``fn`` as that call (nested calls chain under it), and
         records the outcome. A tool exception is recorded and re-raised unchanged."""
@@ -511,6 +540,39 @@ def _intent(intent: Union[Intent, str, None]) -> Optional[Intent]:
 
 
 # --------------------------------------------------------------------------- guard
+
+
+class Approvals:
+    """The guard's deferred approval requests (from :meth:`Task.submit`): list them, answer
+    them, from any thread. Every answer is checked by the engine when the run resumes."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: GuardCore) -> None:
+        self._core = core
+
+    def waiting(self) -> List[Ticket]:
+        """The requests waiting for an answer, oldest first."""
+        return self._core.waiting()
+
+    def approve(self, ticket: Union[Ticket, str], *approvers: str) -> None:
+        """Approves ``ticket`` as each of ``approvers`` (human principals). Raises
+        :class:`TaskError` with ``code`` ``unknown_ticket``, ``ticket_closed`` or
+        ``already_answered`` (the first answer stands)."""
+        if not approvers:
+            raise TypeError("approve(ticket, *approvers) needs at least one approver")
+        self._core.approve(_ticket_id(ticket), list(approvers))
+
+    def deny(self, ticket: Union[Ticket, str], by: Optional[str] = None, reason: Optional[str] = None) -> None:
+        """Refuses ``ticket`` (as ``by`` when known, with an optional ``reason``)."""
+        self._core.deny(_ticket_id(ticket), by, reason)
+
+    def __repr__(self) -> str:
+        return f"Approvals(waiting={len(self.waiting())})"
+
+
+def _ticket_id(ticket: Union[Ticket, str]) -> str:
+    return ticket.id if isinstance(ticket, Ticket) else ticket
 
 
 class Guard:
@@ -580,6 +642,11 @@ class Guard:
     policy_digest = _FromCore[str]()
     tools = _FromCore[List[ToolSpec]]()
     default_tool = _FromCore[Optional[ToolSpec]]()
+
+    @property
+    def approvals(self) -> Approvals:
+        """The deferred approval requests of this guard's tasks (see :meth:`Task.submit`)."""
+        return Approvals(self._core)
 
     def spec(self, name: str) -> Optional[ToolSpec]:
         """The spec of a declared tool."""

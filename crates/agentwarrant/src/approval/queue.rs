@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex};
 
 use super::{Approval, ApprovalAnswer, ApprovalRequest};
 use crate::ids::{TaskId, TicketId};
+use crate::tool::ToolCall;
 
 /// A pending approval: the request a human must answer and the ticket the run resumes with.
 #[derive(Debug, Clone)]
 pub struct Ticket {
     pub(crate) id: TicketId,
     pub(crate) request: ApprovalRequest,
+    pub(crate) call: ToolCall,
 }
 
 impl Ticket {
@@ -29,6 +31,11 @@ impl Ticket {
     /// What the human is asked to approve.
     pub fn request(&self) -> &ApprovalRequest {
         &self.request
+    }
+
+    /// The call paused: resume with it (or with the same call as the agent makes it again).
+    pub fn call(&self) -> &ToolCall {
+        &self.call
     }
 }
 

@@ -34,6 +34,17 @@ pub enum Authorization {
     Pending(Ticket),
 }
 
+impl Paused {
+    /// The ticket `id` of this paused call.
+    fn ticket(&self, id: TicketId) -> Ticket {
+        Ticket {
+            id,
+            request: self.request.clone(),
+            call: self.call.clone(),
+        }
+    }
+}
+
 impl TaskInner {
     /// See [`Task::submit`](crate::Task::submit).
     pub(super) fn submit(self: &Arc<Self>, call: ToolCall) -> Result<Authorization, Refusal> {
@@ -46,10 +57,7 @@ impl TaskInner {
             Passed::Warrant(warrant) => return Ok(Authorization::Granted(warrant)),
             Passed::Paused(paused) => paused,
         };
-        let ticket = Ticket {
-            id: TicketId::new(),
-            request: paused.request.clone(),
-        };
+        let ticket = paused.ticket(TicketId::new());
         if let Err(error) = self.runtime.approvals.open(&ticket) {
             let reason = Reason::with_detail(
                 ReasonCode::ApprovalUnavailable,
@@ -110,10 +118,7 @@ impl TaskInner {
                 ..
             }) => Ok(answer),
             Ok(TicketState::Open { answer: None, .. }) if !expired => {
-                return Ok(Authorization::Pending(Ticket {
-                    id: ticket,
-                    request: paused.request.clone(),
-                }));
+                return Ok(Authorization::Pending(paused.ticket(ticket)));
             }
             Ok(TicketState::Open { answer: None, .. }) => Err(ApproverError::timeout(
                 "no answer before the request expired",
@@ -163,10 +168,7 @@ impl TaskInner {
     pub(super) fn pending(&self) -> Vec<Ticket> {
         self.paused_calls()
             .iter()
-            .map(|(id, paused)| Ticket {
-                id: *id,
-                request: paused.request.clone(),
-            })
+            .map(|(id, paused)| paused.ticket(*id))
             .collect()
     }
 
@@ -200,10 +202,7 @@ impl TaskInner {
         self.paused_calls()
             .iter()
             .find(|(_, paused)| paused.call == *call)
-            .map(|(id, paused)| Ticket {
-                id: *id,
-                request: paused.request.clone(),
-            })
+            .map(|(id, paused)| paused.ticket(*id))
     }
 
     fn paused_calls(&self) -> std::sync::MutexGuard<'_, Vec<(TicketId, Box<Paused>)>> {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 from agentwarrant._guard import Guard
-from agentwarrant._native import ToolSpec
-from agentwarrant.errors import Refused, UnguardedToolError
+from agentwarrant._native import Ticket, ToolSpec
+from agentwarrant.errors import Refused, TaskError, UnguardedToolError
 
 Specs = Union[Mapping[str, ToolSpec], Iterable[ToolSpec], None]
 """Tool specs for an adapter: a mapping from tool name to spec, or specs carrying the names."""
@@ -57,3 +57,55 @@ def refusal_message(refusal: Refused) -> str:
     ``refusal.call_id``.
     """
     return f"{refusal} Do not retry this call unchanged."
+
+
+def approval_payload(ticket: Ticket) -> Dict[str, Any]:
+    """What a paused run shows the human, as plain JSON-ready data (a framework checkpoints
+    it): the ticket, who asks, the task, the tool and its args in full (``sensitive_args``
+    names those to keep out of logs), each reason with its description, how many must
+    approve and who may not, the expiry (Unix seconds) and the request as text."""
+    request = ticket.request
+    return {
+        "type": "agentwarrant.approval",
+        "ticket": ticket.id,
+        "tool": request.tool,
+        "args": request.args,
+        "sensitive_args": request.sensitive_args,
+        "identity": request.identity,
+        "owner": request.owner,
+        "intent": request.intent,
+        "reasons": [{"code": r.code, "description": r.description, "detail": r.detail} for r in request.reasons],
+        "approvers_needed": request.approvers_needed,
+        "excluded": request.excluded,
+        "expires_at": request.expires_at,
+        "text": str(ticket),
+    }
+
+
+def file_answer(guard: Guard, ticket: Ticket, answer: object) -> None:
+    """Files the human's answer to ``ticket`` in the guard's approval store.
+
+    ``answer`` is ``{"approved": True, "by": "bob@acme.com"}`` (``by`` may list several people
+    when the policy asks for more than one), ``{"approved": False, "by": ..., "reason": ...}``,
+    or ``{"filed": True}`` when the answer was already filed through ``guard.approvals`` (a
+    call with no answer anywhere is refused). Anything else refuses the call (fail closed). A
+    ticket that already has its answer keeps it.
+    """
+    if isinstance(answer, Mapping) and answer.get("filed") is True and "approved" not in answer:
+        return
+    try:
+        if isinstance(answer, Mapping) and answer.get("approved") is True:
+            by = answer.get("by")
+            people = [by] if isinstance(by, str) else list(by) if isinstance(by, (list, tuple)) else []
+            if people and all(isinstance(p, str) for p in people):
+                guard.approvals.approve(ticket, *people)
+                return
+            guard.approvals.deny(ticket, None, "an approval must name who approved (`by`)")
+        elif isinstance(answer, Mapping) and answer.get("approved") is False:
+            by, reason = answer.get("by"), answer.get("reason")
+            guard.approvals.deny(ticket, by if isinstance(by, str) else None, reason if isinstance(reason, str) else None)
+        else:
+            guard.approvals.deny(ticket, None, f"unusable answer of type {type(answer).__name__}")
+    except TaskError as error:
+        if error.code != "already_answered":
+            raise

@@ -8,21 +8,33 @@ Run the agent inside ``with guard.task(identity, intent):`` (LangChain and LangG
 context into their worker threads and tasks, so the guard finds the task). A refused call
 comes back to the model as a ``ToolMessage`` with ``status="error"`` and a short message; a
 tool's own exception is recorded as the call's outcome and handled as the tool would.
+
+With ``approvals="interrupt"`` a call that needs approval does not block on the guard's
+approver: the graph pauses with a LangGraph ``interrupt()`` carrying
+:func:`~agentwarrant.integrations._common.approval_payload` (the ticket, the tool, its args,
+the reasons), and ``graph.invoke(Command(resume={"approved": True, "by": "bob@acme.com"}),
+config)`` carries the human's answer back (or ``{"filed": True}`` when a UI filed it through
+``guard.approvals``); the engine checks it and the tool runs (or the model gets the refusal). The graph needs a checkpointer, and the task must stay open between
+the two invocations.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Union
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 
-from agentwarrant._guard import Guard
-from agentwarrant._native import ToolSpec
+from agentwarrant._guard import Guard, Task, _arun_call, _run_call
+from agentwarrant._native import Ticket, ToolSpec, Warrant
 from agentwarrant.errors import Refused
-from agentwarrant.integrations._common import Specs, refusal_message, resolve_specs
+from agentwarrant.integrations._common import Specs, approval_payload, file_answer, refusal_message, resolve_specs
+
+Approvals = Literal["approver", "interrupt"]
+"""How a call that needs approval gets its answer: the guard's approver (blocking), or a
+LangGraph ``interrupt()`` that pauses the graph until ``Command(resume=...)``."""
 
 __all__ = ["GuardedTool", "guard_tools", "guard_tool_node"]
 
@@ -68,6 +80,7 @@ class GuardedTool(BaseTool):
     inner: BaseTool
     guard: Any  # Guard (Any keeps pydantic from validating it)
     authorizes: bool = True
+    interrupts: bool = False
 
     def __init__(self, inner: BaseTool, guard: Guard, **kwargs: Any) -> None:
         kwargs.setdefault("authorizes", not _guarded_function(inner))
@@ -126,7 +139,11 @@ class GuardedTool(BaseTool):
             if not self.authorizes:
                 return self.inner._run(*args, **call)
             task = self.guard.current_task()
-            return task.run(self.name, _model_args(self.inner, kwargs), lambda: self.inner._run(*args, **call))
+            model_args = _model_args(self.inner, kwargs)
+            if not self.interrupts:
+                return task.run(self.name, model_args, lambda: self.inner._run(*args, **call))
+            warrant = self._after_interrupt(task, model_args)
+            return _run_call(task._root, warrant, lambda: self.inner._run(*args, **call), (), {})
         except Refused as refusal:
             raise _RefusedCall(refusal_message(refusal)) from refusal
 
@@ -142,9 +159,36 @@ class GuardedTool(BaseTool):
             if not self.authorizes:
                 return await self.inner._arun(*args, **call)
             task = self.guard.current_task()
-            return await task.arun(self.name, _model_args(self.inner, kwargs), lambda: self.inner._arun(*args, **call))
+            model_args = _model_args(self.inner, kwargs)
+            if not self.interrupts:
+                return await task.arun(self.name, model_args, lambda: self.inner._arun(*args, **call))
+            warrant = self._after_interrupt(task, model_args)
+            return await _arun_call(task._root, warrant, lambda: self.inner._arun(*args, **call))
         except Refused as refusal:
             raise _RefusedCall(refusal_message(refusal)) from refusal
+
+    def _after_interrupt(self, task: Task, args: Dict[str, Any]) -> Warrant:
+        """The call's warrant, pausing the graph while a human decides.
+
+        The first run submits the call and ``interrupt()`` stops the graph; when the graph is
+        resumed LangGraph runs this node again: the same call gets the same ticket, and
+        ``interrupt()`` returns the human's answer, which is filed and the call resumed. A
+        refusal raises :class:`Refused`."""
+        from langgraph.types import interrupt
+
+        outcome = task.submit(self.name, args)
+        if isinstance(outcome, Warrant):
+            return outcome
+        answer = interrupt(approval_payload(outcome))
+        file_answer(self.guard, outcome, answer)
+        resumed = task.resume(outcome)
+        if isinstance(resumed, Ticket):
+            # Resumed without an answer, none filed elsewhere either: fail closed.
+            file_answer(self.guard, resumed, {"approved": False, "reason": "the graph resumed without an answer"})
+            resumed = task.resume(resumed)
+        if not isinstance(resumed, Warrant):
+            raise TypeError(f"a filed answer must decide the call, got {resumed!r}")
+        return resumed
 
 
 def guard_tools(
@@ -153,14 +197,23 @@ def guard_tools(
     *,
     specs: Specs = None,
     default: Optional[ToolSpec] = None,
+    approvals: Approvals = "approver",
 ) -> List[BaseTool]:
     """Wraps LangChain tools so that every call is authorized by ``guard``.
 
     Each tool needs a spec (from ``specs``, declared on the guard, or ``default``); a tool
     without one raises :class:`~agentwarrant.UnguardedToolError` here, naming it.
+    ``approvals="interrupt"`` pauses a LangGraph graph for a call that needs approval (see the
+    module docs) instead of asking the guard's approver.
     """
+    if approvals not in ("approver", "interrupt"):
+        raise ValueError(f"`approvals` must be 'approver' or 'interrupt', got {approvals!r}")
     resolve_specs(guard, [t.name for t in tools], specs, default)
-    return [t if isinstance(t, GuardedTool) and t.guard is guard else GuardedTool(t, guard) for t in tools]
+    interrupts = approvals == "interrupt"
+    return [
+        t if isinstance(t, GuardedTool) and t.guard is guard and t.interrupts == interrupts else GuardedTool(t, guard, interrupts=interrupts)
+        for t in tools
+    ]
 
 
 def guard_tool_node(
@@ -169,11 +222,13 @@ def guard_tool_node(
     *,
     specs: Specs = None,
     default: Optional[ToolSpec] = None,
+    approvals: Approvals = "approver",
     **tool_node_options: Any,
 ) -> Any:
-    """A LangGraph ``ToolNode`` whose every tool call goes through ``guard``."""
+    """A LangGraph ``ToolNode`` whose every tool call goes through ``guard``;
+    ``approvals="interrupt"`` pauses the graph for a human instead of asking the approver."""
     from langchain_core.tools import tool as as_tool
     from langgraph.prebuilt import ToolNode
 
     base = [t if isinstance(t, BaseTool) else as_tool(t) for t in tools]
-    return ToolNode(guard_tools(guard, base, specs=specs, default=default), **tool_node_options)
+    return ToolNode(guard_tools(guard, base, specs=specs, default=default, approvals=approvals), **tool_node_options)
