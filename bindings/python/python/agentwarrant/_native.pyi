@@ -18,6 +18,7 @@ __all__ = [
     "Decision",
     "Approval",
     "ApprovalRequest",
+    "Ticket",
     "GuardCore",
     "TaskCore",
     "Warrant",
