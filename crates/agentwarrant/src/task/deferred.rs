@@ -15,7 +15,7 @@ use super::pipeline::{self, decision_record, Asking, Call, Passed, Paused, Stop}
 use super::record::{status, CallFields};
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
-use crate::approval::{ApproverError, Ticket, TicketState};
+use crate::approval::{ApprovalAnswer, ApproverError, Ticket, TicketState};
 use crate::ids::{CallId, TicketId};
 use crate::ledger::RecordKind;
 use crate::reason::{Reason, ReasonCode};
@@ -77,6 +77,7 @@ impl TaskInner {
         self: &Arc<Self>,
         ticket: TicketId,
         call: ToolCall,
+        given: Option<Result<ApprovalAnswer, ApproverError>>,
     ) -> Result<Authorization, Refusal> {
         let now = self.runtime.clock.now();
         let invalid = |call: ToolCall, why: String| {
@@ -112,23 +113,26 @@ impl TaskInner {
             );
         }
         let expired = now >= paused.request.expires_at;
-        let answer = match self.runtime.approvals.state(ticket) {
-            Ok(TicketState::Open {
-                answer: Some(answer),
-                ..
-            }) => Ok(answer),
-            Ok(TicketState::Open { answer: None, .. }) if !expired => {
-                return Ok(Authorization::Pending(paused.ticket(ticket)));
-            }
-            Ok(TicketState::Open { answer: None, .. }) => Err(ApproverError::timeout(
-                "no answer before the request expired",
-            )),
-            Ok(_) => Err(ApproverError::new(
-                "the approval store no longer holds the request",
-            )),
-            Err(error) => Err(ApproverError::new(format!(
-                "the approval store failed: {error}"
-            ))),
+        let answer = match given {
+            Some(answer) => answer,
+            None => match self.runtime.approvals.state(ticket) {
+                Ok(TicketState::Open {
+                    answer: Some(answer),
+                    ..
+                }) => Ok(answer),
+                Ok(TicketState::Open { answer: None, .. }) if !expired => {
+                    return Ok(Authorization::Pending(paused.ticket(ticket)));
+                }
+                Ok(TicketState::Open { answer: None, .. }) => Err(ApproverError::timeout(
+                    "no answer before the request expired",
+                )),
+                Ok(_) => Err(ApproverError::new(
+                    "the approval store no longer holds the request",
+                )),
+                Err(error) => Err(ApproverError::new(format!(
+                    "the approval store failed: {error}"
+                ))),
+            },
         };
         let answer = match answer {
             Ok(_) if expired => Err(ApproverError::timeout(

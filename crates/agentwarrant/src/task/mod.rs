@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use crate::approval::Ticket;
+use crate::approval::{ApprovalAnswer, ApproverError, Ticket};
 use crate::chain::Chain;
 use crate::clock::rfc3339;
 use crate::error::{Error, TaskError};
@@ -270,7 +270,20 @@ impl Task {
     /// or a `call` that differs from the one the human was asked about (the ticket then stays
     /// valid for the real call); with `approval_timeout`: a request that expired first.
     pub fn resume(&self, ticket: TicketId, call: ToolCall) -> Result<Authorization, Refusal> {
-        self.inner.resume(ticket, call)
+        self.inner.resume(ticket, call, None)
+    }
+
+    /// Takes up a call paused by [`Task::submit`] with an answer the caller obtained itself
+    /// (an approver it awaited, or the error that stopped it: a timeout, a cancelled wait)
+    /// instead of one filed in the approval store; the ticket is closed in the store. Checked
+    /// and re-checked exactly as by [`Task::resume`]; never [`Authorization::Pending`].
+    pub fn resume_with(
+        &self,
+        ticket: TicketId,
+        call: ToolCall,
+        answer: Result<ApprovalAnswer, ApproverError>,
+    ) -> Result<Authorization, Refusal> {
+        self.inner.resume(ticket, call, Some(answer))
     }
 
     /// This task's calls waiting for a human's answer, oldest first.

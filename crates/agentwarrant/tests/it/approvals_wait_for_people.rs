@@ -399,3 +399,31 @@ fn a_request_the_store_cannot_file_refuses_the_call() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_caller_that_asked_someone_itself_resumes_with_that_answer() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    let answer = Ok(ApprovalAnswer::Approved(vec![agentwarrant::Approval::of(
+        ticket.request(),
+        BOB,
+    )]));
+    let warrant = granted(task.resume_with(ticket.id(), secret(), answer));
+    assert_eq!(warrant.approvers(), [BOB]);
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+    assert!(matches!(
+        queue.state(ticket.id()).unwrap(),
+        TicketState::Closed { .. }
+    ));
+    // A wait that timed out, or was cancelled, refuses the call with that reason.
+    let other = ToolCall::new("read_secret", json!({"path": "db/other"}));
+    let ticket = pending(task.submit(other.clone()));
+    let timed_out = Err(agentwarrant::ApproverError::timeout("no answer within 300 s"));
+    let refusal = refused(
+        task.resume_with(ticket.id(), other, timed_out),
+        ReasonCode::ApprovalTimeout,
+    );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+    assert!(queue.waiting().unwrap().is_empty());
+}
