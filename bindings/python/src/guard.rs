@@ -276,8 +276,9 @@ fn store_error(py: Python<'_>, error: &agentwarrant::ApprovalStoreError) -> PyEr
 /// A Python callable answering approval requests, with the guard's approval timeout.
 ///
 /// Protocol (the `agentwarrant` package adapts users' approvers to it): the callable returns
-/// `("approved", [Approval, ...])`, `("denied", by | None, reason | None)` or
-/// `("error", message)`. Anything else, or a raise, refuses the call (fail closed).
+/// `("approved", [Approval, ...])`, `("denied", by | None, reason | None)`,
+/// `("error", message)` or `("timeout", message)`. Anything else, or a raise, refuses the call
+/// (fail closed).
 ///
 /// The timeout is the library's [`agentwarrant::Timeout`], the one place it is enforced: the
 /// callable runs on the timeout's thread, in a copy of the calling thread's `contextvars`
@@ -358,12 +359,16 @@ fn interpret(answer: &Bound<'_, PyAny>) -> Result<ApprovalAnswer, ApproverError>
                 .map_err(|_| garbage())?;
             Ok(ApprovalAnswer::Denied { by, reason })
         }
-        ("error", 2) => {
+        ("error", 2) | ("timeout", 2) => {
             let message: String = tuple
                 .get_item(1)
                 .and_then(|a| a.extract())
                 .map_err(|_| garbage())?;
-            Err(ApproverError::new(message))
+            Err(if tag == "timeout" {
+                ApproverError::timeout(message)
+            } else {
+                ApproverError::new(message)
+            })
         }
         _ => Err(garbage()),
     }
@@ -719,6 +724,24 @@ impl TaskCore {
         };
         let task = &self.task;
         match py.detach(|| task.resume(id, call)) {
+            Ok(outcome) => authorization(py, outcome),
+            Err(refused) => Err(refusal(py, refused)),
+        }
+    }
+
+    /// Takes up the call of `ticket` with an answer the caller obtained itself, in the
+    /// approver protocol (`("approved", [...])`, `("denied", by, reason)`, `("error", message)`
+    /// or `("timeout", message)`): its `Warrant`, or raises the refusal.
+    fn resume_with(
+        &self,
+        py: Python<'_>,
+        ticket: PyRef<'_, Ticket>,
+        answer: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let answer = interpret(answer);
+        let (id, call) = (ticket.0.id(), ticket.0.call().clone());
+        let task = &self.task;
+        match py.detach(|| task.resume_with(id, call, answer)) {
             Ok(outcome) => authorization(py, outcome),
             Err(refused) => Err(refusal(py, refused)),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from typing import Any, List
@@ -213,3 +214,54 @@ def test_no_approver_means_approval_unavailable():
 def test_non_callable_approver_is_a_type_error():
     with pytest.raises(TypeError):
         aw.Guard(approver="bob")  # type: ignore[arg-type]
+
+
+class NoThreads(concurrent.futures.ThreadPoolExecutor):
+    """An event loop executor that fails any use: proves a call took no worker thread."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        raise AssertionError("an async guarded call used a worker thread")
+
+
+async def test_async_calls_take_no_thread_unless_a_plain_approver_must_answer():
+    asyncio.get_running_loop().set_default_executor(NoThreads())
+
+    async def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        await asyncio.sleep(0.05)
+        return request.approve("bob@acme.com")
+
+    guard, _, amigrate, ran = make(approver, limits={"max_impact_total": 1000})
+
+    @guard.tool(impact="low", scopes=["db.read:{db}"])
+    async def count(db: str) -> int:
+        return 1
+
+    identity = aw.Identity("agent://acme/ops", owner="alice@acme.com", ceiling=["db.migrate:*", "db.read:*"])
+    async with guard.task(identity, aw.Intent("migrate", scopes=["db.migrate:*", "db.read:*"])):
+        assert await count("main") == 1  # no approval needed: decided inline
+        # Twenty approvals pending at once, each answered on this loop.
+        done = await asyncio.gather(*(amigrate(f"db{n}") for n in range(20)))
+    assert done == ["migrated"] * 20 and len(ran) == 20
+
+
+async def test_cancelling_a_call_that_waits_for_its_approver_refuses_and_records_it_at_once():
+    asked = asyncio.Event()
+
+    async def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        asked.set()
+        await asyncio.sleep(3600)
+        return True
+
+    guard, _, amigrate, ran = make(approver, approved_by="bob@acme.com")
+    async with guard.task(ops(), INTENT):
+        call = asyncio.ensure_future(amigrate("main"))
+        await asked.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert guard.approvals.waiting() == []
+    kinds = [r["kind"] for r in guard.ledger.records()]
+    decided = [r for r in guard.ledger.records() if r["kind"] == "call.decided"]
+    assert decided[-1]["outcome"]["status"] == "approval_denied" and ran == []
+    assert kinds.index("task.ended") > max(i for i, k in enumerate(kinds) if k == "call.decided")
+    guard.ledger.verify()

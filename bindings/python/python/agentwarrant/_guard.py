@@ -174,6 +174,14 @@ def _await_answer(awaitable: Awaitable[object]) -> object:
     )
 
 
+def _answer_of(approver: Approver, request: ApprovalRequest) -> object:
+    """A plain approver's answer, on a worker thread (an awaitable it returns is awaited)."""
+    result: object = approver(request)
+    if inspect.isawaitable(result):
+        result = _await_answer(result)
+    return result
+
+
 def _adapt_approver(approver: Approver, approved_by: Optional[str]) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
     def answer(request: ApprovalRequest) -> Tuple[Any, ...]:
         try:
@@ -452,17 +460,27 @@ class Task:
         )
 
     async def authorize_async(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
-        """:meth:`authorize` for async code. With an approver, it runs in a worker thread so the
-        event loop keeps running while a human answers (coroutine approvers run on this loop);
-        without one nothing can block, so it runs inline."""
+        """:meth:`authorize` for async code, which never blocks the event loop: the call is
+        decided inline, and only a call that needs approval waits, for the approver (a
+        coroutine approver on this loop, a plain one in a worker thread), at most
+        ``approval_timeout`` seconds. Cancelling the waiting task refuses the call at once and
+        records it."""
         if not self._guard._has_approver:
             return self.authorize(tool, args)
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        context.run(_approval_loop.set, loop)
-        parent = self._parent()
-        call_args: Mapping[str, Any] = {} if args is None else args
-        return await loop.run_in_executor(None, context.run, _authorize, self._core, tool, call_args, parent)
+        outcome = self._core.submit(tool, {} if args is None else args, self._parent())
+        if isinstance(outcome, Warrant):
+            return outcome
+        try:
+            answer = await self._guard._ask(outcome.request)
+        except BaseException as stopped:  # cancelled, or Ctrl-C: refuse, record, re-raise
+            try:
+                self._core.resume_with(outcome, ("error", f"the wait for an answer was interrupted ({type(stopped).__name__})"))
+            except Refused:
+                pass
+            raise
+        warrant = self._core.resume_with(outcome, answer)
+        assert isinstance(warrant, Warrant)
+        return warrant
 
     def submit(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Union[Warrant, Ticket]:
         """Authorizes one call like :meth:`authorize`, except that a call needing approval does
@@ -624,6 +642,30 @@ class Guard:
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None
+        self._approver = approver
+        self._approved_by = approved_by
+        self._approval_timeout = approval_timeout
+
+    async def _ask(self, request: ApprovalRequest) -> Tuple[Any, ...]:
+        """The approver's answer to ``request`` in the native protocol, awaited without
+        blocking the loop: a coroutine approver runs on it, a plain one in a worker thread;
+        past ``approval_timeout`` it is a timeout; a raise is an error (fail closed)."""
+        approver = self._approver
+        assert approver is not None
+        loop = asyncio.get_running_loop()
+        try:
+            if inspect.iscoroutinefunction(approver) or inspect.iscoroutinefunction(getattr(approver, "__call__", None)):
+                pending: Awaitable[object] = approver(request)  # type: ignore[assignment]
+            else:
+                context = contextvars.copy_context()
+                context.run(_approval_loop.set, loop)
+                pending = loop.run_in_executor(None, context.run, _answer_of, approver, request)
+            result = await asyncio.wait_for(pending, self._approval_timeout)
+        except asyncio.TimeoutError:
+            return ("timeout", f"no answer within {self._approval_timeout} s")
+        except Exception as exc:  # noqa: BLE001 -- fail closed on an approver's error
+            return ("error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return _interpret(result, request, self._approved_by)
 
     @classmethod
     def default(cls, **options: Any) -> "Guard":

@@ -419,7 +419,9 @@ fn a_caller_that_asked_someone_itself_resumes_with_that_answer() {
     // A wait that timed out, or was cancelled, refuses the call with that reason.
     let other = ToolCall::new("read_secret", json!({"path": "db/other"}));
     let ticket = pending(task.submit(other.clone()));
-    let timed_out = Err(agentwarrant::ApproverError::timeout("no answer within 300 s"));
+    let timed_out = Err(agentwarrant::ApproverError::timeout(
+        "no answer within 300 s",
+    ));
     let refusal = refused(
         task.resume_with(ticket.id(), other, timed_out),
         ReasonCode::ApprovalTimeout,
