@@ -54,6 +54,7 @@ mod chain;
 mod grant;
 mod identity;
 mod intent;
+mod jwt;
 mod token;
 mod tool;
 // Services: evaluation and evidence.
@@ -81,6 +82,11 @@ pub use guard::{Guard, GuardBuilder};
 pub use identity::{Identity, IdentityBuilder};
 pub use ids::{CallId, GrantId, TaskId};
 pub use intent::{Intent, IntentBuilder};
+pub use jwt::{
+    verify_grant, CallClaims, GrantClaims, Jwks, JwtError, JwtKeys, JwtPublicKey, JwtSigningKey,
+    JwtVerifier, MemoryRevocations, RevocationError, RevocationStore, CALL_TOKEN_TTL,
+    CALL_TOKEN_TYPE, GRANT_TOKEN_TYPE,
+};
 pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
 pub use limits::Limits;
