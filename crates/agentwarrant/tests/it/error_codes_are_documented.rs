@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use agentwarrant::{BuildError, Impact, LedgerError, Role, TaskError, TokenError};
+use agentwarrant::{BuildError, Impact, JwtError, LedgerError, Role, TaskError, TokenError};
 
 fn repo_file(path: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,6 +81,23 @@ fn every_library_code() -> BTreeSet<&'static str> {
         TokenError::BadSignature,
         TokenError::Expired,
     ];
+    let jwt = [
+        JwtError::Malformed("m".into()),
+        JwtError::UnsupportedAlgorithm("none".into()),
+        JwtError::UnknownKey("k".into()),
+        JwtError::BadSignature,
+        JwtError::WrongType("t".into()),
+        JwtError::WrongIssuer("i".into()),
+        JwtError::WrongAudience("a".into()),
+        JwtError::Expired,
+        JwtError::NotYetValid,
+        JwtError::Revoked("j".into()),
+        JwtError::ScopeNotCovered("a:b".into()),
+        JwtError::InvalidRequiredScope("ab".into()),
+        JwtError::CallMismatch("c".into()),
+        JwtError::RevocationUnavailable("r".into()),
+        JwtError::InvalidJwks("j".into()),
+    ];
     let parse = [
         "urgent".parse::<Impact>().unwrap_err().code(),
         "admin".parse::<Role>().unwrap_err().code(),
@@ -91,6 +108,7 @@ fn every_library_code() -> BTreeSet<&'static str> {
         .chain(ledger.iter().map(LedgerError::code))
         .chain(task.iter().map(TaskError::code))
         .chain(token.iter().map(TokenError::code))
+        .chain(jwt.iter().map(JwtError::code))
         .chain(parse)
         .collect()
 }
