@@ -105,3 +105,8 @@ pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/tokens.md` compile and run as doc tests.
+#[doc = include_str!("../../../docs/tokens.md")]
+#[cfg(doctest)]
+pub struct TokensDoctests;
