@@ -134,3 +134,32 @@ impl RevocationStore for MemoryRevocations {
             .map_err(|_| RevocationError("the in-memory store is poisoned".into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use time::macros::datetime;
+    use time::Duration;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn entries_are_kept_until_an_hour_past_their_expiry_then_forgotten() {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 00:00 UTC)));
+        let store = MemoryRevocations::with_clock(clock.clone());
+        let until = datetime!(2026-01-01 00:15 UTC);
+        store.revoke("old", until).unwrap();
+        clock.advance(Duration::minutes(15) + Duration::HOUR);
+        for i in 0..64 {
+            store
+                .revoke(&format!("new-{i}"), clock.now() + Duration::minutes(15))
+                .unwrap();
+        }
+        // The sweep ran when the map grew: `old` was past its hour, the new ones are kept.
+        assert!(!store.is_revoked("old").unwrap());
+        assert!(store.is_revoked("new-0").unwrap());
+        assert_eq!(store.len(), 64);
+    }
+}
