@@ -3,7 +3,9 @@
 //! The exception classes are plain Python (so they subclass the builtins that fit and carry
 //! attributes); [`init`] resolves them once, when the native module is imported.
 
-use agentwarrant::{BuildError, Error, LedgerError, ReasonCode, Refusal, RefusalKind, TaskError};
+use agentwarrant::{
+    BuildError, Error, JwtError, LedgerError, ReasonCode, Refusal, RefusalKind, TaskError,
+};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -20,19 +22,21 @@ pub(crate) enum Class {
     LedgerError,
     TaskError,
     ScenarioError,
+    JwtError,
     Denied,
     ApprovalDenied,
     ApprovalRequired,
 }
 
 impl Class {
-    const ALL: [Class; 9] = [
+    const ALL: [Class; 10] = [
         Class::GuardError,
         Class::ConfigError,
         Class::PolicyError,
         Class::LedgerError,
         Class::TaskError,
         Class::ScenarioError,
+        Class::JwtError,
         Class::Denied,
         Class::ApprovalDenied,
         Class::ApprovalRequired,
@@ -47,6 +51,7 @@ impl Class {
             Class::LedgerError => "LedgerError",
             Class::TaskError => "TaskError",
             Class::ScenarioError => "ScenarioError",
+            Class::JwtError => "JwtError",
             Class::Denied => "Denied",
             Class::ApprovalDenied => "ApprovalDenied",
             Class::ApprovalRequired => "ApprovalRequired",
@@ -143,6 +148,11 @@ pub(crate) fn task_error(py: Python<'_>, error: &TaskError) -> PyErr {
         other => other.to_string(),
     };
     raise_code(py, Class::TaskError, &message, error.code())
+}
+
+/// A refused token or an unreadable JWKS: `JwtError` with the library's code.
+pub(crate) fn jwt_error(py: Python<'_>, error: &JwtError) -> PyErr {
+    raise_code(py, Class::JwtError, &error.to_string(), error.code())
 }
 
 pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {

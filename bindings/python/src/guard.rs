@@ -12,7 +12,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::convert::{args_to_json, serde_to_py, to_json, to_py};
-use crate::errors::{build_error, error, ledger_error, raise_code, refusal, Class};
+use crate::errors::{build_error, error, jwt_error, ledger_error, raise_code, refusal, Class};
+use crate::jwt::signing_key;
 use crate::ledger::{FileLedger, ManualClock, MemoryLedger};
 use crate::spec::{Identity, Intent, ToolSpec};
 
@@ -432,7 +433,8 @@ impl GuardCore {
     #[new]
     #[pyo3(signature = (*, policy_dir = None, tools = Vec::new(), default_tool = None,
         approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
-        policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None))]
+        policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
+        jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -447,6 +449,10 @@ impl GuardCore {
         grant_ttl_s: Option<f64>,
         approval_ttl_s: Option<f64>,
         clock: Option<PyRef<'_, ManualClock>>,
+        jwt_key: Option<Vec<u8>>,
+        jwt_kid: Option<String>,
+        jwt_issuer: Option<String>,
+        jwt_audience: Option<String>,
     ) -> PyResult<Self> {
         let policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
@@ -494,6 +500,23 @@ impl GuardCore {
         }
         if let Some(default) = &default_tool {
             builder = builder.default_tool(default.0.clone());
+        }
+        if let Some(seed) = jwt_key {
+            let key = signing_key(py, &seed, jwt_kid)?;
+            builder = builder.jwt_keys(agentwarrant::JwtKeys::new(key));
+        } else if jwt_kid.is_some() {
+            return Err(raise_code(
+                py,
+                Class::ConfigError,
+                "`jwt_kid` names the key given as `jwt_key`; give both",
+                "invalid_jwt_key",
+            ));
+        }
+        if let Some(issuer) = jwt_issuer {
+            builder = builder.jwt_issuer(issuer);
+        }
+        if let Some(audience) = jwt_audience {
+            builder = builder.jwt_audience(audience);
         }
         builder = builder.tools(tools.into_iter().map(|spec| spec.0));
         // A bad policy fails here, at start-up, never per call.
@@ -591,6 +614,56 @@ impl GuardCore {
             .approvals()
             .answer(ticket_id(ticket), answer)
             .map_err(|e| store_error(py, &e))
+    }
+
+    /// The public keys of the guard's JWTs, as a JWKS dict (RFC 7517).
+    fn jwks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.guard.jwks().to_json())
+    }
+
+    /// Verifies a grant token with the guard's keys, issuer, audience, clock and revocation
+    /// store, and that it covers `required_scope`; returns its claims. Raises `JwtError`.
+    fn verify_grant<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+        required_scope: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let verifier = self.guard.jwt_verifier();
+        let claims = py
+            .detach(|| verifier.verify_grant(token, required_scope))
+            .map_err(|e| jwt_error(py, &e))?;
+        serde_to_py(py, &claims)
+    }
+
+    /// Verifies a call token with the guard's keys and revocation store, and that it was
+    /// issued for `tool` with exactly `args`; returns its claims. Raises `JwtError`.
+    fn verify_call<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+        tool: &str,
+        args: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = args_to_json(tool, args)?;
+        let verifier = self.guard.jwt_verifier();
+        let claims = py
+            .detach(|| verifier.verify_call(token, tool, &args))
+            .map_err(|e| jwt_error(py, &e))?;
+        serde_to_py(py, &claims)
+    }
+
+    /// Signs new tokens with the key of the 32-byte seed `key` (under `kid`); the old key
+    /// stays in the JWKS until retired.
+    #[pyo3(signature = (key, kid = None))]
+    fn rotate_jwt_key(&self, py: Python<'_>, key: Vec<u8>, kid: Option<String>) -> PyResult<()> {
+        self.guard.rotate_jwt_key(signing_key(py, &key, kid)?);
+        Ok(())
+    }
+
+    /// Removes a rotated-out key from the JWKS; returns whether one was removed.
+    fn retire_jwt_key(&self, kid: &str) -> bool {
+        self.guard.retire_jwt_key(kid)
     }
 
     /// Begins a task: issues its grant and records `task.begun` and `grant.issued`.
@@ -798,6 +871,11 @@ impl TaskCore {
         Ok(TaskCore::new(sub))
     }
 
+    /// The task's grant as a JWT (EdDSA); raises `TaskError` (`task_ended`) once it ended.
+    fn grant_token(&self, py: Python<'_>) -> PyResult<String> {
+        self.task.grant_token().map_err(|e| error(py, &e))
+    }
+
     /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless;
     /// warrants already issued can still complete.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
@@ -867,6 +945,27 @@ impl Warrant {
     #[getter]
     fn completed(&self) -> bool {
         self.warrant.lock().map(|w| w.is_none()).unwrap_or(true)
+    }
+
+    /// This call as a JWT (EdDSA, `typ` `aw-call+jwt`) bound to its tool and exact args, for
+    /// a downstream service; raises `TaskError` (`warrant_used`) once the warrant completed.
+    fn jwt(&self, py: Python<'_>) -> PyResult<String> {
+        let warrant = self
+            .warrant
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("warrant state is poisoned"))?;
+        match warrant.as_ref() {
+            Some(warrant) => Ok(warrant.jwt()),
+            None => Err(raise_code(
+                py,
+                Class::TaskError,
+                &format!(
+                    "the warrant of call `{}` was already completed: take its JWT before",
+                    self.call_id
+                ),
+                "warrant_used",
+            )),
+        }
     }
 
     /// Records the outcome (`call.completed`): ok, or `error`; `labels` are the result's

@@ -95,6 +95,18 @@ impl Grant {
         self.revoked.store(true, Ordering::SeqCst);
     }
 
+    /// The ids of the grants this one was delegated from, root first (empty for a root task's).
+    pub fn lineage(&self) -> Vec<GrantId> {
+        let mut ids = Vec::new();
+        let mut next = self.parent.as_deref();
+        while let Some(grant) = next {
+            ids.push(grant.id);
+            next = grant.parent.as_deref();
+        }
+        ids.reverse();
+        ids
+    }
+
     /// Whether the grant or any ancestor was revoked.
     pub fn is_revoked(&self) -> bool {
         self.revoked.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.is_revoked())

@@ -4,11 +4,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
 
-use crate::approval::{ApprovalQueue, ApprovalStore, Approver, UsedApprovals};
+use crate::approval::{Approver, UsedApprovals};
+use crate::approval_store::{ApprovalQueue, ApprovalStore};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
 use crate::intent::Intent;
+use crate::jwt::{Jwks, JwtKeys, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationStore};
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::Limits;
 use crate::policy::{Backend, Policy, PolicyEngine};
@@ -103,6 +105,70 @@ impl Guard {
         self.inner.set_disabled(id, false);
     }
 
+    /// The public keys that verify this guard's grant and call JWTs, as a JWKS (RFC 7517):
+    /// the active key and the keys rotated out but not yet retired. Serve
+    /// `guard.jwks().to_json()` at a well-known URL for verifiers elsewhere.
+    pub fn jwks(&self) -> Jwks {
+        self.inner
+            .jwt_keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .jwks()
+    }
+
+    /// Rotates the JWT signing key without downtime: new tokens are signed with `key`; tokens
+    /// signed with the old key still verify while its public half stays in the JWKS, until
+    /// [`Guard::retire_jwt_key`].
+    ///
+    /// ```
+    /// use agentwarrant::{Guard, JwtKeys, JwtSigningKey};
+    /// let guard = Guard::builder()
+    ///     .jwt_keys(JwtKeys::new(JwtSigningKey::from_seed([1; 32]).with_kid("2026-04")))
+    ///     .build()?;
+    /// guard.rotate_jwt_key(JwtSigningKey::from_seed([2; 32]).with_kid("2026-05"));
+    /// assert_eq!(guard.jwks().keys().len(), 2);
+    /// // Once the last token signed with the old key has expired:
+    /// assert!(guard.retire_jwt_key("2026-04"));
+    /// assert_eq!(guard.jwks().keys().len(), 1);
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn rotate_jwt_key(&self, key: JwtSigningKey) {
+        let mut keys = self
+            .inner
+            .jwt_keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        keys.rotate(key);
+    }
+
+    /// Removes a rotated-out key from the JWKS: the tokens it signed stop verifying
+    /// (`jwt_unknown_key`). Returns whether a key was removed; the active key never is.
+    pub fn retire_jwt_key(&self, kid: &str) -> bool {
+        let mut keys = self
+            .inner
+            .jwt_keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        keys.retire(kid)
+    }
+
+    /// A verifier of this guard's tokens: its current JWKS, issuer, audience, clock and
+    /// revocation store. It holds a copy of the keys: take a new one after a rotation.
+    pub fn jwt_verifier(&self) -> JwtVerifier {
+        JwtVerifier::with_shared(
+            self.jwks(),
+            self.inner.revocations.clone(),
+            self.inner.clock.clone(),
+        )
+        .issuer(self.inner.jwt_issuer.clone())
+        .audience(self.inner.jwt_audience.clone())
+    }
+
+    /// The store where ending a task revokes its grant's tokens.
+    pub fn revocations(&self) -> Arc<dyn RevocationStore> {
+        self.inner.revocations.clone()
+    }
+
     /// The compiled policy.
     pub fn policy(&self) -> &PolicyEngine {
         &self.inner.engine
@@ -190,6 +256,10 @@ pub struct GuardBuilder {
     production: Vec<String>,
     identities: Vec<String>,
     signing_key: Option<SigningKey>,
+    jwt_keys: Option<JwtKeys>,
+    jwt_issuer: String,
+    jwt_audience: String,
+    revocations: Option<Arc<dyn RevocationStore>>,
 }
 
 impl Default for GuardBuilder {
@@ -211,6 +281,10 @@ impl Default for GuardBuilder {
             production: vec!["prod".into()],
             identities: Vec::new(),
             signing_key: None,
+            jwt_keys: None,
+            jwt_issuer: JwtVerifier::DEFAULT_ISSUER.into(),
+            jwt_audience: JwtVerifier::DEFAULT_AUDIENCE.into(),
+            revocations: None,
         }
     }
 }
@@ -348,6 +422,34 @@ impl GuardBuilder {
         self
     }
 
+    /// Sets the Ed25519 keys that sign grant and call JWTs (default: a fresh random key of this
+    /// guard's own; publish [`Guard::jwks`] for verifiers elsewhere).
+    pub fn jwt_keys(mut self, keys: JwtKeys) -> Self {
+        self.jwt_keys = Some(keys);
+        self
+    }
+
+    /// Sets the JWTs' issuer, `iss` (default `agentwarrant`).
+    pub fn jwt_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.jwt_issuer = issuer.into();
+        self
+    }
+
+    /// Sets the JWTs' audience, `aud`: the services meant to accept them (default
+    /// `agentwarrant-tools`).
+    pub fn jwt_audience(mut self, audience: impl Into<String>) -> Self {
+        self.jwt_audience = audience.into();
+        self
+    }
+
+    /// Sets where ending a task revokes its grant's tokens (default: an in-process
+    /// [`MemoryRevocations`] on the guard's clock). Give a store shared with the verifiers
+    /// (wrapped in an `Arc` to keep a handle) so that tokens die everywhere with their task.
+    pub fn revocations(mut self, store: impl RevocationStore + 'static) -> Self {
+        self.revocations = Some(Arc::new(store));
+        self
+    }
+
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
         check_limits(&self.limits)?;
@@ -375,7 +477,6 @@ impl GuardBuilder {
                 approver: self.approver,
                 approvals: self.approvals,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
-                clock: self.clock,
                 limits: self.limits,
                 env: self.env,
                 production,
@@ -390,6 +491,13 @@ impl GuardBuilder {
                 suspended: RwLock::new(BTreeSet::new()),
                 used_approvals: UsedApprovals::default(),
                 signing_key: self.signing_key.unwrap_or_else(SigningKey::generate),
+                jwt_keys: RwLock::new(self.jwt_keys.unwrap_or_else(JwtKeys::generate)),
+                jwt_issuer: self.jwt_issuer,
+                jwt_audience: self.jwt_audience,
+                revocations: self
+                    .revocations
+                    .unwrap_or_else(|| Arc::new(MemoryRevocations::with_clock(self.clock.clone()))),
+                clock: self.clock,
             }),
         })
     }

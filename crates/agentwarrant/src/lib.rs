@@ -54,9 +54,11 @@ mod chain;
 mod grant;
 mod identity;
 mod intent;
+mod jwt;
 mod token;
 mod tool;
 // Services: evaluation and evidence.
+mod approval_store;
 pub mod ledger;
 mod policy;
 // Engine: the shared state, the pipeline, the facade.
@@ -71,9 +73,11 @@ pub mod bench;
 pub mod testing;
 
 pub use approval::{
-    Approval, ApprovalAnswer, ApprovalQueue, ApprovalRequest, ApprovalStore, ApprovalStoreError,
-    ApprovalStoreErrorKind, Approver, ApproverError, ApproverErrorKind, CallDigest, DenyAll,
-    Ticket, TicketState, Timeout,
+    Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, ApproverErrorKind,
+    CallDigest, DenyAll, Timeout,
+};
+pub use approval_store::{
+    ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BuildError, Error, LedgerError, TaskError};
@@ -82,6 +86,11 @@ pub use guard::{Guard, GuardBuilder};
 pub use identity::{Identity, IdentityBuilder};
 pub use ids::{CallId, GrantId, TaskId, TicketId};
 pub use intent::{Intent, IntentBuilder};
+pub use jwt::{
+    verify_grant, CallClaims, GrantClaims, Jwks, JwtError, JwtKeys, JwtPublicKey, JwtSigningKey,
+    JwtVerifier, MemoryRevocations, RevocationError, RevocationStore, CALL_TOKEN_TTL,
+    CALL_TOKEN_TYPE, GRANT_TOKEN_TYPE,
+};
 pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
 pub use limits::Limits;
@@ -102,3 +111,8 @@ pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/tokens.md` compile and run as doc tests.
+#[doc = include_str!("../../../docs/tokens.md")]
+#[cfg(doctest)]
+pub struct TokensDoctests;

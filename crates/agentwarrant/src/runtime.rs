@@ -6,8 +6,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::approval::{ApprovalStore, Approver, UsedApprovals};
+use crate::approval::{Approver, UsedApprovals};
+use crate::approval_store::ApprovalStore;
 use crate::clock::Clock;
+use crate::jwt::{JwtKeys, RevocationStore};
 use crate::ledger::Ledger;
 use crate::limits::Limits;
 use crate::policy::PolicyEngine;
@@ -41,6 +43,13 @@ pub(crate) struct Runtime {
     pub(crate) suspended: RwLock<BTreeSet<Principal>>,
     pub(crate) used_approvals: UsedApprovals,
     pub(crate) signing_key: SigningKey,
+    /// The keys that sign grant and call JWTs; rotated while the guard runs.
+    pub(crate) jwt_keys: RwLock<JwtKeys>,
+    /// `iss` and `aud` of the JWTs the guard mints.
+    pub(crate) jwt_issuer: String,
+    pub(crate) jwt_audience: String,
+    /// Where ending a task writes its grant's id, for every verifier that shares it.
+    pub(crate) revocations: Arc<dyn RevocationStore>,
 }
 
 impl Runtime {
@@ -66,6 +75,12 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Signs `claims` with the active JWT key (a poisoned lock still holds whole keys).
+    pub(crate) fn sign_jwt<C: serde::Serialize>(&self, typ: &str, claims: &C) -> String {
+        let keys = self.jwt_keys.read().unwrap_or_else(|p| p.into_inner());
+        crate::jwt::encode(&keys, typ, claims)
+    }
+
     /// Whether `who` is a human who may resume or approve: not empty, not an agent URI, not
     /// an identity known to the guard.
     pub(crate) fn is_human(&self, who: &str) -> bool {

@@ -42,6 +42,7 @@ from agentwarrant._native import (
     __version__,
     reason_codes,
     verify,
+    verify_grant,
     verify_text,
 )
 from agentwarrant import errors
@@ -78,5 +79,7 @@ __all__ = [
     "verify",
     "verify_text",
     "ManualClock",
+    # tokens
+    "verify_grant",
 ]
 __all__ += errors.__all__  # the exceptions

@@ -528,6 +528,14 @@ class Task:
             self._guard._refuse_bare_goal(intent, "task.delegate(identity, ")
         return Task(self._guard, self._core.delegate(identity, _intent(intent)), parent=self)
 
+    def grant_token(self) -> str:
+        """The task's grant as a JWT signed with EdDSA (Ed25519), for a downstream service to
+        verify with :meth:`Guard.jwks` (any JWT library) or :func:`agentwarrant.verify_grant`.
+        Claims: ``iss``, ``aud``, ``sub`` (the identity), ``owner``, ``role``, ``task``,
+        ``scope`` (space-separated patterns), ``depth``, ``iat``, ``nbf``, ``exp``, ``jti`` (the
+        grant's id). It dies with the task. Raises :class:`TaskError` once the task ended."""
+        return self._core.grant_token()
+
     def end(self) -> None:
         """Ends the task and revokes its grant (and delegated grants). Harmless twice."""
         self._core.end()
@@ -606,6 +614,9 @@ class Guard:
     - ``ledger``: a :class:`MemoryLedger` (default), a :class:`FileLedger` or a path.
     - ``default_tool``: the spec of tools that were not declared (otherwise ``unknown_tool``).
     - ``limits``: the default bundle's ``max_depth``, ``max_calls``, ``max_impact_total``.
+    - ``jwt_key``: the 32-byte Ed25519 seed that signs grant and call tokens (default: a random
+      key of this guard's own), ``jwt_kid`` its key id; ``jwt_issuer`` and ``jwt_audience``
+      the tokens' ``iss`` and ``aud`` (default ``agentwarrant``, ``agentwarrant-tools``).
     """
 
     def __init__(
@@ -623,6 +634,10 @@ class Guard:
         grant_ttl: Optional[float] = None,
         approval_ttl: Optional[float] = None,
         clock: Optional[ManualClock] = None,
+        jwt_key: Optional[bytes] = None,
+        jwt_kid: Optional[str] = None,
+        jwt_issuer: Optional[str] = None,
+        jwt_audience: Optional[str] = None,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
@@ -639,6 +654,10 @@ class Guard:
             grant_ttl_s=grant_ttl,
             approval_ttl_s=approval_ttl,
             clock=clock,
+            jwt_key=jwt_key,
+            jwt_kid=jwt_kid,
+            jwt_issuer=jwt_issuer,
+            jwt_audience=jwt_audience,
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None
@@ -698,6 +717,34 @@ class Guard:
         """Declares a tool; tasks already running can call it at once. Declaring the same spec
         again is harmless; another spec under a declared name is a :class:`ConfigError`."""
         self._core.add_tool(spec)
+
+    # -- tokens (JWT)
+
+    def jwks(self) -> Dict[str, Any]:
+        """The public keys of the guard's grant and call tokens, as a JWKS dict (RFC 7517):
+        serve it as JSON for verifiers elsewhere."""
+        return self._core.jwks()
+
+    def verify_grant(self, token: str, required_scope: str) -> Dict[str, Any]:
+        """Verifies a grant token with this guard's keys, issuer, audience and revocation store
+        (a token dies with its task) and that it covers ``required_scope``; returns its claims.
+        Raises :class:`JwtError`."""
+        return self._core.verify_grant(token, required_scope)
+
+    def verify_call(self, token: str, tool: str, args: Mapping[str, Any]) -> Dict[str, Any]:
+        """Verifies a call token (``warrant.jwt()``) and that it was issued for ``tool`` with
+        exactly ``args``; returns its claims. Raises :class:`JwtError`."""
+        return self._core.verify_call(token, tool, args)
+
+    def rotate_jwt_key(self, key: bytes, kid: Optional[str] = None) -> None:
+        """Signs new tokens with the key of the 32-byte seed ``key``; the old key stays in the
+        JWKS (its tokens still verify) until :meth:`retire_jwt_key`."""
+        self._core.rotate_jwt_key(key, kid)
+
+    def retire_jwt_key(self, kid: str) -> bool:
+        """Removes a rotated-out key from the JWKS: its tokens stop verifying. Returns whether a
+        key was removed (the active key never is)."""
+        return self._core.retire_jwt_key(kid)
 
     def disable_identity(self, identity: Union[Identity, str]) -> None:
         """The kill switch: every later call of this identity, and of tasks delegated from its

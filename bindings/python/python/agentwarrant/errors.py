@@ -25,6 +25,7 @@ __all__ = [
     "TaskError",
     "NoActiveTask",
     "ScenarioError",
+    "JwtError",
     "Refused",
     "Denied",
     "ApprovalDenied",
@@ -110,6 +111,15 @@ class ScenarioError(GuardError, ValueError):
         super().__init__(message, code=code)
         self.file = file
         self.path = path
+
+
+class JwtError(GuardError, ValueError):
+    """A grant or call token (JWT) was refused, or a JWKS does not read.
+
+    ``code`` says why: ``jwt_bad_signature``, ``jwt_expired``, ``jwt_revoked``,
+    ``jwt_wrong_audience``, ``jwt_unknown_key``, ``jwt_unsupported_algorithm``,
+    ``jwt_malformed``, ``jwt_scope_not_covered``, ... (``docs/tokens.md``).
+    """
 
 
 class Refused(GuardError, PermissionError):

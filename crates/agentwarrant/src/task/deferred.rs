@@ -15,7 +15,8 @@ use super::pipeline::{self, decision_record, Asking, Call, Passed, Paused, Stop}
 use super::record::{status, CallFields};
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
-use crate::approval::{ApprovalAnswer, ApproverError, Ticket, TicketState};
+use crate::approval::{ApprovalAnswer, ApproverError};
+use crate::approval_store::{Ticket, TicketState};
 use crate::ids::{CallId, TicketId};
 use crate::ledger::RecordKind;
 use crate::reason::{Reason, ReasonCode};

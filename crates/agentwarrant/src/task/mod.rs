@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApproverError, Ticket};
+use crate::approval::{ApprovalAnswer, ApproverError};
+use crate::approval_store::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
 use crate::error::{Error, TaskError};
@@ -23,6 +24,7 @@ use crate::grant::Grant;
 use crate::identity::Identity;
 use crate::ids::{TaskId, TicketId};
 use crate::intent::Intent;
+use crate::jwt::{GrantClaims, GRANT_TOKEN_TYPE};
 use crate::kinds::{Impact, Role};
 use crate::ledger::RecordKind;
 use crate::principal::Principal;
@@ -224,6 +226,45 @@ impl Task {
         &self.inner.grant
     }
 
+    /// The task's grant as a JWT, signed with the guard's active Ed25519 key (`alg` `EdDSA`,
+    /// `kid` in the header, `typ` `aw-grant+jwt`), for a downstream service to verify with the
+    /// guard's [JWKS](crate::Guard::jwks) and [`verify_grant`](crate::verify_grant): claims
+    /// `iss`, `aud`, `sub` (the identity), `owner`, `role`, `task`, `scope` (the grant's
+    /// patterns, space-separated), `depth`, `lineage`, `escalated`, `iat`, `nbf`, `exp` (the
+    /// grant's expiry) and `jti` (the grant's id). It dies with the task: ending the task
+    /// writes the `jti` into the guard's revocation store. See `docs/tokens.md`.
+    ///
+    /// A task that has ended (or whose parent has) gets [`TaskError::Ended`] instead.
+    pub fn grant_token(&self) -> Result<String, Error> {
+        let inner = &self.inner;
+        if inner.ended.load(Ordering::SeqCst) || inner.grant.is_revoked() {
+            return Err(TaskError::Ended {
+                task: inner.id.to_string(),
+            }
+            .into());
+        }
+        let runtime = &inner.runtime;
+        let grant = &inner.grant;
+        let iat = runtime.clock.now().unix_timestamp();
+        let claims = GrantClaims {
+            iss: runtime.jwt_issuer.clone(),
+            sub: inner.identity.id.clone(),
+            aud: vec![runtime.jwt_audience.clone()],
+            owner: inner.identity.owner.clone(),
+            role: inner.identity.role.as_str().to_owned(),
+            task: inner.id.to_string(),
+            scope: grant.scopes().join(" "),
+            depth: inner.base_depth,
+            lineage: grant.lineage().iter().map(ToString::to_string).collect(),
+            escalated: grant.escalated(),
+            iat,
+            nbf: iat,
+            exp: grant.expires_at().unix_timestamp(),
+            jti: grant.id().to_string(),
+        };
+        Ok(runtime.sign_jwt(GRANT_TOKEN_TYPE, &claims))
+    }
+
     /// Delegates a sub-task to `identity`. Its grant is this task's, narrowed by the
     /// identity's ceiling and by `intent` (this task's intent when `None`); it never outlives
     /// this task's grant, and it shares this task's chain. Delegation nests: the sub-task's
@@ -385,6 +426,16 @@ impl TaskInner {
         }
         self.abandon_paused();
         self.grant.revoke();
+        // Verifiers elsewhere learn of the end through the revocation store. A store that
+        // fails does not keep the task alive: the grant is revoked here, and the failure is
+        // reported (remote verifiers may accept its tokens until they expire).
+        if let Err(error) = self
+            .runtime
+            .revocations
+            .revoke(&self.grant.id().to_string(), self.grant.expires_at())
+        {
+            tracing::error!(target: "agentwarrant::ledger", %error, task = %self.id, "could not write a revoked grant to the revocation store");
+        }
         for kind in [RecordKind::GrantRevoked, RecordKind::TaskEnded] {
             self.record(kind, CallFields::default())
                 .map_err(|source| TaskError::Ledger {

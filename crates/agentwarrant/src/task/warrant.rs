@@ -8,6 +8,7 @@ use super::record::{status, CallFields};
 use super::TaskInner;
 use crate::error::LedgerError;
 use crate::ids::CallId;
+use crate::jwt::{CallClaims, CALL_TOKEN_TTL, CALL_TOKEN_TYPE};
 use crate::ledger::{OutcomeRecord, RecordKind};
 use crate::policy::Decision;
 use crate::reason::{Reason, ReasonCode};
@@ -124,6 +125,48 @@ impl Warrant {
             expires_at: task.grant.expires_at().unix_timestamp(),
         };
         claims.sign(&task.runtime.signing_key)
+    }
+
+    /// This call as a JWT signed with the guard's active Ed25519 key (`typ` `aw-call+jwt`), for
+    /// a downstream service to verify with the guard's JWKS and
+    /// [`JwtVerifier::verify_call`](crate::JwtVerifier::verify_call): the grant token's
+    /// identity claims plus `grant`, `call`, `tool`, `args_digest`, the call's required
+    /// `scope`, `approvers` and `depth`; `jti` is the call's id. It expires
+    /// [`CALL_TOKEN_TTL`] after issue, or with the grant if that is sooner, and dies with the
+    /// task like the grant token. See `docs/tokens.md`.
+    pub fn jwt(&self) -> String {
+        let task = &self.task;
+        let runtime = &task.runtime;
+        let now = runtime.clock.now();
+        let exp = now
+            .checked_add(CALL_TOKEN_TTL)
+            .map_or(task.grant.expires_at(), |t| t.min(task.grant.expires_at()));
+        let iat = now.unix_timestamp();
+        let claims = CallClaims {
+            iss: runtime.jwt_issuer.clone(),
+            sub: task.identity.id.clone(),
+            aud: vec![runtime.jwt_audience.clone()],
+            owner: task.identity.owner.clone(),
+            task: task.id.to_string(),
+            grant: task.grant.id().to_string(),
+            lineage: task
+                .grant
+                .lineage()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            call: self.call_id.to_string(),
+            tool: self.tool.clone(),
+            args_digest: self.args_digest.clone(),
+            scope: self.scopes.join(" "),
+            approvers: self.approvers.clone(),
+            depth: self.depth,
+            iat,
+            nbf: iat,
+            exp: exp.unix_timestamp(),
+            jti: self.call_id.to_string(),
+        };
+        runtime.sign_jwt(CALL_TOKEN_TYPE, &claims)
     }
 
     /// Records the outcome (`call.completed`) and adds the result's labels to the chain.

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use agentwarrant::{
-    ApprovalStoreError, ApprovalStoreErrorKind, BuildError, Impact, LedgerError, Role, TaskError,
-    TokenError,
+    ApprovalStoreError, ApprovalStoreErrorKind, BuildError, Impact, JwtError, LedgerError, Role,
+    TaskError, TokenError,
 };
 
 fn repo_file(path: &str) -> String {
@@ -97,6 +97,23 @@ fn every_library_code() -> BTreeSet<&'static str> {
         }
         .code()
     });
+    let jwt = [
+        JwtError::Malformed("m".into()),
+        JwtError::UnsupportedAlgorithm("none".into()),
+        JwtError::UnknownKey("k".into()),
+        JwtError::BadSignature,
+        JwtError::WrongType("t".into()),
+        JwtError::WrongIssuer("i".into()),
+        JwtError::WrongAudience("a".into()),
+        JwtError::Expired,
+        JwtError::NotYetValid,
+        JwtError::Revoked("j".into()),
+        JwtError::ScopeNotCovered("a:b".into()),
+        JwtError::InvalidRequiredScope("ab".into()),
+        JwtError::CallMismatch("c".into()),
+        JwtError::RevocationUnavailable("r".into()),
+        JwtError::InvalidJwks("j".into()),
+    ];
     let parse = [
         "urgent".parse::<Impact>().unwrap_err().code(),
         "admin".parse::<Role>().unwrap_err().code(),
@@ -108,6 +125,7 @@ fn every_library_code() -> BTreeSet<&'static str> {
         .chain(task.iter().map(TaskError::code))
         .chain(token.iter().map(TokenError::code))
         .chain(store)
+        .chain(jwt.iter().map(JwtError::code))
         .chain(parse)
         .collect()
 }

@@ -28,6 +28,10 @@ mod chain_tracks_the_task_tree;
 // Every error code of the library is documented in `docs/errors.md`, and only those.
 mod error_codes_are_documented;
 
+// Grants and warrants as EdDSA JWTs: minted, verified with the JWKS, rotated, revoked, and
+// every bad token refused with its code.
+mod grant_tokens_are_standard_jwts;
+
 // Property tests: scope matching against a reference glob, ledger verification.
 mod properties;
 

@@ -26,10 +26,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
         &[
-            "approval", "chain", "grant", "identity", "intent", "token", "tool",
+            "approval", "chain", "grant", "identity", "intent", "jwt", "token", "tool",
         ],
     ),
-    ("services", &["ledger", "policy"]),
+    ("services", &["approval_store", "ledger", "policy"]),
     ("runtime", &["runtime"]),
     ("pipeline", &["task"]),
     ("facade", &["guard"]),

@@ -1,5 +1,6 @@
-//! Properties: scope matching agrees with a plain reference glob, parsing never panics, and
-//! the ledger verifies exactly when it was not touched.
+//! Properties: scope matching agrees with a plain reference glob, parsing never panics,
+//! the ledger verifies exactly when it was not touched, and a JWT verifier never panics and
+//! never accepts a token that was changed.
 
 use agentwarrant::ledger::{self, DecisionRecord, OutcomeRecord, Record, RecordKind};
 use agentwarrant::{Ledger, MemoryLedger, Scope, ScopePattern, ScopeSet};
@@ -310,6 +311,87 @@ proptest! {
         let verdict = ledger::verify_str(&spliced);
         if !junk.is_empty() {
             prop_assert!(verdict.is_err(), "junk `{}` at {} went unnoticed", junk, at);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grant tokens (JWT)
+
+/// A guard with a fixed key, one of its tasks, and that task's grant token: built once.
+fn minted() -> &'static (agentwarrant::Guard, agentwarrant::Task, String) {
+    static MINTED: std::sync::LazyLock<(agentwarrant::Guard, agentwarrant::Task, String)> =
+        std::sync::LazyLock::new(mint);
+    &MINTED
+}
+
+fn mint() -> (agentwarrant::Guard, agentwarrant::Task, String) {
+    use agentwarrant::{Guard, Identity, Intent, JwtKeys, JwtSigningKey, Role};
+    let guard = Guard::builder()
+        .jwt_keys(JwtKeys::new(JwtSigningKey::from_seed([5; 32])))
+        .build()
+        .unwrap();
+    let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com")
+        .ceiling(["logs.read:*"])
+        .build()
+        .unwrap();
+    let intent = Intent::builder("read")
+        .scopes(["logs.read:*"])
+        .build()
+        .unwrap();
+    let task = guard.begin(me, intent).unwrap();
+    let token = task.grant_token().unwrap();
+    (guard, task, token)
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn the_jwt_verifier_never_panics_on_arbitrary_text(
+        text in any::<String>(),
+        dotted in "[A-Za-z0-9_=+/!-]{0,40}\\.[A-Za-z0-9_=+/!-]{0,40}\\.[A-Za-z0-9_=+/!-]{0,90}",
+    ) {
+        let (guard, _task, _) = minted();
+        let verifier = guard.jwt_verifier();
+        for token in [&text, &dotted] {
+            prop_assert!(verifier.verify_grant(token, "logs.read:api").is_err());
+            prop_assert!(verifier.verify_call(token, "t", &Value::Null).is_err());
+        }
+    }
+
+    #[test]
+    fn a_changed_grant_token_never_verifies(
+        at in any::<prop::sample::Index>(),
+        replacement in any::<char>(),
+        insert in any::<bool>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let (guard, _task, token) = minted();
+        let token = token.as_str();
+        let verifier = guard.jwt_verifier();
+        prop_assert!(verifier.verify_grant(token, "logs.read:api").is_ok());
+        // Replace (or insert) one character, and maybe cut the tail.
+        let chars: Vec<char> = token.chars().collect();
+        let i = at.index(chars.len());
+        let mut changed: Vec<char> = chars.clone();
+        if insert {
+            changed.insert(i, replacement);
+        } else {
+            changed[i] = replacement;
+        }
+        let mut changed: String = changed.into_iter().collect();
+        if cut.index(4) == 0 {
+            let keep = cut.index(changed.len());
+            let mut keep = keep.min(changed.len());
+            while !changed.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            changed.truncate(keep);
+        }
+        if changed != *token {
+            let verdict = verifier.verify_grant(&changed, "logs.read:api");
+            prop_assert!(verdict.is_err(), "{} verified", changed);
         }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::{Approval, ApprovalAnswer, ApprovalRequest};
+use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest};
 use crate::ids::{TaskId, TicketId};
 use crate::tool::ToolCall;
 

@@ -3,8 +3,6 @@
 //! Whatever the policy says, the engine rejects an approval that is not from a human, that is
 //! self-granted where four eyes are required, that is for another call, expired or reused.
 
-mod queue;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Mutex;
@@ -17,10 +15,6 @@ use crate::ids::{CallId, TaskId};
 use crate::kinds::{Impact, Role};
 use crate::principal::Principal;
 use crate::reason::Reason;
-
-pub use queue::{
-    ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,
-};
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
