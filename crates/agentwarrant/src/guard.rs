@@ -67,7 +67,7 @@ impl Guard {
     /// `grant.issued`. An identity whose task was suspended after repeated refusals may not
     /// begin a fresh one to escape it (`task_suspended`) until a human reinstates it.
     pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
-        Task::begin(self.inner.clone(), identity, intent, None)
+        Task::begin(self.inner.clone(), identity, intent, None, None)
     }
 
     /// Switches an identity off (a kill switch): every later call of every task running as it,

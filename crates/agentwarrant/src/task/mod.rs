@@ -3,6 +3,7 @@
 //! (its grant is revoked).
 
 mod deferred;
+mod escalate;
 mod explain;
 mod input;
 mod pipeline;
@@ -41,7 +42,9 @@ pub(crate) use record::{redacted, status, CallFields as BenchFields};
 pub(crate) use validate::Examined;
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 
-/// One level of a delegation chain: every level's ceiling and intent bound the scopes below it.
+/// One level of a delegation chain: every level's ceiling and intent bound the scopes below it,
+/// except above an approved escalation (see [`escalate`]), whose grant answers to its own
+/// identity's ceiling alone.
 #[derive(Debug, Clone)]
 struct Level {
     /// The identity, as the kill switch compares it.
@@ -50,6 +53,15 @@ struct Level {
     intent: ScopeSet,
     role: Role,
     owner: String,
+    /// Whether this level's ceiling and intent bound the scopes of the levels below.
+    bounds: bool,
+}
+
+impl TaskInner {
+    /// The levels whose ceilings and intents bound this task's scopes.
+    fn bounding(&self) -> impl Iterator<Item = &Level> {
+        self.lineage.iter().filter(|l| l.bounds)
+    }
 }
 
 pub(crate) struct TaskInner {
@@ -100,6 +112,7 @@ impl Task {
         identity: Identity,
         intent: Intent,
         parent: Option<&TaskInner>,
+        elevated_for: Option<time::Duration>,
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
         let suspended = runtime.suspended.read().map_or(true, |set| {
@@ -117,25 +130,37 @@ impl Task {
             agents.insert(identity.principal.clone());
         }
         let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
+        if elevated_for.is_some() {
+            // An approved escalation: the levels above still answer for it (kill switch, four
+            // eyes) but no longer bound its scopes.
+            lineage.iter_mut().for_each(|l| l.bounds = false);
+        }
         lineage.push(Level {
             principal: identity.principal.clone(),
             ceiling: identity.ceiling.clone(),
             intent: intent.scopes.clone(),
             role: identity.role,
             owner: identity.owner.clone(),
+            bounds: true,
         });
-        // The grant holds the intent's patterns that every ceiling above covers.
+        // The grant holds the intent's patterns that every bounding ceiling covers.
         let scopes = intent
             .scopes
             .patterns()
             .iter()
             .filter(|p| {
-                Scope::parse(p.as_str())
-                    .is_ok_and(|s| lineage.iter().all(|l| l.ceiling.contains(&s)))
+                Scope::parse(p.as_str()).is_ok_and(|s| {
+                    lineage
+                        .iter()
+                        .filter(|l| l.bounds)
+                        .all(|l| l.ceiling.contains(&s))
+                })
             })
             .map(|p| p.as_str().to_owned())
             .collect();
-        let ttl = time::Duration::try_from(runtime.limits.grant_ttl).unwrap_or(time::Duration::MAX);
+        let ttl = elevated_for.unwrap_or_else(|| {
+            time::Duration::try_from(runtime.limits.grant_ttl).unwrap_or(time::Duration::MAX)
+        });
         let grant = Arc::new(Grant::issue(
             scopes,
             now,
@@ -279,7 +304,7 @@ impl Task {
             .into());
         }
         let intent = intent.unwrap_or_else(|| inner.intent.clone());
-        Task::begin(inner.runtime.clone(), identity, intent, Some(inner))
+        Task::begin(inner.runtime.clone(), identity, intent, Some(inner), None)
     }
 
     /// Authorizes one call: validate, check the grant, track the chain, evaluate the policy,
@@ -325,6 +350,31 @@ impl Task {
         answer: Result<ApprovalAnswer, ApproverError>,
     ) -> Result<Authorization, Refusal> {
         self.inner.resume(ticket, call, Some(answer))
+    }
+
+    /// Asks for an escalation: a separate grant under `identity` (role
+    /// [`Escalation`](crate::Role::Escalation)) holding `scopes` (inside its ceiling, not
+    /// bounded by this task's) for `ttl` (at most the grant TTL), for the stated `reason`.
+    ///
+    /// The guard's approver is asked (reason code `escalation`); only a human who owns no
+    /// identity of the delegation chain, nor the escalation identity, may approve it. Approved,
+    /// it returns the escalated task: its calls are marked `escalated` in the ledger, its
+    /// grant expires by itself, is revoked with this task, and ending it revokes it early.
+    /// Every request, approved or refused, is recorded (tool `escalate`); a refused one can
+    /// be asked again, and that is recorded too.
+    pub fn escalate<I, S>(
+        &self,
+        identity: Identity,
+        scopes: I,
+        ttl: std::time::Duration,
+        reason: &str,
+    ) -> Result<Task, Refusal>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = scopes.into_iter().map(Into::into).collect();
+        self.inner.escalate(identity, scopes, ttl, reason)
     }
 
     /// This task's calls waiting for a human's answer, oldest first.

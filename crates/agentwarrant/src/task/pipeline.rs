@@ -27,6 +27,7 @@ use crate::ids::CallId;
 use crate::ledger::{DecisionRecord, RecordKind};
 use crate::policy::Decision;
 use crate::reason::{Effect, Reason, ReasonCode};
+use crate::runtime::Runtime;
 use crate::tool::ToolCall;
 
 /// Why a call stopped before its warrant: what [`TaskInner::finish`] records and refuses.
@@ -49,9 +50,14 @@ impl Stop {
 
     /// Refused by the engine alone, the policy not asked (again).
     pub(super) fn engine(kind: RefusalKind, reason: Reason) -> Self {
+        Self::engine_all(kind, vec![reason])
+    }
+
+    /// Refused by the engine alone, for all of `reasons`.
+    pub(super) fn engine_all(kind: RefusalKind, reasons: Vec<Reason>) -> Self {
         Self {
             kind,
-            reasons: vec![reason],
+            reasons,
             decision: None,
             examined: None,
             record: true,
@@ -403,46 +409,8 @@ impl<'a> Call<'a> {
         answer: Result<ApprovalAnswer, ApproverError>,
     ) -> Result<Vec<String>, (RefusalKind, Reason)> {
         let task = self.task;
-        let runtime = &task.runtime;
         let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
-        let now = runtime.clock.now();
-        let (result, who) = match answer {
-            Err(error) => {
-                let (kind, code) = match error.kind {
-                    ApproverErrorKind::TimedOut => {
-                        (RefusalKind::ApprovalDenied, ReasonCode::ApprovalTimeout)
-                    }
-                    ApproverErrorKind::NobodyToAsk => {
-                        (RefusalKind::Denied, ReasonCode::ApprovalUnavailable)
-                    }
-                    _ => (RefusalKind::ApprovalDenied, ReasonCode::ApprovalUnavailable),
-                };
-                (Err((kind, Reason::with_detail(code, error.message))), None)
-            }
-            Ok(ApprovalAnswer::Denied { by, reason }) => (
-                Err(asked(Reason::with_detail(
-                    ReasonCode::ApprovalDenied,
-                    reason.unwrap_or_else(|| "the approver refused".into()),
-                ))),
-                by.map(|b| vec![b]),
-            ),
-            Ok(ApprovalAnswer::Approved(approvals)) => {
-                let agents = runtime.agents.read().map(|a| a.clone()).unwrap_or_default();
-                let checks = Checks {
-                    request,
-                    now,
-                    agents: &agents,
-                };
-                let who = approvals.iter().map(|a| a.approver.clone()).collect();
-                let verified =
-                    checks
-                        .verify(&approvals, &runtime.used_approvals)
-                        .map_err(|problem| {
-                            asked(Reason::with_detail(ReasonCode::ApprovalInvalid, problem))
-                        });
-                (verified, Some(who))
-            }
-        };
+        let (result, who) = judge(&task.runtime, request, answer);
         let answered = match &result {
             Ok(_) => json!({"answer": "approved"}),
             Err((_, reason)) => json!({"answer": "refused", "reason": reason.to_string()}),
@@ -545,6 +513,56 @@ impl<'a> Call<'a> {
             args_digest: examined.args_digest,
             started: Instant::now(),
             completed: false,
+        }
+    }
+}
+
+/// The approvers of a valid approval, or how the call is refused.
+pub(super) type Verdict = Result<Vec<String>, (RefusalKind, Reason)>;
+
+/// What the engine makes of an answer to `request`: the approvers, or how the call is refused
+/// (`denied` when nobody was asked, `approval_denied` otherwise); and who answered, as the
+/// ledger records it.
+pub(super) fn judge(
+    runtime: &Runtime,
+    request: &ApprovalRequest,
+    answer: Result<ApprovalAnswer, ApproverError>,
+) -> (Verdict, Option<Vec<String>>) {
+    let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
+    match answer {
+        Err(error) => {
+            let (kind, code) = match error.kind {
+                ApproverErrorKind::TimedOut => {
+                    (RefusalKind::ApprovalDenied, ReasonCode::ApprovalTimeout)
+                }
+                ApproverErrorKind::NobodyToAsk => {
+                    (RefusalKind::Denied, ReasonCode::ApprovalUnavailable)
+                }
+                _ => (RefusalKind::ApprovalDenied, ReasonCode::ApprovalUnavailable),
+            };
+            (Err((kind, Reason::with_detail(code, error.message))), None)
+        }
+        Ok(ApprovalAnswer::Denied { by, reason }) => (
+            Err(asked(Reason::with_detail(
+                ReasonCode::ApprovalDenied,
+                reason.unwrap_or_else(|| "the approver refused".into()),
+            ))),
+            by.map(|b| vec![b]),
+        ),
+        Ok(ApprovalAnswer::Approved(approvals)) => {
+            let agents = runtime.agents.read().map(|a| a.clone()).unwrap_or_default();
+            let checks = Checks {
+                request,
+                now: runtime.clock.now(),
+                agents: &agents,
+            };
+            let who = approvals.iter().map(|a| a.approver.clone()).collect();
+            let verified = checks
+                .verify(&approvals, &runtime.used_approvals)
+                .map_err(|problem| {
+                    asked(Reason::with_detail(ReasonCode::ApprovalInvalid, problem))
+                });
+            (verified, Some(who))
         }
     }
 }

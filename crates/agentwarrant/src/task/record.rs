@@ -79,6 +79,18 @@ impl TaskInner {
     /// Appends a record and mirrors it as a `tracing` event (target `agentwarrant::ledger`).
     /// The ledger is written the same way whether or not anyone listens.
     pub(crate) fn record(&self, kind: RecordKind, fields: CallFields) -> Result<u64, LedgerError> {
+        let detail = match (
+            self.grant.escalated() && fields.call_id.is_some(),
+            fields.detail,
+        ) {
+            // Every call made under an escalated grant says so.
+            (true, Some(Json::Object(mut detail))) => {
+                detail.insert("escalated".into(), Json::Bool(true));
+                Some(Json::Object(detail))
+            }
+            (true, _) => Some(serde_json::json!({ "escalated": true })),
+            (false, detail) => detail,
+        };
         let record = Record {
             schema: 0,
             seq: 0,
@@ -96,7 +108,7 @@ impl TaskInner {
             decision: fields.decision,
             approver: fields.approver,
             outcome: fields.outcome,
-            detail: fields.detail,
+            detail,
             prev: String::new(),
             hash: String::new(),
         };

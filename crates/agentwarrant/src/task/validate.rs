@@ -126,9 +126,9 @@ impl TaskInner {
 
     /// Outside any ceiling in the lineage → outside_ceiling; outside any intent → drift.
     fn band(&self, scope: &Scope) -> Band {
-        if !self.lineage.iter().all(|l| l.ceiling.contains(scope)) {
+        if !self.bounding().all(|l| l.ceiling.contains(scope)) {
             Band::OutsideCeiling
-        } else if !self.lineage.iter().all(|l| l.intent.contains(scope)) {
+        } else if !self.bounding().all(|l| l.intent.contains(scope)) {
             Band::Drift
         } else {
             Band::Intent

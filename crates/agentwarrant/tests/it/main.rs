@@ -19,6 +19,9 @@ mod approval_is_bound_and_checked;
 // Deferred approvals: the run pauses with a ticket, a human answers later, the run resumes.
 mod approvals_wait_for_people;
 
+// Escalation: a separate, approved, time-boxed grant under an escalation identity.
+mod escalation_is_approved_and_time_boxed;
+
 // The hash-chained ledger: what it records, and that every kind of tampering is found.
 mod ledger_is_tamper_evident;
 
