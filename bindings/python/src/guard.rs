@@ -876,6 +876,31 @@ impl TaskCore {
         self.task.grant_token().map_err(|e| error(py, &e))
     }
 
+    /// Asks for an escalation under `identity` (role escalation): `scopes` for `ttl_s`
+    /// seconds, approved under four eyes. Returns the escalated task; raises the refusal.
+    fn escalate(
+        &self,
+        py: Python<'_>,
+        identity: &Identity,
+        scopes: Vec<String>,
+        ttl_s: f64,
+        reason: &str,
+    ) -> PyResult<TaskCore> {
+        let ttl = Duration::try_from_secs_f64(ttl_s).map_err(|_| {
+            raise_code(
+                py,
+                Class::ConfigError,
+                &format!("`ttl` must be a positive number of seconds, got {ttl_s}"),
+                "invalid_limits",
+            )
+        })?;
+        let (task, identity) = (&self.task, identity.0.clone());
+        match py.detach(|| task.escalate(identity, scopes, ttl, reason)) {
+            Ok(escalated) => Ok(TaskCore::new(escalated)),
+            Err(refused) => Err(refusal(py, refused)),
+        }
+    }
+
     /// Ends the task: revokes its grant (and delegated ones). Ending twice is harmless;
     /// warrants already issued can still complete.
     fn end(&self, py: Python<'_>) -> PyResult<()> {

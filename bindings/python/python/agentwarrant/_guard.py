@@ -536,6 +536,15 @@ class Task:
         grant's id). It dies with the task. Raises :class:`TaskError` once the task ended."""
         return self._core.grant_token()
 
+    def escalate(self, identity: Identity, scopes: Sequence[str], ttl: float, reason: str) -> "Task":
+        """Asks for an escalation: a separate grant under ``identity`` (role ``escalation``)
+        holding ``scopes`` (inside its ceiling) for ``ttl`` seconds (at most the grant TTL),
+        for the stated ``reason``. The guard's approver is asked; no owner of an identity in
+        the delegation chain, nor the escalation identity's owner, may approve it. Returns the
+        escalated task (a context manager; leaving it revokes the grant early); its calls are
+        marked ``escalated`` in the ledger. Raises :class:`Refused` when refused."""
+        return Task(self._guard, self._core.escalate(identity, list(scopes), ttl, reason), parent=self)
+
     def end(self) -> None:
         """Ends the task and revokes its grant (and delegated grants). Harmless twice."""
         self._core.end()
