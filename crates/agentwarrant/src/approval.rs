@@ -15,6 +15,7 @@ use crate::ids::{CallId, TaskId};
 use crate::kinds::{Impact, Role};
 use crate::principal::Principal;
 use crate::reason::Reason;
+use crate::scope::ScopeSet;
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -153,6 +154,8 @@ pub struct Approval {
     pub expires_at: OffsetDateTime,
     /// Identifies the approval; each is usable once.
     pub id: uuid::Uuid,
+    /// A standing approval of later calls like this one, when the approver grants one.
+    pub standing: Option<Standing>,
 }
 
 impl Approval {
@@ -163,7 +166,97 @@ impl Approval {
             digest: request.digest.clone(),
             expires_at: request.expires_at,
             id: uuid::Uuid::new_v4(),
+            standing: None,
         }
+    }
+
+    /// This approval, also granting `standing` for later calls like this one.
+    pub fn with_standing(mut self, standing: Standing) -> Self {
+        self.standing = Some(standing);
+        self
+    }
+}
+
+/// A standing approval ("refunds under 50 EUR, for this task, for 10 minutes"): granted with
+/// an approval, it approves later calls of the same task and tool that need approval for no
+/// reason beyond those the person saw, whose required scopes fall `within` the given patterns
+/// (when any are given) and whose numeric args are `at_most` their bounds; at most `uses`
+/// calls, until `ttl` has passed, void when the task ends. Each use is recorded.
+///
+/// ```
+/// use std::time::Duration;
+/// use agentwarrant::Standing;
+/// let refunds = Standing::new(5, Duration::from_secs(600))
+///     .within(["payments.refund:order/*"])
+///     .at_most("amount", 50.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub(crate) uses: u32,
+    pub(crate) ttl: std::time::Duration,
+    pub(crate) within: Vec<String>,
+    pub(crate) at_most: BTreeMap<String, Option<serde_json::Number>>,
+}
+
+impl Standing {
+    /// The most calls one standing approval may cover.
+    pub const MAX_USES: u32 = 1000;
+
+    /// A standing approval of at most `uses` later calls, for `ttl`.
+    pub fn new(uses: u32, ttl: std::time::Duration) -> Self {
+        Self {
+            uses,
+            ttl,
+            within: Vec::new(),
+            at_most: BTreeMap::new(),
+        }
+    }
+
+    /// Covers only calls whose every required scope matches one of `patterns`.
+    pub fn within<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.within.extend(patterns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Covers only calls whose arg `name` is a number no greater than `max` (a call without
+    /// it, or with a non-number, is not covered). A bound that is not finite voids the
+    /// standing approval.
+    pub fn at_most(mut self, name: impl Into<String>, max: f64) -> Self {
+        self.at_most
+            .insert(name.into(), serde_json::Number::from_f64(max));
+        self
+    }
+
+    /// What is wrong with this standing approval under `limits`, if anything.
+    pub(crate) fn problem(&self, grant_ttl: std::time::Duration) -> Option<String> {
+        if self.uses == 0 || self.uses > Self::MAX_USES {
+            return Some(format!(
+                "a standing approval covers 1 to {} calls, not {}",
+                Self::MAX_USES,
+                self.uses
+            ));
+        }
+        if self.ttl.is_zero() || self.ttl > grant_ttl {
+            return Some(format!(
+                "a standing approval lasts more than 0 s and at most the grant TTL ({} s)",
+                grant_ttl.as_secs()
+            ));
+        }
+        if let Some(bad) = self
+            .within
+            .iter()
+            .find(|p| ScopeSet::parse([p.as_str()]).is_err())
+        {
+            return Some(format!("`{bad}` is not a scope pattern"));
+        }
+        if let Some((name, _)) = self.at_most.iter().find(|(_, max)| max.is_none()) {
+            return Some(format!("the bound of `{name}` is not a finite number"));
+        }
+        None
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest};
+use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest, Standing};
 use crate::ids::{TaskId, TicketId};
 use crate::tool::ToolCall;
 
@@ -136,6 +136,17 @@ pub trait ApprovalStore: Send + Sync {
     /// Approves `ticket` as each of `approvers` (one approval each, bound to the request's
     /// digest and expiring with it).
     fn approve(&self, ticket: TicketId, approvers: &[&str]) -> Result<(), ApprovalStoreError> {
+        self.approve_with(ticket, approvers, None)
+    }
+
+    /// Approves `ticket` as each of `approvers`, each also granting `standing` for later calls
+    /// like this one (see [`Standing`]) when given.
+    fn approve_with(
+        &self,
+        ticket: TicketId,
+        approvers: &[&str],
+        standing: Option<Standing>,
+    ) -> Result<(), ApprovalStoreError> {
         let request = self
             .waiting()?
             .into_iter()
@@ -144,7 +155,13 @@ pub trait ApprovalStore: Send + Sync {
             .ok_or_else(|| self.not_waiting(ticket))?;
         let approvals = approvers
             .iter()
-            .map(|who| Approval::of(&request, *who))
+            .map(|who| {
+                let approval = Approval::of(&request, *who);
+                match &standing {
+                    Some(standing) => approval.with_standing(standing.clone()),
+                    None => approval,
+                }
+            })
             .collect();
         self.answer(ticket, ApprovalAnswer::Approved(approvals))
     }

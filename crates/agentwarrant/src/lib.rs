@@ -74,7 +74,7 @@ pub mod testing;
 
 pub use approval::{
     Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, ApproverErrorKind,
-    CallDigest, DenyAll, Timeout,
+    CallDigest, DenyAll, Standing, Timeout,
 };
 pub use approval_store::{
     ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,

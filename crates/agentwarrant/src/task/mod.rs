@@ -8,6 +8,7 @@ mod explain;
 mod input;
 mod pipeline;
 mod record;
+mod standing;
 mod validate;
 mod warrant;
 
@@ -85,6 +86,8 @@ pub(crate) struct TaskInner {
     tools: Mutex<Vec<(String, Arc<ToolSpec>)>>,
     /// Calls paused until a human answers their approval request (see [`deferred`]).
     paused: Mutex<Vec<(TicketId, Box<pipeline::Paused>)>>,
+    /// Standing approvals in force (see [`standing`]); void when the task ends.
+    standing: Mutex<Vec<standing::Held>>,
     ended: AtomicBool,
 }
 
@@ -194,6 +197,7 @@ impl Task {
             input,
             tools: Mutex::new(Vec::new()),
             paused: Mutex::new(Vec::new()),
+            standing: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
         });
         let begun = json!({

@@ -14,6 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::record::{redacted, status, CallFields};
+use super::standing::{standing_of, Use};
 use super::validate::Examined;
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
@@ -189,6 +190,16 @@ impl<'a> Call<'a> {
                 )))
             }
             Effect::Approval => {
+                if let Some(used) = task.use_standing(&self.call, &examined, &decision, self.now) {
+                    self.standing_used(&examined, &decision, &used)?;
+                    self.ledger(&examined, &decision, &used.approvers)?;
+                    return Ok(Passed::Warrant(self.warrant(
+                        &mut decisions,
+                        examined,
+                        decision,
+                        used.approvers,
+                    )));
+                }
                 let version = decisions.version();
                 drop(decisions);
                 let approver = task.runtime.approver.clone();
@@ -410,11 +421,30 @@ impl<'a> Call<'a> {
     ) -> Result<Vec<String>, (RefusalKind, Reason)> {
         let task = self.task;
         let asked = |reason: Reason| (RefusalKind::ApprovalDenied, reason);
-        let (result, who) = judge(&task.runtime, request, answer);
-        let answered = match &result {
-            Ok(_) => json!({"answer": "approved"}),
-            Err((_, reason)) => json!({"answer": "refused", "reason": reason.to_string()}),
+        let standing = match &answer {
+            Ok(ApprovalAnswer::Approved(approvals)) => {
+                standing_of(approvals, task.runtime.limits.grant_ttl)
+            }
+            _ => Ok(None),
         };
+        let (mut result, who) = judge(&task.runtime, request, answer);
+        let mut answered = json!({"answer": "approved"});
+        match (&result, standing) {
+            (Ok(_), Err(problem)) => {
+                result = Err(asked(Reason::with_detail(
+                    ReasonCode::ApprovalInvalid,
+                    problem,
+                )));
+            }
+            (Ok(approvers), Ok(Some(standing))) => {
+                let held = task.hold(standing, request, approvers, task.runtime.clock.now());
+                answered["standing"] = held;
+            }
+            _ => {}
+        }
+        if let Err((_, reason)) = &result {
+            answered = json!({"answer": "refused", "reason": reason.to_string()});
+        }
         let status_text = if result.is_ok() {
             "approved"
         } else {
@@ -429,6 +459,35 @@ impl<'a> Call<'a> {
         task.record(RecordKind::ApprovalAnswered, fields)
             .map_err(|e| asked(Reason::with_detail(ReasonCode::LedgerError, e.to_string())))?;
         result
+    }
+
+    /// Records the use of a standing approval for this call (`approval.answered`, with the
+    /// standing approval's id and the uses left).
+    fn standing_used(
+        &self,
+        examined: &Examined,
+        decision: &Decision,
+        used: &Use,
+    ) -> Result<(), Stop> {
+        let fields = CallFields {
+            approver: Some(used.approvers.clone()),
+            outcome: Some(status("approved")),
+            detail: Some(used.detail()),
+            ..CallFields::of_call(self.id, &self.call, Some(examined))
+        };
+        self.task
+            .record(RecordKind::ApprovalAnswered, fields)
+            .map(|_| ())
+            .map_err(|error| Stop {
+                kind: RefusalKind::Denied,
+                reasons: vec![Reason::with_detail(
+                    ReasonCode::LedgerError,
+                    error.to_string(),
+                )],
+                decision: Some(Box::new(decision.clone())),
+                examined: None,
+                record: false,
+            })
     }
 
     /// The ledger stage: the decision is recorded before the tool runs (synced when the policy

@@ -22,6 +22,9 @@ mod approvals_wait_for_people;
 // Escalation: a separate, approved, time-boxed grant under an escalation identity.
 mod escalation_is_approved_and_time_boxed;
 
+// Standing approvals: later calls like an approved one, bounded by count, time and scope.
+mod standing_approvals_are_bounded;
+
 // The hash-chained ledger: what it records, and that every kind of tampering is found.
 mod ledger_is_tamper_evident;
 
