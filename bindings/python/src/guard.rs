@@ -139,15 +139,51 @@ impl Approval {
     }
 }
 
+/// A standing approval of later calls like the approved one: at most `uses` calls, for `ttl`
+/// seconds, whose required scopes match `within` (when given) and whose numeric args are
+/// `at_most` their bounds.
+#[pyclass(frozen, module = "agentwarrant._native")]
+#[derive(Clone)]
+pub(crate) struct Standing(agentwarrant::Standing);
+
+#[pymethods]
+impl Standing {
+    #[new]
+    #[pyo3(signature = (uses, ttl, *, within = Vec::new(), at_most = std::collections::BTreeMap::new()))]
+    fn new(
+        py: Python<'_>,
+        uses: u32,
+        ttl: f64,
+        within: Vec<String>,
+        at_most: std::collections::BTreeMap<String, f64>,
+    ) -> PyResult<Self> {
+        let ttl = seconds(py, Some(ttl), "ttl")?.unwrap_or_default();
+        let standing = at_most.into_iter().fold(
+            agentwarrant::Standing::new(uses, ttl).within(within),
+            |standing, (name, max)| standing.at_most(name, max),
+        );
+        Ok(Self(standing))
+    }
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
 /// What an approver is asked to approve.
 #[pyclass(frozen, module = "agentwarrant._native")]
 pub(crate) struct ApprovalRequest(agentwarrant::ApprovalRequest);
 
 #[pymethods]
 impl ApprovalRequest {
-    /// An approval of this request by `approver` (a human principal such as `bob@acme.com`).
-    fn approve(&self, approver: String) -> Approval {
-        Approval(agentwarrant::Approval::of(&self.0, approver))
+    /// An approval of this request by `approver` (a human principal such as `bob@acme.com`),
+    /// also granting `standing` for later calls like this one when given.
+    #[pyo3(signature = (approver, standing = None))]
+    fn approve(&self, approver: String, standing: Option<Standing>) -> Approval {
+        let approval = agentwarrant::Approval::of(&self.0, approver);
+        Approval(match standing {
+            Some(standing) => approval.with_standing(standing.0),
+            None => approval,
+        })
     }
     #[getter]
     fn call_id(&self) -> String {
@@ -591,12 +627,19 @@ impl GuardCore {
         Ok(tickets.into_iter().map(Ticket).collect())
     }
 
-    /// Approves a waiting request as each of `approvers`.
-    fn approve(&self, py: Python<'_>, ticket: &str, approvers: Vec<String>) -> PyResult<()> {
+    /// Approves a waiting request as each of `approvers`, granting `standing` when given.
+    #[pyo3(signature = (ticket, approvers, standing = None))]
+    fn approve(
+        &self,
+        py: Python<'_>,
+        ticket: &str,
+        approvers: Vec<String>,
+        standing: Option<Standing>,
+    ) -> PyResult<()> {
         let names: Vec<&str> = approvers.iter().map(String::as_str).collect();
         self.guard
             .approvals()
-            .approve(ticket_id(ticket), &names)
+            .approve_with(ticket_id(ticket), &names, standing.map(|s| s.0))
             .map_err(|e| store_error(py, &e))
     }
 

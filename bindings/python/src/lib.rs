@@ -48,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<guard::Approval>()?;
     m.add_class::<guard::ApprovalRequest>()?;
     m.add_class::<guard::Ticket>()?;
+    m.add_class::<guard::Standing>()?;
     m.add_class::<guard::GuardCore>()?;
     m.add_class::<guard::TaskCore>()?;
     m.add_class::<guard::Warrant>()?;

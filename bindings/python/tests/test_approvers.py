@@ -265,3 +265,27 @@ async def test_cancelling_a_call_that_waits_for_its_approver_refuses_and_records
     assert decided[-1]["outcome"]["status"] == "approval_denied" and ran == []
     assert kinds.index("task.ended") > max(i for i, k in enumerate(kinds) if k == "call.decided")
     guard.ledger.verify()
+
+
+def test_a_standing_approval_covers_later_calls_like_the_first():
+    asked: List[str] = []
+
+    def approver(request: aw.ApprovalRequest) -> aw.ApproverResult:
+        asked.append(request.args["db"])
+        return request.approve("bob@acme.com", standing=aw.Standing(2, ttl=600, within=["db.migrate:test-*"]))
+
+    guard, migrate, _, ran = make(approver, limits={"max_impact_total": 1000})
+    with guard.task(ops(), INTENT):
+        for db in ("test-1", "test-2", "test-3", "test-4", "prod"):
+            migrate(db)
+    # test-2 and test-3 used the standing approval; test-4 (used up) and prod (outside) asked.
+    assert asked == ["test-1", "test-4", "prod"] and len(ran) == 5
+    uses = [r["detail"].get("uses_left") for r in guard.ledger.records() if r["kind"] == "approval.answered"]
+    assert uses == [None, 1, 0, None, None]
+
+
+def test_a_malformed_standing_approval_refuses_the_call():
+    guard, migrate, _, ran = make(lambda request: request.approve("bob@acme.com", standing=aw.Standing(0, ttl=60)))
+    with guard.task(ops(), INTENT):
+        assert_denied(lambda: migrate("main"), reason="approval_invalid", kind="approval_denied")
+    assert ran == []

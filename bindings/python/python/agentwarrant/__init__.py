@@ -36,6 +36,7 @@ from agentwarrant._native import (
     ManualClock,
     MemoryLedger,
     Reason,
+    Standing,
     Ticket,
     ToolSpec,
     Warrant,
@@ -72,6 +73,7 @@ __all__ = [
     "ApproverResult",
     "Ticket",
     "Approvals",
+    "Standing",
     # the ledger
     "MemoryLedger",
     "FileLedger",

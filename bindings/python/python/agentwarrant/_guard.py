@@ -46,6 +46,7 @@ from agentwarrant._native import (
     Intent,
     ManualClock,
     MemoryLedger,
+    Standing,
     TaskCore,
     Ticket,
     ToolSpec,
@@ -590,13 +591,14 @@ class Approvals:
         """The requests waiting for an answer, oldest first."""
         return self._core.waiting()
 
-    def approve(self, ticket: Union[Ticket, str], *approvers: str) -> None:
-        """Approves ``ticket`` as each of ``approvers`` (human principals). Raises
+    def approve(self, ticket: Union[Ticket, str], *approvers: str, standing: Optional[Standing] = None) -> None:
+        """Approves ``ticket`` as each of ``approvers`` (human principals), also granting a
+        :class:`Standing` approval of later calls like it when given. Raises
         :class:`TaskError` with ``code`` ``unknown_ticket``, ``ticket_closed`` or
         ``already_answered`` (the first answer stands)."""
         if not approvers:
             raise TypeError("approve(ticket, *approvers) needs at least one approver")
-        self._core.approve(_ticket_id(ticket), list(approvers))
+        self._core.approve(_ticket_id(ticket), list(approvers), standing)
 
     def deny(self, ticket: Union[Ticket, str], by: Optional[str] = None, reason: Optional[str] = None) -> None:
         """Refuses ``ticket`` (as ``by`` when known, with an optional ``reason``)."""
