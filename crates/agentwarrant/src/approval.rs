@@ -341,6 +341,29 @@ where
     }
 }
 
+/// The future an [`AsyncApprover`] returns.
+pub type ApprovalFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<ApprovalAnswer, ApproverError>> + Send + 'a>,
+>;
+
+/// Who answers approval requests without holding a thread while a person thinks: a chat
+/// message awaited, a web form, a queue. Used by
+/// [`Task::authorize_async`](crate::Task::authorize_async) on any async runtime.
+pub trait AsyncApprover: Send + Sync {
+    /// Answers `request`. An error refuses the call (fail closed).
+    fn decide<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a>;
+}
+
+impl<F, Fut> AsyncApprover for F
+where
+    F: Fn(&ApprovalRequest) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Result<ApprovalAnswer, ApproverError>> + Send + 'static,
+{
+    fn decide<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+        Box::pin(self(request))
+    }
+}
+
 /// Refuses every request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DenyAll;

@@ -73,8 +73,8 @@ pub mod bench;
 pub mod testing;
 
 pub use approval::{
-    Approval, ApprovalAnswer, ApprovalRequest, Approver, ApproverError, ApproverErrorKind,
-    CallDigest, DenyAll, Standing, Timeout,
+    Approval, ApprovalAnswer, ApprovalFuture, ApprovalRequest, Approver, ApproverError,
+    ApproverErrorKind, AsyncApprover, CallDigest, DenyAll, Standing, Timeout,
 };
 pub use approval_store::{
     ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,

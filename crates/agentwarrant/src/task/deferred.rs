@@ -15,7 +15,7 @@ use super::pipeline::{self, decision_record, Asking, Call, Passed, Paused, Stop}
 use super::record::{status, CallFields};
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
-use crate::approval::{ApprovalAnswer, ApproverError};
+use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
 use crate::approval_store::{Ticket, TicketState};
 use crate::ids::{CallId, TicketId};
 use crate::ledger::RecordKind;
@@ -33,6 +33,24 @@ pub enum Authorization {
     /// agent's turn, and call [`Task::resume`](crate::Task::resume) with the ticket and the
     /// same call once the answer is in.
     Pending(Ticket),
+}
+
+/// A call waiting for an async approver: if the waiting future is dropped (cancelled), the call
+/// is refused and recorded at once instead of waiting for the task's end.
+struct Waiting<'a> {
+    task: &'a Arc<TaskInner>,
+    ticket: Option<&'a Ticket>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let cancelled = Err(ApproverError::new("the wait for an answer was cancelled"));
+            let _refused = self
+                .task
+                .resume(ticket.id, ticket.call.clone(), Some(cancelled));
+        }
+    }
 }
 
 impl Paused {
@@ -166,6 +184,29 @@ impl TaskInner {
         match call.answered(examined, decision, version, &request, answer) {
             Ok(warrant) => Ok(Authorization::Granted(warrant)),
             Err(stop) => Err(self.finish(call.id, &call.call, stop)),
+        }
+    }
+
+    /// See [`Task::authorize_async`](crate::Task::authorize_async).
+    pub(super) async fn authorize_async(
+        self: &Arc<Self>,
+        call: ToolCall,
+        approver: &(impl AsyncApprover + ?Sized),
+    ) -> Result<Warrant, Refusal> {
+        let ticket = match self.submit(call)? {
+            Authorization::Granted(warrant) => return Ok(warrant),
+            Authorization::Pending(ticket) => ticket,
+        };
+        let mut waiting = Waiting {
+            task: self,
+            ticket: Some(&ticket),
+        };
+        let answer = approver.decide(ticket.request()).await;
+        waiting.ticket = None;
+        drop(waiting);
+        match self.resume(ticket.id, ticket.call, Some(answer))? {
+            Authorization::Granted(warrant) => Ok(warrant),
+            Authorization::Pending(_) => unreachable!("a given answer never leaves a call pending"),
         }
     }
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApproverError};
+use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
 use crate::approval_store::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
@@ -379,6 +379,38 @@ impl Task {
     {
         let scopes = scopes.into_iter().map(Into::into).collect();
         self.inner.escalate(identity, scopes, ttl, reason)
+    }
+
+    /// Authorizes one call from async code without holding a thread while a person thinks: a
+    /// call that needs no approval is decided at once; one that does is paused
+    /// ([`Task::submit`]), `approver` is awaited, and the call is taken up with its answer
+    /// ([`Task::resume_with`]). Works on any async runtime (bound the wait with the runtime's
+    /// timeout inside the approver). Dropping the future while it waits (a cancelled request)
+    /// refuses the call and records it at once.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("deploy", Impact::High).build()?).build()?;
+    /// # let me = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("ship").build()?)?;
+    /// let on_call = |request: &ApprovalRequest| {
+    ///     let approval = Approval::of(request, "bob@acme.com");
+    ///     async move { Ok(ApprovalAnswer::Approved(vec![approval])) }
+    /// };
+    /// let deploy = ToolCall::new("deploy", serde_json::json!({"service": "api"}));
+    /// # let _ = async {
+    /// let warrant = task.authorize_async(deploy, &on_call).await?;
+    /// # warrant.complete(Outcome::ok())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) };
+    /// # Ok(()) }
+    /// ```
+    pub async fn authorize_async(
+        &self,
+        call: ToolCall,
+        approver: &(impl AsyncApprover + ?Sized),
+    ) -> Result<Warrant, Refusal> {
+        self.inner.authorize_async(call, approver).await
     }
 
     /// This task's calls waiting for a human's answer, oldest first.

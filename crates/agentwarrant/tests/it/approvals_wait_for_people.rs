@@ -429,3 +429,92 @@ fn a_caller_that_asked_someone_itself_resumes_with_that_answer() {
     assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
     assert!(queue.waiting().unwrap().is_empty());
 }
+
+/// An async approver that answers as bob once `ready` lets it.
+fn async_bob(
+    ready: Arc<tokio::sync::Barrier>,
+) -> impl Fn(
+    &agentwarrant::ApprovalRequest,
+) -> std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<ApprovalAnswer, agentwarrant::ApproverError>>
+            + Send,
+    >,
+> + Send
+       + Sync {
+    move |request| {
+        let approval = agentwarrant::Approval::of(request, BOB);
+        let ready = ready.clone();
+        Box::pin(async move {
+            ready.wait().await;
+            Ok(ApprovalAnswer::Approved(vec![approval]))
+        })
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_approvals_hold_no_thread_while_people_think() {
+    let Setup { guard, .. } = setup();
+    let task = begin(&guard);
+    // Twenty approvals outstanding at once on one thread: none of them blocks it (the barrier
+    // opens only when all twenty approvers wait).
+    let approver = async_bob(Arc::new(tokio::sync::Barrier::new(20)));
+    let calls = (0..20).map(|n| {
+        let call = ToolCall::new("read_secret", json!({"path": format!("db/{n}")}));
+        task.authorize_async(call, &approver)
+    });
+    let all = futures::future::join_all(calls);
+    let warrants = tokio::time::timeout(std::time::Duration::from_secs(20), all)
+        .await
+        .expect("an approval blocked the runtime's only thread");
+    for warrant in warrants {
+        let warrant = warrant.unwrap();
+        assert_eq!(warrant.approvers(), [BOB]);
+        warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+    }
+    // A call that needs no approval never reaches the approver.
+    let never = |_: &agentwarrant::ApprovalRequest| async {
+        panic!("asked for a call that needs no approval")
+    };
+    let logs = ToolCall::new("read_logs", json!({"service": "api"}));
+    let warrant = task.authorize_async(logs, &never).await.unwrap();
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_async_approval_refuses_and_records_the_call_at_once() {
+    let Setup {
+        guard,
+        queue,
+        ledger,
+        ..
+    } = setup();
+    let task = Arc::new(begin(&guard));
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let told = asked.clone();
+    let forever = move |_: &agentwarrant::ApprovalRequest| {
+        let told = told.clone();
+        async move {
+            told.notify_one();
+            std::future::pending::<Result<ApprovalAnswer, agentwarrant::ApproverError>>().await
+        }
+    };
+    let running = task.clone();
+    let waiting = tokio::spawn(async move { running.authorize_async(secret(), &forever).await });
+    asked.notified().await;
+    waiting.abort();
+    assert!(waiting.await.unwrap_err().is_cancelled());
+    assert!(queue.waiting().unwrap().is_empty() && task.pending().is_empty());
+    let decided = ledger
+        .records()
+        .into_iter()
+        .rfind(|r| r.kind.as_str() == "call.decided")
+        .unwrap();
+    assert_eq!(status(&decided), "approval_denied");
+    assert!(decided
+        .decision
+        .unwrap()
+        .reasons
+        .iter()
+        .any(|r| r.contains("cancelled")));
+}
