@@ -4,15 +4,32 @@
 //! approved by a second person, an RBAC change refused when the owner approves it, a secret
 //! sent outside denied as exfiltration, a call drifting beyond the intent sent for approval,
 //! and a delegation chain cut at the depth limit.
+//!
+//! With `--interactive` the person at the terminal answers every approval request instead of
+//! the script (see [`crate::prompt`]); the engine checks their answers as it checks any.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use agentwarrant::ledger::CheckpointKey;
 use agentwarrant::testing::{Script, ScriptedApprover};
 use agentwarrant::{
-    CallId, FileLedger, Guard, Identity, Impact, Intent, Outcome, Role, Task, ToolCall, ToolSpec,
+    CallId, FileLedger, Guard, Identity, Impact, Intent, Outcome, Role, Task, Timeout, ToolCall,
+    ToolSpec,
 };
 use serde_json::{json, Value};
+
+use crate::prompt::{Answered, Prompter};
+
+/// Why `--interactive` cannot run: nobody is at a terminal to answer.
+pub(crate) const NOT_A_TERMINAL: &str =
+    "--interactive needs a terminal; run without it for the scripted session";
+
+/// How long the person at the terminal may take over one request before it is refused with
+/// `approval_timeout`: generous, since they read the whole request first, and within the
+/// request's own expiry (15 minutes).
+const ANSWER_WITHIN: Duration = Duration::from_secs(10 * 60);
 
 fn tools() -> Result<Vec<ToolSpec>, agentwarrant::BuildError> {
     Ok(vec![
@@ -56,8 +73,26 @@ struct Row {
     approver: String,
 }
 
+/// Who answers the session's approval requests.
+enum Approvers {
+    /// The script: each step says who answers.
+    Scripted(ScriptedApprover),
+    /// The person at the terminal (`--interactive`).
+    Interactive(Prompter),
+}
+
+impl Approvers {
+    /// How many requests were put to the approver so far.
+    fn asked(&self) -> usize {
+        match self {
+            Self::Scripted(approver) => approver.requests().len(),
+            Self::Interactive(prompter) => prompter.asked(),
+        }
+    }
+}
+
 struct Session {
-    approver: ScriptedApprover,
+    approver: Approvers,
     rows: Vec<Row>,
 }
 
@@ -72,8 +107,10 @@ impl Session {
         args: Value,
         parent: Option<CallId>,
     ) -> Option<CallId> {
-        self.approver.set(who.clone());
-        let asked_before = self.approver.requests().len();
+        if let Approvers::Scripted(approver) = &self.approver {
+            approver.set(who.clone());
+        }
+        let asked_before = self.approver.asked();
         let mut call = ToolCall::new(tool, args);
         if let Some(parent) = parent {
             call = call.child_of(parent);
@@ -88,14 +125,36 @@ impl Session {
                 let reasons = codes(warrant.decision().reasons.iter().map(|r| r.code.as_str()));
                 let approver = warrant.approvers().join(", ");
                 let id = warrant.call_id();
+                if warrant.approved() && matches!(self.approver, Approvers::Interactive(_)) {
+                    crate::prompt::tell(format_args!("=> approved by {approver}: `{tool}` runs"));
+                }
                 if let Err(error) = warrant.complete(Outcome::ok()) {
                     eprintln!("warning: {error}");
                 }
                 (decision, reasons, approver, Some(id))
             }
             Err(refusal) => {
-                let asked = self.approver.requests().len() > asked_before;
-                let approver = if asked { rejected(&who) } else { String::new() };
+                let asked = self.approver.asked() > asked_before;
+                let approver = match &self.approver {
+                    _ if !asked => String::new(),
+                    Approvers::Scripted(_) => rejected(&who),
+                    Approvers::Interactive(prompter) => {
+                        let reasons: Vec<String> = refusal
+                            .reasons
+                            .iter()
+                            .map(|reason| match &reason.detail {
+                                Some(detail) => format!("{} ({detail})", reason.code),
+                                None => reason.code.to_string(),
+                            })
+                            .collect();
+                        crate::prompt::tell(format_args!(
+                            "=> {}: {}",
+                            refusal.kind.as_str(),
+                            reasons.join(", ")
+                        ));
+                        answered(prompter.answer(refusal.call_id))
+                    }
+                };
                 (
                     refusal.kind.as_str(),
                     codes(refusal.codes().into_iter()),
@@ -135,22 +194,45 @@ fn rejected(script: &Script) -> String {
     }
 }
 
-/// Plays the session and prints the table; the ledger is verified at the end.
-pub(crate) fn run(ledger: Option<PathBuf>) -> Result<u8, String> {
+/// How an answer typed at the terminal shows in the table when the call was refused.
+fn answered(answer: Option<Answered>) -> String {
+    match answer {
+        Some(Answered::Approved(who)) => format!("{who} (rejected)"),
+        Some(Answered::Refused) => "(refused)".into(),
+        Some(Answered::Nothing) | None => "none".into(),
+    }
+}
+
+/// Plays the session and prints the table; the ledger is verified at the end. `interactive`:
+/// the person at the terminal answers the approval requests.
+pub(crate) fn run(ledger: Option<PathBuf>, interactive: bool) -> Result<u8, String> {
+    // Checked before anything is written: a session nobody can answer is not started.
+    if interactive && !std::io::stdin().is_terminal() {
+        return Err(NOT_A_TERMINAL.into());
+    }
     let path = ledger.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("agentwarrant-demo-{}.jsonl", std::process::id()))
     });
     let error = |e: &dyn std::fmt::Display| e.to_string();
-    let approver = ScriptedApprover::new(Script::Unavailable);
+    let approver = if interactive {
+        Approvers::Interactive(Prompter::new())
+    } else {
+        Approvers::Scripted(ScriptedApprover::new(Script::Unavailable))
+    };
     // Checkpoints signed every 8 records and on close: `verify --key` proves nobody rewrote it.
     let key = CheckpointKey::generate();
     let ledger = FileLedger::options()
         .checkpoints(key.clone(), 8)
         .open(&path)
         .map_err(|e| error(&e))?;
-    let guard = Guard::builder()
-        .tools(tools().map_err(|e| error(&e))?)
-        .approver(approver.clone())
+    let builder = Guard::builder().tools(tools().map_err(|e| error(&e))?);
+    let builder = match &approver {
+        Approvers::Scripted(scripted) => builder.approver(scripted.clone()),
+        Approvers::Interactive(prompter) => {
+            builder.approver(Timeout::new(prompter.clone(), ANSWER_WITHIN))
+        }
+    };
+    let guard = builder
         .ledger(ledger)
         .env("prod")
         .build()
@@ -263,6 +345,10 @@ pub(crate) fn run(ledger: Option<PathBuf>) -> Result<u8, String> {
     drop(task);
     drop(guard);
 
+    if interactive {
+        // The table starts on its own line after the conversation.
+        crate::prompt::tell(format_args!(""));
+    }
     print_table(&s.rows);
     let verifying = key.verifying_key();
     let report = agentwarrant::ledger::verify_signed(&path, &verifying).map_err(|e| error(&e))?;

@@ -17,6 +17,7 @@ macro_rules! out {
 }
 
 mod demo;
+mod prompt;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -38,11 +39,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play a scripted operations-agent session on the default bundle and print what was decided.
+    /// Play an operations-agent session on the default bundle and print what was decided.
+    ///
+    /// Approval requests are answered by a script, or with `--interactive` by you.
     Demo {
         /// Where to write the ledger (default: a new file in the temporary directory).
         #[arg(long)]
         ledger: Option<PathBuf>,
+        /// Show each call that needs approval and let you answer it at a prompt: type who you
+        /// are (such as bob@acme.com) to approve, or an empty line to refuse. Needs a terminal.
+        #[arg(long)]
+        interactive: bool,
     },
     /// Check a ledger's hash chain; names the first broken record.
     Verify {
@@ -153,7 +160,10 @@ where
         }
     };
     let result = match cli.command {
-        Command::Demo { ledger } => demo::run(ledger),
+        Command::Demo {
+            ledger,
+            interactive,
+        } => demo::run(ledger, interactive),
         Command::Verify {
             path,
             expect_head,

@@ -169,6 +169,31 @@ fn demo_into_a_reader_that_stops_early_ends_quietly() {
 }
 
 #[test]
+fn interactive_demo_without_a_terminal_fails_at_once_and_writes_nothing() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_agentwarrant"))
+        .args([
+            "demo",
+            "--interactive",
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--interactive needs a terminal; run without it for the scripted session"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+    assert!(!ledger.exists(), "no session was started");
+}
+
+#[test]
 fn test_refuses_a_directory_without_scenarios_and_a_scenario_without_steps() {
     let dir = tempfile::tempdir().unwrap();
     let empty = agentwarrant(&["test", dir.path().to_str().unwrap()]);

@@ -6,7 +6,9 @@ package's native module.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Optional, Sequence
 
 from agentwarrant._native import cli
@@ -15,12 +17,23 @@ __all__ = ["main"]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the command with ``argv`` (default: ``sys.argv[1:]``); returns its exit status."""
+    """Runs the command with ``argv`` (default: ``sys.argv[1:]``); returns its exit status.
+
+    While it runs, Ctrl-C ends the process at once, as it ends the Rust binary: the native
+    command (waiting at the ``demo --interactive`` prompt, say) never returns to Python's loop,
+    where a ``KeyboardInterrupt`` would be raised."""
     args = list(sys.argv[1:] if argv is None else argv)
     # The native command writes to the process's file descriptors, past Python's buffers.
     sys.stdout.flush()
     sys.stderr.flush()
-    return cli(args)
+    if threading.current_thread() is not threading.main_thread():
+        return cli(args)  # only the main thread may set signal handlers
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return cli(args)
+    finally:
+        if previous is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
