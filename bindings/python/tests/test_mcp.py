@@ -152,3 +152,98 @@ async def test_tool_errors_are_recorded_as_outcomes(story_guard, researcher, goa
     assert is_error(result)
     completed = [r for r in story_guard.ledger.records() if r["kind"] == "call.completed"]
     assert completed[-1]["outcome"]["status"] == "error"
+
+
+# ------------------------------------------------------------------ approvals of served calls
+
+MAIL = {"to": "partner@example.org", "body": "the Q3 numbers"}
+
+
+def connect_answering(server: Any, answer: Any) -> AsyncContextManager[Any]:
+    """A client whose user answers every elicitation with ``answer`` (an ElicitResult)."""
+    asked: Any = []
+
+    async def elicitation(context: Any, params: Any) -> Any:
+        asked.append(params.message)
+        return answer
+
+    connect_answering.asked = asked  # type: ignore[attr-defined]
+    if MCP2:
+        # A session with a back-channel: the stateless exchange of the newest protocol has none
+        # for server-initiated requests (there, `approvals="pending"`).
+        return Client(server, mode="legacy", elicitation_callback=elicitation)
+    return create_connected_server_and_client_session(server._mcp_server, elicitation_callback=elicitation)
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_a_served_call_needing_approval_asks_the_clients_user(researcher, goal, approve):
+    from mcp.types import ElicitResult
+
+    sent.clear()
+    guard = aw.Guard(ledger=aw.MemoryLedger())  # no approver: the client's user is asked
+    server = make_server()
+    answer = ElicitResult(action="accept", content={"approve": approve, "approver": "bob@acme.com"})
+    async with guard.task(researcher, goal) as task:
+        guard_server(server, guard, specs=story_specs(), task=task, approvals="elicit")
+        async with connect_answering(server, answer) as client:
+            result = await client.call_tool("send_email", MAIL)
+    (message,) = connect_answering.asked  # type: ignore[attr-defined]
+    assert "send_email" in message and "the Q3 numbers" in message
+    if approve:
+        assert not is_error(result) and sent == ["partner@example.org"]
+        assert decided(guard.ledger) == [("send_email", "approved")]
+    else:
+        assert is_error(result) and "approval not granted" in text(result) and sent == []
+        assert decided(guard.ledger) == [("send_email", "approval_denied")]
+
+
+async def test_a_declined_elicitation_refuses_and_the_engine_still_checks_who_approved(researcher, goal):
+    from mcp.types import ElicitResult
+
+    sent.clear()
+    guard = aw.Guard(ledger=aw.MemoryLedger())
+    server = make_server()
+    async with guard.task(researcher, goal) as task:
+        guard_server(server, guard, specs=story_specs(), task=task, approvals="elicit")
+        async with connect_answering(server, ElicitResult(action="decline")) as client:
+            declined = await client.call_tool("send_email", MAIL)
+        # The user claims to be the agent itself: the engine refuses the approval.
+        as_agent = ElicitResult(action="accept", content={"approve": True, "approver": researcher.id})
+        async with connect_answering(server, as_agent) as client:
+            self_approved = await client.call_tool("send_email", {**MAIL, "to": "other@example.org"})
+    assert is_error(declined) and is_error(self_approved) and sent == []
+    answers = [r["detail"]["reason"] for r in guard.ledger.records() if r["kind"] == "approval.answered"]
+    assert "answered `decline`" in answers[0] and "approval_invalid" in answers[1]
+
+
+@pytest.mark.skipif(not MCP2, reason="mcp 1.x sessions always have a back-channel")
+async def test_an_elicitation_the_connection_cannot_carry_refuses_the_call(researcher, goal):
+    sent.clear()
+    guard = aw.Guard(ledger=aw.MemoryLedger())
+    server = make_server()
+    async with guard.task(researcher, goal) as task:
+        guard_server(server, guard, specs=story_specs(), task=task, approvals="elicit")
+        async with connect(server) as client:  # the stateless exchange: no back-channel
+            result = await client.call_tool("send_email", MAIL)
+    assert is_error(result) and sent == []
+    (answer,) = [r for r in guard.ledger.records() if r["kind"] == "approval.answered"]
+    assert "could not be asked" in answer["detail"]["reason"]
+
+
+async def test_a_pending_served_call_runs_when_called_again_after_approval(researcher, goal):
+    sent.clear()
+    guard = aw.Guard(ledger=aw.MemoryLedger())
+    server = make_server()
+    async with guard.task(researcher, goal) as task:
+        guard_server(server, guard, specs=story_specs(), task=task, approvals="pending")
+        async with connect(server) as client:
+            first = await client.call_tool("send_email", MAIL)
+            assert is_error(first) and "approval pending" in text(first) and sent == []
+            (ticket,) = guard.approvals.waiting()
+            assert ticket.id in text(first)
+            again = await client.call_tool("send_email", MAIL)  # still unanswered: same ticket
+            assert is_error(again) and ticket.id in text(again)
+            guard.approvals.approve(ticket, "bob@acme.com")
+            done = await client.call_tool("send_email", MAIL)
+    assert not is_error(done) and sent == ["partner@example.org"]
+    assert decided(guard.ledger) == [("send_email", "approved")]

@@ -22,6 +22,14 @@ which task its calls run in; without one, ``guard_server`` raises ``ConfigError`
 
 A refused call comes back as a ``CallToolResult`` with ``isError: true`` and a short text the
 model can act on; a tool error is recorded as the call's outcome.
+
+A served call that needs approval (``approvals=``): ``"approver"`` (default) asks the guard's
+approver; ``"elicit"`` asks the client's user through MCP elicitation (the request as the
+message, a form asking whether to approve and who approves; the engine checks the answer). It
+needs a connection that carries server-initiated requests (mcp 1.x sessions, 2.x sessions in
+``legacy`` mode); a client that cannot be asked refuses the call; ``"pending"`` answers with an error result
+naming the ticket, so that a person approves it through ``guard.approvals`` and the client
+calls the tool again (the same call gets the same ticket, then runs).
 """
 
 from __future__ import annotations
@@ -33,9 +41,9 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Literal, Mapp
 from mcp.types import CallToolResult
 
 from agentwarrant._guard import Guard, Task, _arun_call
-from agentwarrant._native import Identity, Intent, ToolSpec
+from agentwarrant._native import Identity, Intent, Ticket, ToolSpec
 from agentwarrant.errors import ConfigError, NoActiveTask, Refused
-from agentwarrant.integrations._common import Specs, refusal_message, resolve_specs
+from agentwarrant.integrations._common import Specs, file_answer, refusal_message, resolve_specs
 
 __all__ = ["GuardMiddleware", "GuardedClient", "guard_client", "guard_server", "refused_result"]
 
@@ -46,6 +54,36 @@ TaskSource = Union[Task, Callable[[Any], Task], Literal["current"], None]
 is the SDK's request context, ``ctx.session`` the client's session on 1.x and 2.x); ``"current"``,
 the task current where the server runs (in-process servers); ``None`` with ``identity=`` and
 ``intent=``, one task per client session."""
+
+
+Approvals = Literal["approver", "elicit", "pending"]
+"""How a served call that needs approval gets its answer (see the module docs)."""
+
+# The form an elicited approval asks the client's user to fill in.
+_APPROVAL_FORM: Dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "approve": {"type": "boolean", "title": "Approve this call?"},
+        "approver": {"type": "string", "title": "Who approves (your email)"},
+    },
+    "required": ["approve", "approver"],
+}
+
+
+async def _elicit(session: Any, ticket: Ticket) -> Dict[str, Any]:
+    """The client's user's answer to ``ticket``, asked through MCP elicitation; anything but
+    an accepted form that approves and names someone is a refusal (fail closed)."""
+    try:
+        result = await session.elicit(str(ticket), _APPROVAL_FORM)
+    except Exception as error:  # noqa: BLE001 -- no back channel, no elicitation support, ...
+        return {"approved": False, "reason": f"the client could not be asked: {type(error).__name__}: {error}"}
+    action = getattr(result, "action", None)
+    content = getattr(result, "content", None) or {}
+    who = content.get("approver")
+    who = who.strip() if isinstance(who, str) else ""
+    if action == "accept" and content.get("approve") is True and who:
+        return {"approved": True, "by": who}
+    return {"approved": False, "by": who or None, "reason": f"the client's user answered `{action}`"}
 
 
 def _error_result(text: str) -> CallToolResult:
@@ -79,14 +117,32 @@ async def _guarded(
     arguments: Optional[Mapping[str, Any]],
     call: Callable[[], Awaitable[Any]],
     refused: Callable[[CallToolResult], Any] = lambda result: result,
+    approvals: Approvals = "approver",
+    session: Any = None,
 ) -> Any:
     """Authorizes the ``tools/call`` of ``name`` in ``task``, then runs ``call`` as that call.
 
     A refusal is returned as the tool-error result the model sees (wrapped by ``refused``); an
     error result (or a raise) is recorded as the call's error.
     """
+    args = dict(arguments or {})
     try:
-        warrant = await task.authorize_async(name, dict(arguments or {}))
+        if approvals == "approver":
+            warrant = await task.authorize_async(name, args)
+        else:
+            outcome = task.submit(name, args)
+            if isinstance(outcome, Ticket):
+                if approvals == "elicit":
+                    file_answer(task.guard, outcome, await _elicit(session, outcome))
+                outcome = task.resume(outcome)
+            if isinstance(outcome, Ticket):
+                return refused(
+                    _error_result(
+                        f"approval pending: `{name}` waits for a person to approve it (ticket "
+                        f"{outcome.id}); call it again with the same arguments once approved."
+                    )
+                )
+            warrant = outcome
     except Refused as refusal:
         return refused(refused_result(refusal))
     return await _arun_call(task._root, warrant, call, failed=lambda result: _error_text(getattr(result, "root", result)))
@@ -144,7 +200,10 @@ class GuardMiddleware:
         task: TaskSource = None,
         identity: Optional[Identity] = None,
         intent: Optional[Intent] = None,
+        approvals: Approvals = "approver",
     ) -> None:
+        if approvals not in ("approver", "elicit", "pending"):
+            raise ValueError(f"`approvals` must be 'approver', 'elicit' or 'pending', got {approvals!r}")
         if (identity is None) != (intent is None):
             raise ConfigError("a task per client session needs both `identity=` and `intent=`", code="invalid_intent")
         if identity is not None and task is not None:
@@ -162,6 +221,7 @@ class GuardMiddleware:
             raise TypeError(f"`task` must be a Task, a callable (ctx) -> Task or \"current\", got {type(task).__name__}")
         self.guard = guard
         self.task = task
+        self.approvals: Approvals = approvals
         self.default = default
         self._identity = identity
         self._intent = intent
@@ -207,7 +267,7 @@ class GuardMiddleware:
             # Fail closed, and say so to the host instead of an "Internal server error".
             _log.error("agentwarrant: MCP tools/call of `%s` refused: %s", name, error)
             return wrap(_error_result(f"refused: `{name}` cannot run: no agentwarrant task is active for this server."))
-        return await _guarded(task, name, arguments, call, wrap)
+        return await _guarded(task, name, arguments, call, wrap, self.approvals, getattr(ctx, "session", None))
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         if ctx.method != "tools/call" or ctx.request_id is None:
@@ -264,6 +324,7 @@ def guard_server(
     task: TaskSource = None,
     identity: Optional[Identity] = None,
     intent: Optional[Intent] = None,
+    approvals: Approvals = "approver",
 ) -> GuardMiddleware:
     """Guards every ``tools/call`` of an MCP server: ``MCPServer`` or low-level ``Server`` on
     mcp 2.x (a :class:`GuardMiddleware` in front of the SDK's own), ``FastMCP`` or low-level
@@ -272,10 +333,18 @@ def guard_server(
     The calls' task: see :class:`GuardMiddleware` (``identity=``/``intent=`` for one task per
     client session, ``task=``, or ``task="current"``); none of them is a ``ConfigError`` here.
     The server's registered tools (or ``tool_names``) must each have a spec; tools registered
-    later are refused as ``unknown_tool`` unless a default applies."""
+    later are refused as ``unknown_tool`` unless a default applies. ``approvals`` says how a
+    call that needs approval is answered (see the module docs)."""
     names = list(tool_names) if tool_names is not None else _server_tool_names(server)
     middleware = GuardMiddleware(
-        guard, specs=specs, default=default, tool_names=names, task=task, identity=identity, intent=intent
+        guard,
+        specs=specs,
+        default=default,
+        tool_names=names,
+        task=task,
+        identity=identity,
+        intent=intent,
+        approvals=approvals,
     )
     lowlevel = getattr(server, "_lowlevel_server", None) or getattr(server, "_mcp_server", None) or server
     chain = getattr(lowlevel, "middleware", None)
