@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 
@@ -18,7 +19,8 @@ use crate::reason::Reason;
 use crate::scope::ScopeSet;
 
 /// The SHA-256 that binds an approval to one call (task, call, identity, tool, args).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CallDigest(pub(crate) String);
 
 impl CallDigest {
@@ -71,7 +73,7 @@ pub(crate) fn excluded_approvers<'a>(
 }
 
 /// What the approver is asked to approve.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ApprovalRequest {
     /// The call's id.
@@ -99,6 +101,7 @@ pub struct ApprovalRequest {
     /// How many distinct approvers must approve.
     pub approvers_needed: u8,
     /// When an approval for this request expires at the latest.
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// Principals who may not approve this call (four eyes).
     pub excluded: Vec<String>,
@@ -144,13 +147,14 @@ impl fmt::Display for ApprovalRequest {
 }
 
 /// One person's approval of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// Who approved: a human principal such as `bob@acme.com`.
     pub approver: String,
     /// The digest of the call approved.
     pub digest: CallDigest,
     /// When this approval stops being valid.
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// Identifies the approval; each is usable once.
     pub id: uuid::Uuid,
@@ -190,7 +194,7 @@ impl Approval {
 ///     .within(["payments.refund:order/*"])
 ///     .at_most("amount", 50.0);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     pub(crate) uses: u32,
     pub(crate) ttl: std::time::Duration,
@@ -261,7 +265,8 @@ impl Standing {
 }
 
 /// The approver's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ApprovalAnswer {
     /// One approval per approver (as many as the request needs).
     Approved(Vec<Approval>),

@@ -15,7 +15,8 @@ use crate::ids::{TaskId, TicketId};
 use crate::tool::ToolCall;
 
 /// A pending approval: the request a human must answer and the ticket the run resumes with.
-#[derive(Debug, Clone)]
+/// It serializes (to JSON, say) for a store shared by several processes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ticket {
     pub(crate) id: TicketId,
     pub(crate) request: ApprovalRequest,

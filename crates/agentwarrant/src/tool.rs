@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::BuildError;
@@ -356,7 +357,7 @@ impl ToolSpecBuilder {
 }
 
 /// One request to run a tool, as the agent made it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
     pub(crate) tool: String,
     pub(crate) args: Value,

@@ -518,3 +518,23 @@ async fn a_cancelled_async_approval_refuses_and_records_the_call_at_once() {
         .iter()
         .any(|r| r.contains("cancelled")));
 }
+
+#[test]
+fn a_ticket_and_its_answer_cross_a_process_boundary_as_json() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(email()));
+    // What a store shared by several processes keeps, and what a UI elsewhere reads back.
+    let stored = serde_json::to_string(&ticket).unwrap();
+    let read: Ticket = serde_json::from_str(&stored).unwrap();
+    assert_eq!(read.id(), ticket.id());
+    assert_eq!(read.request().digest, ticket.request().digest);
+    assert_eq!(read.call(), ticket.call());
+    let answer = ApprovalAnswer::Approved(vec![agentwarrant::Approval::of(read.request(), BOB)]);
+    let answer: ApprovalAnswer =
+        serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap();
+    queue.answer(read.id(), answer).unwrap();
+    let warrant = granted(task.resume(read.id(), read.call().clone()));
+    assert_eq!(warrant.approvers(), [BOB]);
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+}
