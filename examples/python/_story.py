@@ -119,10 +119,15 @@ def scripted_agents_model() -> Model:
     return ScriptedModel()
 
 
+def bob_approves(tool: str, args: Dict[str, Any]) -> bool:
+    """What bob, on call, decides: mail to alice, and nothing else."""
+    return tool == "send_email" and args.get("to") == "alice@acme.com"
+
+
 def on_call_human(request: aw.ApprovalRequest) -> aw.ApproverResult:
     """bob, on call: approves mail to alice, refuses everything else."""
     print(f"  [approval] {request.tool} {request.args} needs approval for {request.codes}")
-    if request.tool == "send_email" and request.args.get("to") == "alice@acme.com":
+    if bob_approves(request.tool, request.args):
         return request.approve("bob@acme.com")
     return aw.Denial(by="bob@acme.com", reason="not part of the task")
 

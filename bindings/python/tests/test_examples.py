@@ -11,10 +11,18 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "python"
-NEEDS = {"langgraph_agent": "langgraph", "openai_agents_agent": "agents", "mcp_agent": "mcp"}
+NEEDS = {
+    "langgraph_agent": "langgraph",
+    "langgraph_approval": "langgraph",
+    "openai_agents_agent": "agents",
+    "openai_agents_approval": "agents",
+    "mcp_agent": "mcp",
+}
 
 
-@pytest.mark.parametrize("name", ["quickstart", "langgraph_agent", "openai_agents_agent", "mcp_agent"])
+@pytest.mark.parametrize(
+    "name", ["quickstart", "langgraph_agent", "langgraph_approval", "openai_agents_agent", "openai_agents_approval", "mcp_agent"]
+)
 def test_example_runs_and_stops_the_injection(name: str) -> None:
     module = NEEDS.get(name)
     if module is not None and importlib.util.find_spec(module) is None:
