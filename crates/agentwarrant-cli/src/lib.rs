@@ -1,4 +1,5 @@
-//! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify a ledger.
+//! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify and read a
+//! ledger.
 //!
 //! The command is a library so that every distribution runs the same code: the `agentwarrant`
 //! binary of this crate calls [`run`], and so does the `agentwarrant` command installed with
@@ -17,6 +18,7 @@ macro_rules! out {
 }
 
 mod demo;
+mod log;
 mod prompt;
 
 use std::ffi::OsString;
@@ -66,6 +68,40 @@ enum Command {
         #[arg(long, requires = "key")]
         allow_open: bool,
     },
+    /// Show a ledger as a timeline: each task, its calls indented by depth, with decision,
+    /// reasons, approver, outcome and duration; or `--summary` counts. Read-only; does not
+    /// verify the chain (see `verify`).
+    Log {
+        /// The JSON Lines ledger.
+        path: PathBuf,
+        /// Only calls of tasks whose id starts with this.
+        #[arg(long)]
+        task: Option<String>,
+        /// Only calls made as this identity.
+        #[arg(long)]
+        identity: Option<String>,
+        /// Only calls of this tool.
+        #[arg(long)]
+        tool: Option<String>,
+        /// Only calls the policy decided so.
+        #[arg(long, value_enum)]
+        effect: Option<EffectArg>,
+        /// Only calls with this reason code.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only records at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records at or before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Counts per identity and reason, approvals per approver, refusals.
+        #[arg(long)]
+        summary: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Evaluate one policy input document and print the decision as JSON.
     Check {
         /// The input document (JSON, contract agentwarrant/v1).
@@ -112,6 +148,13 @@ enum Command {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EffectArg {
+    Allow,
+    Approval,
+    Deny,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -174,6 +217,34 @@ where
             None => verify(&path, expect_head.as_deref()),
         },
         Command::Check { input, policy } => check(&input, policy),
+        Command::Log {
+            path,
+            task,
+            identity,
+            tool,
+            effect,
+            reason,
+            since,
+            until,
+            summary,
+            format,
+        } => {
+            let effect = effect.map(|e| match e {
+                EffectArg::Allow => "allow".to_owned(),
+                EffectArg::Approval => "approval".to_owned(),
+                EffectArg::Deny => "deny".to_owned(),
+            });
+            let filters = log::Filters {
+                task,
+                identity,
+                tool,
+                effect,
+                reason,
+                since,
+                until,
+            };
+            log::log(&path, &filters, summary, format)
+        }
         Command::Explain {
             file,
             step,

@@ -268,3 +268,58 @@ fn explain_shows_a_steps_decision_without_running_it() {
     let missing = agentwarrant(&["explain", file, "--step", "99"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn log_shows_the_demo_as_a_timeline_filters_it_and_summarises_it_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
+        .status
+        .success());
+    let before = std::fs::read(&ledger).unwrap();
+
+    let log = agentwarrant(&["log", ledger_arg]);
+    assert!(log.status.success());
+    let timeline = stdout(&log);
+    assert!(timeline.starts_with("task "), "{timeline}");
+    assert!(timeline.contains("agent://acme/ops-bot") && timeline.contains("(delegated from"));
+    assert!(timeline.contains("update_config approved [production_change] by bob@acme.com -> ok"));
+    assert!(timeline.contains("send_email denied [exfiltration]"));
+    // Piped: no colour codes. Nested delegations are indented one level per depth.
+    assert!(!timeline.contains('\u{1b}'));
+    assert!(
+        timeline.contains("\n        ") && timeline.contains("delegate denied [depth_exceeded]")
+    );
+
+    let denied = agentwarrant(&["log", ledger_arg, "--effect", "deny", "--format", "json"]);
+    let calls: serde_json::Value = serde_json::from_slice(&denied.stdout).unwrap();
+    let tools: Vec<&str> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["send_email", "delegate"]);
+    let by_reason = agentwarrant(&["log", ledger_arg, "--reason", "secret_access"]);
+    assert_eq!(stdout(&by_reason).matches("read_secret").count(), 1);
+    let by_identity = agentwarrant(&["log", ledger_arg, "--identity", "agent://acme/researcher"]);
+    assert!(!stdout(&by_identity).contains("update_config"));
+
+    let summary = agentwarrant(&["log", ledger_arg, "--summary", "--format", "json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
+    assert_eq!(summary["approvals"]["bob@acme.com"], 3);
+    assert_eq!(summary["reasons"]["exfiltration"], 1);
+    assert_eq!(summary["refused"], 3);
+
+    let bad_time = agentwarrant(&["log", ledger_arg, "--since", "yesterday"]);
+    assert_eq!(bad_time.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_time.stderr).contains("RFC 3339"));
+    let missing = agentwarrant(&["log", dir.path().join("none.jsonl").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "log must not write"
+    );
+}
