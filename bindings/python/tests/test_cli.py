@@ -317,3 +317,22 @@ def test_interactive_demo_without_a_terminal_fails_at_once(tmp_path: Path) -> No
     assert done.returncode != 0
     assert "--interactive needs a terminal; run without it for the scripted session" in done.stderr
     assert done.stdout == "" and not ledger.exists()
+
+
+def test_the_standalone_ledger_check_agrees_with_verify(tmp_path):
+    """docs/verify_ledger.py checks the chain with the standard library alone."""
+    script = Path(__file__).resolve().parents[3] / "docs" / "verify_ledger.py"
+    ledger = tmp_path / "demo.jsonl"
+    demo = subprocess.run([sys.executable, "-m", "agentwarrant", "demo", "--ledger", str(ledger)], capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr
+    verified = subprocess.run([sys.executable, "-m", "agentwarrant", "verify", str(ledger)], capture_output=True, text=True)
+    checked = subprocess.run([sys.executable, str(script), str(ledger)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    head = checked.stdout.split("head ")[1].strip()
+    assert head in verified.stdout
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert "checkout" in lines[4]
+    lines[4] = lines[4].replace("checkout", "checkOut", 1)
+    ledger.write_text("".join(lines), encoding="utf-8")
+    broken = subprocess.run([sys.executable, str(script), str(ledger)], capture_output=True, text=True)
+    assert broken.returncode == 1 and "record 5 is broken" in broken.stdout
