@@ -709,12 +709,32 @@ impl GuardCore {
         self.guard.retire_jwt_key(kid)
     }
 
-    /// Begins a task: issues its grant and records `task.begun` and `grant.issued`.
-    fn begin(&self, py: Python<'_>, identity: &Identity, intent: &Intent) -> PyResult<TaskCore> {
+    /// Begins a task: issues its grant and records `task.begun` and `grant.issued`; the
+    /// task's own limits, when given, apply over the guard's.
+    #[pyo3(signature = (identity, intent, *, max_calls = None, max_impact_total = None, grant_ttl_s = None))]
+    fn begin(
+        &self,
+        py: Python<'_>,
+        identity: &Identity,
+        intent: &Intent,
+        max_calls: Option<u64>,
+        max_impact_total: Option<u32>,
+        grant_ttl_s: Option<f64>,
+    ) -> PyResult<TaskCore> {
+        let mut limits = agentwarrant::TaskLimits::new();
+        if let Some(calls) = max_calls {
+            limits = limits.max_calls(calls);
+        }
+        if let Some(total) = max_impact_total {
+            limits = limits.max_impact_total(total);
+        }
+        if let Some(ttl) = seconds(py, grant_ttl_s, "grant_ttl")? {
+            limits = limits.grant_ttl(ttl);
+        }
         let (identity, intent) = (identity.0.clone(), intent.0.clone());
         let guard = &self.guard;
         let task = py
-            .detach(|| guard.begin(identity, intent))
+            .detach(|| guard.begin_with(identity, intent, limits))
             .map_err(|e| error(py, &e))?;
         Ok(TaskCore::new(task))
     }

@@ -476,3 +476,28 @@ def test_help_explains_each_field_and_its_default(cls: type) -> None:
         if name in dir(cls):
             assert getattr(cls, name).__doc__, f"{cls.__name__}.{name} has no docstring"
     assert "reads=()" in str(inspect.signature(aw.ToolSpec))
+
+
+def test_a_task_can_have_limits_of_its_own():
+    guard = aw.Guard(limits={"max_calls": 1})
+    calls = []
+
+    @guard.tool(impact="low", scopes=["logs.read:{service}"])
+    def read_logs(service: str) -> str:
+        calls.append(service)
+        return service
+
+    ops = aw.Identity("agent://acme/ops", owner="alice@acme.com", ceiling=["logs.read:*"])
+    intent = aw.Intent("triage", scopes=["logs.read:*"])
+    with guard.task(ops, intent, limits={"max_calls": 3}, grant_ttl=3600):
+        for service in ("a", "b", "c"):
+            read_logs(service)
+        with pytest.raises(aw.Denied) as refused:
+            read_logs("d")
+    assert refused.value.has("call_budget_exceeded") and calls == ["a", "b", "c"]
+    for bad in ({"max_cals": 3}, {"max_calls": -1}, {"max_calls": "3"}):
+        with pytest.raises(aw.ConfigError) as error:
+            guard.task(ops, intent, limits=bad)
+        assert error.value.code == "invalid_limits"
+    with pytest.raises(aw.ConfigError):
+        guard.task(ops, intent, grant_ttl=0)

@@ -17,17 +17,30 @@ package agentwarrant
 import rego.v1
 
 # ---------------------------------------------------------------------------
-# Limits: from data.limits, each defaulted on its own so a partial override
-# works. A non-numeric value falls back to the default instead of silently
-# disabling the check (a number never compares greater than a string).
+# Limits: a task's own (input.task.limits, set when it began), else the
+# guard's (data.limits), each defaulted on its own so a partial override works.
+# A non-numeric value falls back instead of silently disabling the check (a
+# number never compares greater than a string).
 
 default limits := {}
 
 limits := data.limits if is_object(data.limits)
 
-limit(name, _) := limits[name] if is_number(limits[name])
+task_limits := input.task.limits if is_object(input.task.limits)
 
-limit(name, fallback) := fallback if not is_number(limits[name])
+default task_limits := {}
+
+limit(name, _) := task_limits[name] if is_number(task_limits[name])
+
+limit(name, _) := limits[name] if {
+	not is_number(task_limits[name])
+	is_number(limits[name])
+}
+
+limit(name, fallback) := fallback if {
+	not is_number(task_limits[name])
+	not is_number(limits[name])
+}
 
 max_depth := limit("max_depth", 4)
 

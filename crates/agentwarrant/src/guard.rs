@@ -12,7 +12,7 @@ use crate::identity::Identity;
 use crate::intent::Intent;
 use crate::jwt::{Jwks, JwtKeys, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationStore};
 use crate::ledger::{Ledger, MemoryLedger};
-use crate::limits::Limits;
+use crate::limits::{Limits, TaskLimits};
 use crate::policy::{Backend, Policy, PolicyEngine};
 use crate::principal::Principal;
 use crate::runtime::Runtime;
@@ -67,7 +67,19 @@ impl Guard {
     /// `grant.issued`. An identity whose task was suspended after repeated refusals may not
     /// begin a fresh one to escape it (`task_suspended`) until a human reinstates it.
     pub fn begin(&self, identity: Identity, intent: Intent) -> Result<Task, Error> {
-        Task::begin(self.inner.clone(), identity, intent, None, None)
+        self.begin_with(identity, intent, TaskLimits::default())
+    }
+
+    /// Begins a task with limits of its own over the guard's (a long-running agent's call
+    /// budget, impact total and grant lifetime; see [`TaskLimits`]). A grant lifetime out of
+    /// range is [`BuildError::InvalidLimits`].
+    pub fn begin_with(
+        &self,
+        identity: Identity,
+        intent: Intent,
+        limits: TaskLimits,
+    ) -> Result<Task, Error> {
+        Task::begin(self.inner.clone(), identity, intent, None, None, limits)
     }
 
     /// Switches an identity off (a kill switch): every later call of every task running as it,

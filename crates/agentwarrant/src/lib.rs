@@ -93,7 +93,7 @@ pub use jwt::{
 };
 pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};
-pub use limits::Limits;
+pub use limits::{Limits, TaskLimits};
 pub use policy::{
     Backend, Decision, Obligations, Policy, PolicyDigest, PolicyEngine, DEFAULT_BUNDLE,
     INPUT_VERSION,

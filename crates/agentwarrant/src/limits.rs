@@ -106,6 +106,76 @@ impl Limits {
     }
 }
 
+/// Limits of one task tree over the guard's, for a long-running agent that needs more (or
+/// less) than the guard's defaults: its call budget and cumulative impact (read by the policy
+/// as `input.task.limits`, before `data.limits`) and its grant's lifetime. Delegated and
+/// escalated sub-tasks share them, as they share the chain.
+///
+/// ```
+/// use std::time::Duration;
+/// use agentwarrant::TaskLimits;
+/// let nightly = TaskLimits::new()
+///     .max_calls(5_000)
+///     .max_impact_total(40)
+///     .grant_ttl(Duration::from_secs(8 * 3600));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskLimits {
+    pub(crate) max_calls: Option<u64>,
+    pub(crate) max_impact_total: Option<u32>,
+    pub(crate) grant_ttl: Option<Duration>,
+}
+
+impl TaskLimits {
+    /// No limits of the task's own: the guard's apply.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls of the task tree (the bundle's `call_budget_exceeded` past it).
+    pub fn max_calls(mut self, calls: u64) -> Self {
+        self.max_calls = Some(calls);
+        self
+    }
+
+    /// Cumulative impact weight of the task tree (past it the bundle asks, `cumulative_impact`).
+    pub fn max_impact_total(mut self, total: u32) -> Self {
+        self.max_impact_total = Some(total);
+        self
+    }
+
+    /// How long the task's grant lives (more than 0, at most [`Limits::MAX_TTL`]).
+    pub fn grant_ttl(mut self, ttl: Duration) -> Self {
+        self.grant_ttl = Some(ttl);
+        self
+    }
+
+    /// What is wrong with these limits, as `(limit, problem)`.
+    pub(crate) fn problem(&self) -> Option<(&'static str, String)> {
+        let ttl = self.grant_ttl?;
+        (ttl.is_zero() || ttl > Limits::MAX_TTL).then(|| {
+            (
+                "grant_ttl",
+                format!(
+                    "a task's grant lives more than 0 s and at most a year, not {} s",
+                    ttl.as_secs_f64()
+                ),
+            )
+        })
+    }
+
+    /// The limits the policy reads from `input.task.limits`, as `(name, value)` for those set.
+    pub(crate) fn policy_input(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("max_calls", self.max_calls),
+            ("max_impact_total", self.max_impact_total.map(u64::from)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

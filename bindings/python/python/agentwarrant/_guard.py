@@ -768,9 +768,21 @@ class Guard:
 
     # -- tasks
 
-    def task(self, identity: Identity, intent: Union[Intent, str]) -> Task:
+    def task(
+        self,
+        identity: Identity,
+        intent: Union[Intent, str],
+        *,
+        limits: Optional[Mapping[str, int]] = None,
+        grant_ttl: Optional[float] = None,
+    ) -> Task:
         """Begins a task (records ``task.begun`` and issues its grant). Use it as a context
-        manager: ``with guard.task(identity, intent) as task: ...``."""
+        manager: ``with guard.task(identity, intent) as task: ...``.
+
+        A long-running agent's task may have limits of its own over the guard's, shared by its
+        sub-tasks: ``limits={"max_calls": 5000, "max_impact_total": 40}`` and ``grant_ttl``
+        (seconds, at most a year). An unknown limit name or a bad value is a
+        :class:`ConfigError` (``invalid_limits``)."""
         if not isinstance(identity, Identity):
             raise TypeError(f"`identity` must be an agentwarrant.Identity, got {type(identity).__name__}")
         if isinstance(intent, str):
@@ -778,7 +790,21 @@ class Guard:
         resolved = _intent(intent)
         if not isinstance(resolved, Intent):
             raise TypeError(f"`intent` must be an agentwarrant.Intent or a goal str, got {type(intent).__name__}")
-        return Task(self, self._core.begin(identity, resolved))
+        own = dict(limits or {})
+        unknown = sorted(set(own) - {"max_calls", "max_impact_total"})
+        if unknown or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in own.values()):
+            raise ConfigError(
+                f"task limits are `max_calls` and `max_impact_total`, each a count; got {dict(own)!r}",
+                code="invalid_limits",
+            )
+        core = self._core.begin(
+            identity,
+            resolved,
+            max_calls=own.get("max_calls"),
+            max_impact_total=own.get("max_impact_total"),
+            grant_ttl_s=grant_ttl,
+        )
+        return Task(self, core)
 
     def _refuse_bare_goal(self, goal: str, call: str) -> None:
         """A bare goal string is an intent without scopes: with scoped tools declared, every

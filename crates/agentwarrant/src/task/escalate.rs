@@ -163,6 +163,7 @@ impl TaskInner {
             intent,
             Some(self),
             Some(ttl),
+            crate::limits::TaskLimits::default(),
         )
         .map_err(|e| {
             let reason = Reason::with_detail(ReasonCode::LedgerError, e.to_string());

@@ -22,6 +22,7 @@ use crate::grant::Grant;
 use crate::identity::Identity;
 use crate::ids::{CallId, TaskId};
 use crate::intent::Intent;
+use crate::limits::TaskLimits;
 use crate::policy::value::{convert, kept, object, object_from_json, object_of, strings};
 use crate::policy::INPUT_VERSION;
 use crate::scope::Scope;
@@ -165,6 +166,7 @@ impl TaskInput {
         env: &str,
         production: bool,
         grant: &Grant,
+        limits: &TaskLimits,
     ) -> Self {
         let keys = Keys::new();
         let identity_value = kept([
@@ -199,6 +201,15 @@ impl TaskInput {
             (Value::from("env"), Value::from(env)),
             (Value::from("production"), Value::Bool(production)),
             (Value::from("attributes"), Value::new_object()),
+            (
+                Value::from("limits"),
+                object_of(
+                    limits
+                        .policy_input()
+                        .into_iter()
+                        .map(|(name, value)| (Value::from(name), Value::from(value))),
+                ),
+            ),
         ]);
         Self {
             version: Value::from(INPUT_VERSION),
@@ -456,6 +467,7 @@ mod tests {
                 "env": env,
                 "production": env == "prod",
                 "attributes": {},
+                "limits": {},
             },
             "call": {
                 "id": facts.call_id.to_string(),
@@ -552,7 +564,8 @@ mod tests {
         );
         let plain = Arc::new(ToolSpec::builder("ping", Impact::Low).build().unwrap());
         let task_id = TaskId::new();
-        let input = TaskInput::new(&identity, &intent, task_id, "prod", true, &grant);
+        let limits = TaskLimits::default();
+        let input = TaskInput::new(&identity, &intent, task_id, "prod", true, &grant, &limits);
         let parent = CallId::new();
         let calls = [
             (

@@ -29,6 +29,7 @@ use crate::intent::Intent;
 use crate::jwt::{GrantClaims, GRANT_TOKEN_TYPE};
 use crate::kinds::{Impact, Role};
 use crate::ledger::RecordKind;
+use crate::limits::TaskLimits;
 use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
@@ -78,6 +79,8 @@ pub(crate) struct TaskInner {
     /// The depth this task was delegated at (0 for a root task): its calls without a parent
     /// sit one below it, so nesting delegations counts toward `max_depth`.
     pub(crate) base_depth: u32,
+    /// The tree's own limits (see [`TaskLimits`]).
+    limits: TaskLimits,
     /// The parts of the policy input that stay the same for the task, built once.
     input: input::TaskInput,
     /// Declared tools this task has called, each resolved once into a private copy (tools are
@@ -116,8 +119,18 @@ impl Task {
         intent: Intent,
         parent: Option<&TaskInner>,
         elevated_for: Option<time::Duration>,
+        limits: TaskLimits,
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
+        // Sub-tasks share their tree's limits, as they share its chain.
+        let limits = parent.map_or(limits, |p| p.limits);
+        if let Some((limit, problem)) = limits.problem() {
+            return Err(crate::error::BuildError::InvalidLimits {
+                limit: limit.into(),
+                problem,
+            }
+            .into());
+        }
         let suspended = runtime.suspended.read().map_or(true, |set| {
             set.contains(&identity.principal)
                 || parent.is_some_and(|p| p.lineage.iter().any(|l| set.contains(&l.principal)))
@@ -162,7 +175,8 @@ impl Task {
             .map(|p| p.as_str().to_owned())
             .collect();
         let ttl = elevated_for.unwrap_or_else(|| {
-            time::Duration::try_from(runtime.limits.grant_ttl).unwrap_or(time::Duration::MAX)
+            let ttl = limits.grant_ttl.unwrap_or(runtime.limits.grant_ttl);
+            time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX)
         });
         let grant = Arc::new(Grant::issue(
             scopes,
@@ -183,6 +197,7 @@ impl Task {
             &runtime.env,
             runtime.production,
             &grant,
+            &limits,
         );
         let inner = Arc::new(TaskInner {
             runtime,
@@ -194,6 +209,7 @@ impl Task {
             grant,
             chain,
             base_depth: parent.map_or(0, |p| p.base_depth.saturating_add(1)),
+            limits,
             input,
             tools: Mutex::new(Vec::new()),
             paused: Mutex::new(Vec::new()),
@@ -308,7 +324,14 @@ impl Task {
             .into());
         }
         let intent = intent.unwrap_or_else(|| inner.intent.clone());
-        Task::begin(inner.runtime.clone(), identity, intent, Some(inner), None)
+        Task::begin(
+            inner.runtime.clone(),
+            identity,
+            intent,
+            Some(inner),
+            None,
+            TaskLimits::default(),
+        )
     }
 
     /// Authorizes one call: validate, check the grant, track the chain, evaluate the policy,

@@ -392,3 +392,64 @@ fn a_call_above_the_intents_impact_is_impact_drift() {
     assert_eq!(warrant.decision().reasons.len(), 1);
     assert!(warrant.decision().has(&ReasonCode::ImpactDrift));
 }
+
+#[test]
+fn a_task_can_have_limits_of_its_own_shared_by_its_sub_tasks() {
+    use agentwarrant::{Limits, ManualClock, TaskLimits};
+    let clock = std::sync::Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-03-01 12:00 UTC),
+    ));
+    let guard = builder()
+        .limits(Limits {
+            max_calls: Some(2),
+            ..patient()
+        })
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let logs = || ToolCall::new("read_logs", json!({"service": "api"}));
+    let run = |task: &agentwarrant::Task| task.authorize(logs()).map(|w| w.complete(Outcome::ok()));
+
+    // The guard's budget: two calls.
+    let plain = guard.begin(ops(), anything()).unwrap();
+    assert!(run(&plain).is_ok() && run(&plain).is_ok());
+    assert!(run(&plain)
+        .unwrap_err()
+        .has(&ReasonCode::CallBudgetExceeded));
+
+    // A long-running task's own budget, over the guard's, shared with its sub-agents.
+    let nightly = TaskLimits::new()
+        .max_calls(4)
+        .grant_ttl(std::time::Duration::from_secs(3600));
+    let long = guard.begin_with(ops(), anything(), nightly).unwrap();
+    let helper = long
+        .delegate(agent("agent://acme/helper", Role::Executor, ALICE), None)
+        .unwrap();
+    for task in [&long, &helper, &long, &helper] {
+        assert!(run(task).is_ok());
+    }
+    assert!(run(&helper)
+        .unwrap_err()
+        .has(&ReasonCode::CallBudgetExceeded));
+    // Its grant outlives the guard's 15 minutes, and ends at its own hour.
+    assert_eq!(
+        long.grant().expires_at() - long.grant().issued_at(),
+        time::Duration::hours(1)
+    );
+    clock.advance(time::Duration::minutes(61));
+    let expired = long.authorize(logs()).unwrap_err();
+    assert!(expired.has(&ReasonCode::GrantInvalid), "{expired:?}");
+
+    // A tighter impact total asks sooner.
+    let careful = guard
+        .begin_with(ops(), anything(), TaskLimits::new().max_impact_total(1))
+        .unwrap();
+    let restart = || ToolCall::new("restart_service", json!({"service": "api"}));
+    careful.authorize(restart()).unwrap().complete(Outcome::ok()).unwrap();
+    let second = careful.authorize(restart()).unwrap_err();
+    assert!(second.has(&ReasonCode::CumulativeImpact), "{second:?}");
+
+    let never = TaskLimits::new().grant_ttl(std::time::Duration::ZERO);
+    let error = guard.begin_with(ops(), anything(), never).unwrap_err();
+    assert_eq!(error.code(), "invalid_limits");
+}
