@@ -101,7 +101,7 @@ def guarded_call(
     not run: the result is ``refused(text)`` with the agent-safe :func:`refusal_message` (the
     text itself by default), the framework's form of a tool error.
     """
-    task = guard.current_task()
+    task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
     try:
         warrant = task.authorize(name, args)
     except Refused as refusal:
@@ -135,7 +135,7 @@ async def aguarded_call(
 ) -> Any:
     """:func:`guarded_call` for a coroutine function; the event loop is never blocked (a call
     that needs approval waits for the approver off the loop, see ``Task.authorize_async``)."""
-    task = guard.current_task()
+    task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
     try:
         warrant = await task.authorize_async(name, args)
     except Refused as refusal:
