@@ -45,10 +45,9 @@ class GuardedTool(BaseTool):
     guard: Any  # Guard (Any keeps pydantic from validating it)
 
     def __init__(self, inner: BaseTool, guard: Guard, **kwargs: Any) -> None:
-        copied = {name: getattr(inner, name) for name in _COPIED if name in type(inner).model_fields}
-        super().__init__(
-            inner=inner, guard=guard, name=inner.name, description=inner.description, cache_function=_never_cache, **copied, **kwargs
-        )
+        fields: Dict[str, Any] = {name: getattr(inner, name) for name in _COPIED if name in type(inner).model_fields}
+        fields.update(inner=inner, guard=guard, name=inner.name, description=inner.description, cache_function=_never_cache)
+        super().__init__(**fields, **kwargs)
 
     def _args(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
         """The call's args by name (positional ones in the schema's order)."""

@@ -84,15 +84,18 @@ def guard_tools(
     *,
     specs: Specs = None,
     default: Optional[ToolSpec] = None,
-) -> List[BaseTool]:
+) -> List[Union[BaseTool, Callable[..., Any]]]:
     """Wraps LlamaIndex tools (or plain functions) so that every call is authorized by ``guard``.
 
     Each tool needs a spec (from ``specs``, declared on the guard, or ``default``); a tool
-    without one raises :class:`~agentwarrant.UnguardedToolError` here, naming it.
+    without one raises :class:`~agentwarrant.UnguardedToolError` here, naming it. Every item is
+    a :class:`GuardedTool`; the list's type is the one LlamaIndex agents take for ``tools=``
+    (a list is invariant: a ``list[BaseTool]`` would not type-check there).
     """
     base = [t if isinstance(t, BaseTool) else FunctionTool.from_defaults(t) for t in tools]
     for tool in base:
         if isinstance(tool, FunctionTool) and tool.requires_context:
             raise TypeError(f"`{tool.metadata.get_name()}` takes the workflow Context, which agents only pass to a bare FunctionTool")
     resolve_specs(guard, [t.metadata.get_name() for t in base], specs, default)
-    return [t if isinstance(t, GuardedTool) and t.guard is guard else GuardedTool(t, guard) for t in base]
+    guarded: List[Union[BaseTool, Callable[..., Any]]] = [t if isinstance(t, GuardedTool) and t.guard is guard else GuardedTool(t, guard) for t in base]
+    return guarded

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from smolagents import Tool
+from smolagents import Tool  # type: ignore[import-untyped]  # smolagents ships no type information
 
 from agentwarrant._guard import Guard
 from agentwarrant._native import ToolSpec
