@@ -93,7 +93,7 @@ echo "   (install: $((SECONDS - install_start)) s)"
 "$WORK/venv-more/bin/python" -c "import pydantic_ai, crewai, llama_index.core, smolagents"
 # mypy --strict on the new adapters and examples runs on the second core while pytest runs.
 # (Imported modules, such as langchain.py or the examples' _story.py, are checked elsewhere.)
-"$WORK/venv-more/bin/python" -m mypy --strict --follow-imports=silent \
+"$WORK/venv-more/bin/python" -m mypy --strict --follow-imports=silent --cache-dir "$WORK/mypy-more-cache" \
     bindings/python/python/agentwarrant/integrations/{_common,pydantic_ai,crewai,llama_index,smolagents}.py \
     examples/python/{pydantic_ai,crewai,llama_index,smolagents}_agent.py > "$WORK/mypy-more.log" 2>&1 &
 mypy_pid=$!
