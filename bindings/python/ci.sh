@@ -5,8 +5,10 @@
 # under 10 MB), installs that wheel alone into a fresh venv and runs `agentwarrant demo` from
 # it, installs it with its test and framework extras, then runs the pytest suite (with the
 # real LangChain/LangGraph, OpenAI Agents SDK and MCP 2.x packages), the MCP tests again on
-# the newest MCP 1.x in a venv of their own, mypy --strict on the examples and the package,
-# stubtest on the native stubs, every example, and the overhead benchmark (figures only).
+# the newest MCP 1.x in a venv of their own, the PydanticAI, CrewAI, LlamaIndex and smolagents
+# adapters' tests, examples and mypy --strict in a venv of their own (CrewAI pins `mcp<2` and
+# `openai<3`), mypy --strict on the examples and the package, stubtest on the native stubs,
+# every example, and the overhead benchmark (figures only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,6 +16,10 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 PYTHON="${PYTHON:-python3}"
 # The newest release of each MCP major version the package accepts (`mcp>=1.9`).
 MCP1="${MCP1:-mcp==1.30.0}"
+# The adapters, examples and tests that run in the "more frameworks" venv, not the global one.
+MORE_ADAPTERS="bindings/python/python/agentwarrant/integrations/(pydantic_ai|crewai|llama_index|smolagents)\.py$"
+MORE_EXAMPLES="examples/python/(pydantic_ai|crewai|llama_index|smolagents)_agent\.py$"
+MORE_TESTS="bindings/python/tests/test_pydantic_ai.py bindings/python/tests/test_crewai.py bindings/python/tests/test_llama_index.py bindings/python/tests/test_smolagents.py"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -72,9 +78,41 @@ stage "pytest: MCP tests on $MCP1"
 "$WORK/venv-mcp1/bin/pip" install --quiet "$WHEEL" "$MCP1" "pytest>=8" "pytest-asyncio>=0.24"
 "$WORK/venv-mcp1/bin/python" -m pytest bindings/python/tests/test_mcp.py -q -p no:cacheprovider
 
+stage "more frameworks: PydanticAI, CrewAI, LlamaIndex, smolagents in a venv of their own"
+# CrewAI pins `mcp<2` and `openai<3`: installed globally it would move the packages the MCP 2.x
+# and OpenAI Agents tests need. The four coexist here; CI=1 with AGENTWARRANT_MORE_FRAMEWORKS=1
+# makes a missing framework fail the example tests instead of skipping them.
+"$PYTHON" -m venv "$WORK/venv-more"
+install_start=$SECONDS
+# --no-compile: CrewAI brings about 1 GB of packages (lancedb, pyarrow, onnxruntime, ...); byte-
+# compiling all of them takes longer than compiling, on import, the few the tests load.
+"$WORK/venv-more/bin/pip" install --quiet --no-compile "$WHEEL[pydantic-ai,crewai,llama-index,smolagents]" \
+    "pytest>=8" "pytest-asyncio>=0.24" "mypy>=1.10"
+echo "   (install: $((SECONDS - install_start)) s)"
+# A framework that failed to install fails here, not as a skipped test module.
+"$WORK/venv-more/bin/python" -c "import pydantic_ai, crewai, llama_index.core, smolagents"
+# mypy --strict on the new adapters and examples runs on the second core while pytest runs.
+# (Imported modules, such as langchain.py or the examples' _story.py, are checked elsewhere.)
+"$WORK/venv-more/bin/python" -m mypy --strict --follow-imports=silent --cache-dir "$WORK/mypy-more-cache" \
+    bindings/python/python/agentwarrant/integrations/{_common,pydantic_ai,crewai,llama_index,smolagents}.py \
+    examples/python/{pydantic_ai,crewai,llama_index,smolagents}_agent.py > "$WORK/mypy-more.log" 2>&1 &
+mypy_pid=$!
+# shellcheck disable=SC2086
+if ! CI=1 AGENTWARRANT_MORE_FRAMEWORKS=1 "$WORK/venv-more/bin/python" -m pytest $MORE_TESTS \
+    bindings/python/tests/test_examples.py -k "pydantic_ai or crewai or llama_index or smolagents" \
+    -q -p no:cacheprovider; then
+    kill "$mypy_pid" 2> /dev/null || true
+    exit 1
+fi
+mypy_status=0
+wait "$mypy_pid" || mypy_status=$?
+cat "$WORK/mypy-more.log"
+[ "$mypy_status" -eq 0 ]
+
 stage "mypy --strict"
-"$PYTHON" -m mypy --strict examples/python
-"$PYTHON" -m mypy --strict bindings/python/python/agentwarrant
+# The PydanticAI, CrewAI, LlamaIndex and smolagents adapters and examples: in their own venv, above.
+"$PYTHON" -m mypy --strict examples/python --exclude "$MORE_EXAMPLES"
+"$PYTHON" -m mypy --strict bindings/python/python/agentwarrant --exclude "$MORE_ADAPTERS"
 # The adapters' results where the frameworks take them (Agent(tools=...), ToolNode(...)).
 "$PYTHON" -m mypy --strict bindings/python/tests/typecheck
 
@@ -85,6 +123,9 @@ stage "stubtest"
 
 stage "examples"
 for example in examples/python/[!_]*.py; do
+    if [[ "$example" =~ $MORE_EXAMPLES ]]; then
+        continue  # run in the "more frameworks" venv
+    fi
     echo "-- $example"
     "$PYTHON" "$example" > /dev/null
 done

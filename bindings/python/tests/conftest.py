@@ -1,12 +1,13 @@
 """Shared pieces of the binding's tests: the research-agent story the adapter tests play, its
 tools as plain functions (each adapter test wraps them for its framework), and scripted fake
-models for LangChain and the OpenAI Agents SDK (framework imports happen inside, so a test
-module that skips for a missing framework never needs them)."""
+models for LangChain, the OpenAI Agents SDK, PydanticAI, LlamaIndex, smolagents and CrewAI
+(framework imports happen inside, so a test module that skips for a missing framework never
+needs them). Each scripted model records what the model read after each tool call in `seen`."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Dict, List, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, Union
 
 import pytest
 
@@ -141,6 +142,97 @@ def openai_agents_model(turns: Sequence[Turn]) -> Any:
             yield
 
     return ScriptedModel()
+
+
+class Seen(List[str]):
+    """The tool results a scripted model read, in order (the model's view of each call)."""
+
+
+def pydantic_ai_model(turns: Sequence[Turn], seen: Optional[Seen] = None) -> Any:
+    """A PydanticAI `FunctionModel` that answers with `turns`, one per request."""
+    from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, RetryPromptPart, TextPart, ToolCallPart, ToolReturnPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    left = list(turns)
+
+    def respond(messages: List[ModelMessage], info: AgentInfo) -> ModelResponse:
+        last = messages[-1]
+        if seen is not None and isinstance(last, ModelRequest):
+            seen.extend(str(p.content) for p in last.parts if isinstance(p, (ToolReturnPart, RetryPromptPart)))
+        turn = left.pop(0)
+        if isinstance(turn, str):
+            return ModelResponse(parts=[TextPart(turn)])
+        name, args = turn
+        return ModelResponse(parts=[ToolCallPart(name, args, tool_call_id=f"call_{len(turns) - len(left)}")])
+
+    return FunctionModel(respond)
+
+
+def llama_index_llm(turns: Sequence[Turn], seen: Optional[Seen] = None) -> Any:
+    """LlamaIndex's `MockFunctionCallingLLM` answering with `turns`, one per chat."""
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+    from llama_index.core.llms.mock import MockFunctionCallingLLM
+
+    left = list(turns)
+
+    def respond(messages: Sequence[ChatMessage], **kwargs: Any) -> ChatMessage:
+        if seen is not None and messages and messages[-1].role == MessageRole.TOOL:
+            seen.append(str(messages[-1].content))
+        turn = left.pop(0)
+        if isinstance(turn, str):
+            return ChatMessage(role=MessageRole.ASSISTANT, content=turn)
+        name, args = turn
+        call = ToolCallBlock(tool_call_id=f"call_{len(turns) - len(left)}", tool_name=name, tool_kwargs=args)
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=[call])
+
+    return MockFunctionCallingLLM(response_generator=respond)
+
+
+def smolagents_model(turns: Sequence[Turn], seen: Optional[Seen] = None) -> Any:
+    """A smolagents `Model` whose every step is the next of `turns` (the final answer through
+    the `final_answer` tool, as a ToolCallingAgent gives it)."""
+    from smolagents import Model
+    from smolagents.models import ChatMessage, ChatMessageToolCall, ChatMessageToolCallFunction, MessageRole
+
+    class ScriptedModel(Model):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(model_id="scripted")
+            self.left = list(turns)
+
+        def generate(self, messages: List[Any], **kwargs: Any) -> ChatMessage:
+            last = messages[-1]
+            if seen is not None and last.role == MessageRole.TOOL_RESPONSE:
+                seen.extend(part["text"] for part in last.content if part.get("type") == "text")
+            turn = self.left.pop(0)
+            name, args = ("final_answer", {"answer": turn}) if isinstance(turn, str) else turn
+            call = ChatMessageToolCall(id=f"call_{len(turns) - len(self.left)}", type="function", function=ChatMessageToolCallFunction(name=name, arguments=args))
+            return ChatMessage(role=MessageRole.ASSISTANT, content="", tool_calls=[call])
+
+    return ScriptedModel()
+
+
+def crewai_llm(turns: Sequence[Turn], seen: Optional[Seen] = None) -> Any:
+    """A CrewAI `BaseLLM` answering with `turns` in CrewAI's text tool-calling format
+    (`Action:` / `Action Input:`, then `Final Answer:`): no provider, no network."""
+    from crewai.llms.base_llm import BaseLLM
+
+    class ScriptedLLM(BaseLLM):
+        def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+            if seen is not None and isinstance(messages, list) and len(messages) > 2:
+                # The tool's observation is the last assistant message's tail.
+                observed = [m["content"] for m in messages if m.get("role") == "assistant"]
+                seen.append(str(observed[-1]).split("Observation:", 1)[-1].strip() if observed else "")
+            turn = left.pop(0)
+            if isinstance(turn, str):
+                return f"Thought: I now know the final answer\nFinal Answer: {turn}"
+            name, args = turn
+            return f"Thought: I use {name}\nAction: {name}\nAction Input: {json.dumps(args)}"
+
+        def supports_function_calling(self) -> bool:
+            return False
+
+    left = list(turns)
+    return ScriptedLLM(model="scripted")
 
 
 def only_alice(request: aw.ApprovalRequest) -> aw.ApproverResult:

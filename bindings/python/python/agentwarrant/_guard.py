@@ -346,9 +346,17 @@ def _complete(warrant: Warrant, error: Optional[BaseException]) -> None:
         _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
 
 
-def _run_call(root: "Task", warrant: Warrant, fn: Callable[..., R], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> R:
+def _run_call(
+    root: "Task",
+    warrant: Warrant,
+    fn: Callable[..., R],
+    args: Tuple[Any, ...],
+    kwargs: Dict[str, Any],
+    failed: Optional[Callable[[R], Optional[str]]] = None,
+) -> R:
     """Runs ``fn(*args, **kwargs)`` as the call ``warrant`` authorized (guarded calls it makes
-    nest under it) and records the outcome; a tool exception is recorded and re-raised."""
+    nest under it) and records the outcome; a tool exception is recorded and re-raised.
+    ``failed`` tells a result that reports an error, recorded as the call's error."""
     token = _current_call.set((root, warrant))
     try:
         result = fn(*args, **kwargs)
@@ -357,7 +365,8 @@ def _run_call(root: "Task", warrant: Warrant, fn: Callable[..., R], args: Tuple[
         _complete(warrant, exc)
         raise
     _current_call.reset(token)
-    _complete(warrant, None)
+    error = None if failed is None else failed(result)
+    _complete(warrant, None if error is None else RuntimeError(error))
     return result
 
 

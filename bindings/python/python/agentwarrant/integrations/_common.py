@@ -1,15 +1,29 @@
-"""What every adapter shares: spec resolution at wrap time, and the refusal message."""
+"""What every adapter shares: spec resolution at wrap time, the refusal message, and the guarded
+call itself (:func:`guarded_call` / :func:`aguarded_call`), so that an adapter only finds the
+framework's tool hook, the call's args and the framework's form of a tool error."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, Mapping, Optional, TypeVar, Union, overload
 
-from agentwarrant._guard import Guard
+from agentwarrant._guard import Guard, _arun_call, _run_call
 from agentwarrant._native import Ticket, ToolSpec
 from agentwarrant.errors import Refused, TaskError, UnguardedToolError
 
 Specs = Union[Mapping[str, ToolSpec], Iterable[ToolSpec], None]
 """Tool specs for an adapter: a mapping from tool name to spec, or specs carrying the names."""
+
+
+def spec_map(specs: Specs) -> Dict[str, ToolSpec]:
+    """``specs`` as a mapping from tool name to spec (a spec given under another name takes
+    that name), for an adapter that resolves specs later, when the tools are listed."""
+    given: Dict[str, ToolSpec] = {}
+    if isinstance(specs, Mapping):
+        for name, spec in specs.items():
+            given[name] = spec if spec.name == name else spec.with_name(name)
+    elif specs is not None:
+        given = {spec.name: spec for spec in specs}
+    return given
 
 
 def resolve_specs(guard: Guard, names: Iterable[str], specs: Specs = None, default: Optional[ToolSpec] = None) -> Dict[str, ToolSpec]:
@@ -19,12 +33,7 @@ def resolve_specs(guard: Guard, names: Iterable[str], specs: Specs = None, defau
     else ``default`` (or the guard's ``default_tool``) under the tool's name. A tool with none
     of them fails here, at wrap time, naming it: no tool is left unguarded silently.
     """
-    given: Dict[str, ToolSpec] = {}
-    if isinstance(specs, Mapping):
-        for name, spec in specs.items():
-            given[name] = spec if spec.name == name else spec.with_name(name)
-    elif specs is not None:
-        given = {spec.name: spec for spec in specs}
+    given = spec_map(specs)
     fallback = default if default is not None else guard.default_tool
     resolved: Dict[str, ToolSpec] = {}
     missing = []
@@ -57,6 +66,82 @@ def refusal_message(refusal: Refused) -> str:
     ``refusal.call_id``.
     """
     return f"{refusal} Do not retry this call unchanged."
+
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+Failed = Optional[Callable[[Any], Optional[str]]]
+"""Tells a tool result that reports an error (an error result rather than a raise): its text,
+recorded as the call's error, or ``None`` for a success."""
+
+
+@overload
+def guarded_call(guard: Guard, name: str, args: Mapping[str, Any], run: Callable[[], R], *, failed: Failed = None) -> Union[R, str]: ...
+@overload
+def guarded_call(
+    guard: Guard, name: str, args: Mapping[str, Any], run: Callable[[], R], refused: Callable[[str], T], *, failed: Failed = None
+) -> Union[R, T]: ...
+def guarded_call(
+    guard: Guard,
+    name: str,
+    args: Mapping[str, Any],
+    run: Callable[[], Any],
+    refused: Optional[Callable[[str], Any]] = None,
+    *,
+    failed: Failed = None,
+) -> Any:
+    """One tool call through ``guard``: what every adapter's tool hook does.
+
+    Authorizes the call of ``name`` with ``args`` (the args the model gave) in the task current
+    here (``guard.current_task()``: :class:`~agentwarrant.NoActiveTask` outside any), runs
+    ``run()`` as that call (guarded calls it makes nest under it) and records its outcome: a
+    raise is recorded and re-raised unchanged, for the framework to handle as the tool's own
+    error; a result that ``failed`` reports as an error is recorded as one. A refused call does
+    not run: the result is ``refused(text)`` with the agent-safe :func:`refusal_message` (the
+    text itself by default), the framework's form of a tool error.
+    """
+    task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
+    try:
+        warrant = task.authorize(name, args)
+    except Refused as refusal:
+        text = refusal_message(refusal)
+        return text if refused is None else refused(text)
+    return _run_call(task._root, warrant, run, (), {}, failed)
+
+
+@overload
+async def aguarded_call(
+    guard: Guard, name: str, args: Mapping[str, Any], run: Callable[[], Awaitable[R]], *, failed: Failed = None
+) -> Union[R, str]: ...
+@overload
+async def aguarded_call(
+    guard: Guard,
+    name: str,
+    args: Mapping[str, Any],
+    run: Callable[[], Awaitable[R]],
+    refused: Callable[[str], T],
+    *,
+    failed: Failed = None,
+) -> Union[R, T]: ...
+async def aguarded_call(
+    guard: Guard,
+    name: str,
+    args: Mapping[str, Any],
+    run: Callable[[], Awaitable[Any]],
+    refused: Optional[Callable[[str], Any]] = None,
+    *,
+    failed: Failed = None,
+) -> Any:
+    """:func:`guarded_call` for a coroutine function; the event loop is never blocked (a call
+    that needs approval waits for the approver off the loop, see ``Task.authorize_async``)."""
+    task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
+    try:
+        warrant = await task.authorize_async(name, args)
+    except Refused as refusal:
+        text = refusal_message(refusal)
+        return text if refused is None else refused(text)
+    return await _arun_call(task._root, warrant, run, failed)
 
 
 def approval_payload(ticket: Ticket) -> Dict[str, Any]:
