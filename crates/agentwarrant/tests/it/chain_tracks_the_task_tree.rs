@@ -445,7 +445,11 @@ fn a_task_can_have_limits_of_its_own_shared_by_its_sub_tasks() {
         .begin_with(ops(), anything(), TaskLimits::new().max_impact_total(1))
         .unwrap();
     let restart = || ToolCall::new("restart_service", json!({"service": "api"}));
-    careful.authorize(restart()).unwrap().complete(Outcome::ok()).unwrap();
+    careful
+        .authorize(restart())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
     let second = careful.authorize(restart()).unwrap_err();
     assert!(second.has(&ReasonCode::CumulativeImpact), "{second:?}");
 
