@@ -106,6 +106,7 @@ impl Task {
                 reasons: Vec::new(),
                 policy_digest: Some(inner.runtime.engine.digest().to_string()),
                 eval_us: 8,
+                input: None,
             }),
             approver: None,
             outcome: Some(status("allowed")),

@@ -65,10 +65,11 @@ mod policy;
 mod guard;
 mod runtime;
 mod task;
-// Support for test suites and benchmarks.
+// Support: replaying a ledger, test suites and benchmarks.
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod bench;
+pub mod replay;
 #[cfg(feature = "testing")]
 pub mod testing;
 

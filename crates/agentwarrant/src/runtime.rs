@@ -50,6 +50,8 @@ pub(crate) struct Runtime {
     pub(crate) jwt_audience: String,
     /// Where ending a task writes its grant's id, for every verifier that shares it.
     pub(crate) revocations: Arc<dyn RevocationStore>,
+    /// Whether `call.decided` records keep the policy input (for `agentwarrant replay`).
+    pub(crate) record_inputs: bool,
 }
 
 impl Runtime {

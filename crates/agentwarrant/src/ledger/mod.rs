@@ -110,6 +110,11 @@ pub struct DecisionRecord {
     pub policy_digest: Option<String>,
     /// Evaluation time in microseconds.
     pub eval_us: u64,
+    /// The policy input document the decision was made on, its args redacted as the record's
+    /// (what `agentwarrant replay` evaluates again); absent when the call was refused before
+    /// the policy or the guard records no inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Json>,
 }
 
 /// The outcome part of a record.

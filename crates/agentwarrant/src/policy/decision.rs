@@ -66,6 +66,10 @@ pub struct Decision {
     pub policy_digest: PolicyDigest,
     /// How long the evaluation took, in microseconds.
     pub eval_us: u64,
+    /// The input document the policy was evaluated on (a reference-counted value: keeping it
+    /// costs no copy), for the ledger's `decision.input`.
+    #[serde(skip)]
+    pub(crate) input: Option<regorus::Value>,
 }
 
 impl Decision {

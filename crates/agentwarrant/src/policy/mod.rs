@@ -261,7 +261,7 @@ impl PolicyEngine {
         let started = Instant::now();
         let outcome = self
             .compiled
-            .evaluate(input)
+            .evaluate(input.clone())
             .and_then(|value| fold(&value, &self.keys));
         let eval_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let (effect, reasons, also, obligations) = match outcome {
@@ -280,6 +280,7 @@ impl PolicyEngine {
             obligations,
             policy_digest: self.digest.clone(),
             eval_us,
+            input: Some(input),
         }
     }
 }

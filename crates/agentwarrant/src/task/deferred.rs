@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::pipeline::{self, decision_record, Asking, Call, Passed, Paused, Stop};
+use super::pipeline::{self, Asking, Call, Passed, Paused, Stop};
 use super::record::{status, CallFields};
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
@@ -232,12 +232,13 @@ impl TaskInner {
             );
             let mut reasons = paused.decision.reasons.clone();
             reasons.push(reason);
-            let fields = CallFields {
-                decision: Some(decision_record(Some(&paused.decision), &reasons)),
+            let mut fields = CallFields {
                 outcome: Some(status(RefusalKind::Denied.as_str())),
                 detail: Some(json!({ "ticket": ticket.to_string() })),
                 ..CallFields::of_call(paused.id, &paused.call, Some(&paused.examined))
             };
+            fields.decision =
+                Some(self.decision_record(Some(&paused.decision), &reasons, fields.args.as_ref()));
             if let Err(error) = self.record(RecordKind::CallDecided, fields) {
                 tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
             }

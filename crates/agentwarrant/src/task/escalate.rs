@@ -283,5 +283,6 @@ fn escalation_decision(reasons: &[Reason]) -> DecisionRecord {
         reasons: reasons.iter().map(Reason::to_string).collect(),
         policy_digest: None,
         eval_us: 0,
+        input: None,
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{json, Value as Json};
 use time::OffsetDateTime;
 
 use super::record::{redacted, status, CallFields};
@@ -506,16 +506,14 @@ impl<'a> Call<'a> {
         };
         // The args are recorded as given, sensitive ones redacted: moved, not copied, since
         // nothing reads them after this record.
+        let args = redacted(&examined.spec, std::mem::take(&mut self.call.args));
         let fields = CallFields {
             call_id: Some(self.id),
             parent: self.call.parent,
             tool: Some(self.call.tool.clone()),
-            args: Some(redacted(
-                &examined.spec,
-                std::mem::take(&mut self.call.args),
-            )),
+            decision: Some(task.decision_record(Some(decision), &decision.reasons, Some(&args))),
+            args: Some(args),
             args_digest: Some(examined.args_digest.clone()),
-            decision: Some(decision_record(Some(decision), &decision.reasons)),
             approver: (!approvers.is_empty()).then(|| approvers.to_vec()),
             outcome: Some(status(status_text)),
             detail: None,
@@ -626,18 +624,36 @@ pub(super) fn judge(
     }
 }
 
-/// The decision part of a `call.decided` record: the policy's effect (deny when the engine
-/// refused before asking it) and every reason of the refusal or the decision.
-pub(super) fn decision_record(decision: Option<&Decision>, reasons: &[Reason]) -> DecisionRecord {
-    DecisionRecord {
-        effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
-        reasons: reasons.iter().map(Reason::to_string).collect(),
-        policy_digest: decision.map(|d| d.policy_digest.to_string()),
-        eval_us: decision.map_or(0, |d| d.eval_us),
-    }
-}
-
 impl TaskInner {
+    /// The decision part of a `call.decided` record: the policy's effect (deny when the engine
+    /// refused before asking it), every reason of the refusal or the decision, and (unless the
+    /// guard records no inputs) the input document the policy saw, with `args` (the record's,
+    /// redacted) in place of the call's own.
+    pub(super) fn decision_record(
+        &self,
+        decision: Option<&Decision>,
+        reasons: &[Reason],
+        args: Option<&Json>,
+    ) -> DecisionRecord {
+        let input = decision
+            .and_then(|d| d.input.as_ref())
+            .filter(|_| self.runtime.record_inputs)
+            .and_then(|input| serde_json::to_value(input).ok())
+            .map(|mut input| {
+                if let Some(call) = input.get_mut("call").and_then(Json::as_object_mut) {
+                    call.insert("args".into(), args.cloned().unwrap_or(Json::Null));
+                }
+                input
+            });
+        DecisionRecord {
+            effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
+            reasons: reasons.iter().map(Reason::to_string).collect(),
+            policy_digest: decision.map(|d| d.policy_digest.to_string()),
+            eval_us: decision.map_or(0, |d| d.eval_us),
+            input,
+        }
+    }
+
     /// Counts a refusal toward the tree's pivot limits (DESIGN issue "an agent that pivots
     /// when blocked"); the guard's own faults (ledger, policy errors) do not count. One too
     /// many suspends the tree, records `task.suspended`, and keeps every identity of the
@@ -684,11 +700,12 @@ impl TaskInner {
             record,
         } = stop;
         if record {
-            let fields = CallFields {
-                decision: Some(decision_record(decision.as_deref(), &reasons)),
+            let mut fields = CallFields {
                 outcome: Some(status(kind.as_str())),
                 ..CallFields::of_call(id, call, examined.as_deref())
             };
+            fields.decision =
+                Some(self.decision_record(decision.as_deref(), &reasons, fields.args.as_ref()));
             if let Err(error) = self.record(RecordKind::CallDecided, fields) {
                 reasons.push(Reason::with_detail(
                     ReasonCode::LedgerError,

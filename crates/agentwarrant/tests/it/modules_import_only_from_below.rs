@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("runtime", &["runtime"]),
     ("pipeline", &["task"]),
     ("facade", &["guard"]),
-    ("support", &["bench", "testing"]),
+    ("support", &["bench", "replay", "testing"]),
 ];
 
 fn layer_of(module: &str) -> Option<(usize, &'static str)> {

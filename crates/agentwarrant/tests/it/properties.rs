@@ -232,6 +232,7 @@ fn record() -> impl Strategy<Value = Record> {
                     reasons,
                     policy_digest: None,
                     eval_us,
+                    input: None,
                 }),
                 approver,
                 outcome: outcome.map(|(status, duration_us, error)| OutcomeRecord {
