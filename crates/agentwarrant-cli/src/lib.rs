@@ -1,5 +1,5 @@
-//! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify and read a
-//! ledger.
+//! `agentwarrant`: run the demo, evaluate a policy input, run scenario files, verify, read and
+//! replay a ledger.
 //!
 //! The command is a library so that every distribution runs the same code: the `agentwarrant`
 //! binary of this crate calls [`run`], and so does the `agentwarrant` command installed with
@@ -20,6 +20,7 @@ macro_rules! out {
 mod demo;
 mod log;
 mod prompt;
+mod replay;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -99,6 +100,19 @@ enum Command {
         #[arg(long)]
         summary: bool,
         /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Evaluate every decision of a ledger again under another policy and show what would
+    /// change; exits 1 when a call that ran (allowed or approved) would now be denied, so a
+    /// policy change can be gated in CI. Read-only.
+    Replay {
+        /// The JSON Lines ledger (its `call.decided` records keep their policy input).
+        path: PathBuf,
+        /// The policy directory to replay under (default: the embedded default bundle).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Output format (`json` lists every change).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -217,6 +231,11 @@ where
             None => verify(&path, expect_head.as_deref()),
         },
         Command::Check { input, policy } => check(&input, policy),
+        Command::Replay {
+            path,
+            policy,
+            format,
+        } => replay::replay(&path, policy, format),
         Command::Log {
             path,
             task,

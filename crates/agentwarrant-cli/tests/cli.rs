@@ -323,3 +323,129 @@ fn log_shows_the_demo_as_a_timeline_filters_it_and_summarises_it_without_writing
         "log must not write"
     );
 }
+
+/// A copy of the default bundle with `rules` added, in a fresh policy directory.
+fn bundle_with(dir: &Path, rules: &str) -> PathBuf {
+    let policy = dir.join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    let bundle = std::fs::read_to_string(repo("crates/agentwarrant/policies/agentwarrant.rego"));
+    std::fs::write(policy.join("agentwarrant.rego"), bundle.unwrap() + rules).unwrap();
+    policy
+}
+
+#[test]
+fn replay_gates_a_policy_change_that_would_deny_a_call_that_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
+        .status
+        .success());
+    let before = std::fs::read(&ledger).unwrap();
+
+    // The bundle that decided replays to the same decisions.
+    let same = agentwarrant(&["replay", ledger_arg]);
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    assert!(stdout(&same).contains("replayed 12 of 12 decisions"));
+    assert!(stdout(&same).contains("no decision would change"));
+
+    // Reading logs now needs approval: a change, but nothing that ran is stopped.
+    let review = bundle_with(
+        dir.path(),
+        "\nrequire_approval contains \"logs_reviewed\" if input.call.tool == \"read_logs\"\n",
+    );
+    let softer = agentwarrant(&["replay", ledger_arg, "--policy", review.to_str().unwrap()]);
+    assert_eq!(softer.status.code(), Some(0), "{}", stdout(&softer));
+    assert!(stdout(&softer).contains("2 calls allowed then would now need approval:"));
+
+    // Delegation is now denied: the four delegations that ran fail the gate.
+    let strict = bundle_with(
+        &dir.path().join("strict"),
+        "\ndeny contains \"no_delegation\" if input.call.tool == \"delegate\"\n",
+    );
+    let strict_arg = strict.to_str().unwrap();
+    let gate = agentwarrant(&["replay", ledger_arg, "--policy", strict_arg]);
+    assert_eq!(gate.status.code(), Some(1), "{}", stdout(&gate));
+    let text = stdout(&gate);
+    assert!(
+        text.contains("4 calls allowed then would now be denied:"),
+        "{text}"
+    );
+    assert!(text.contains("delegate (allowed): was allow [-], now deny [no_delegation]"));
+    assert!(text.contains("1 call denied then would now be denied for other reasons:"));
+    assert!(text.contains("FAILED: 4 calls that ran would now be denied"));
+    let json = agentwarrant(&[
+        "replay", ledger_arg, "--policy", strict_arg, "--format", "json",
+    ]);
+    assert_eq!(json.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["gate_failed"], true);
+    assert_eq!(report["changes"].as_array().unwrap().len(), 5);
+    assert_eq!(report["changes"][0]["tool"], "delegate");
+
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "replay must not write"
+    );
+}
+
+#[test]
+fn replay_refuses_a_policy_that_does_not_compile_and_a_ledger_it_cannot_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let ledger_arg = ledger.to_str().unwrap();
+    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
+        .status
+        .success());
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("a.rego"),
+        "package agentwarrant\ndeny contains\n",
+    )
+    .unwrap();
+    let bad = agentwarrant(&["replay", ledger_arg, "--policy", broken.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("does not compile") && stderr(&bad).contains("a.rego"));
+
+    // A ledger written before records kept their input: nothing to replay is an error, not a
+    // pass.
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let old: String = text
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(decision) = record["decision"].as_object_mut() {
+                decision.remove("input");
+            }
+            record.to_string() + "\n"
+        })
+        .collect();
+    let old_ledger = dir.path().join("old.jsonl");
+    std::fs::write(&old_ledger, old).unwrap();
+    let nothing = agentwarrant(&["replay", old_ledger.to_str().unwrap()]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        stderr(&nothing).contains("none of the 12 decisions"),
+        "{}",
+        stderr(&nothing)
+    );
+
+    // A record of a newer schema is not guessed at.
+    let newer = text.replacen("\"schema\":1,", "\"schema\":99,", 1);
+    let newer_ledger = dir.path().join("newer.jsonl");
+    std::fs::write(&newer_ledger, newer).unwrap();
+    let refused = agentwarrant(&["replay", newer_ledger.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("schema 99"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let missing = agentwarrant(&["replay", dir.path().join("none.jsonl").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -90,7 +90,7 @@ impl Replay {
                 None => counts.push((key, 1)),
             }
         }
-        counts.sort_by_key(|((was, now), _)| (was == now, rank(was), rank(now)));
+        counts.sort_by_key(|((was, now), _)| (was == now, std::cmp::Reverse(rank(now)), rank(was)));
         counts
     }
 }
