@@ -68,6 +68,11 @@ struct Rig {
 }
 
 fn rig(durability: Option<Durability>) -> Rig {
+    rig_with(durability, true)
+}
+
+/// A rig whose guard records (or not) each decision's policy input.
+fn rig_with(durability: Option<Durability>, inputs: bool) -> Rig {
     let (ledger, dir): (Arc<dyn Ledger>, _) = match durability {
         None => (Arc::new(MemoryLedger::new()), None),
         Some(durability) => {
@@ -76,7 +81,11 @@ fn rig(durability: Option<Durability>) -> Rig {
             (Arc::new(ledger.unwrap()), Some(dir))
         }
     };
-    let guard = workload::guard(ledger);
+    let guard = workload::build(
+        workload::builder()
+            .ledger(ledger)
+            .record_policy_inputs(inputs),
+    );
     let task = guard
         .begin(workload::identity(), workload::intent())
         .unwrap();
@@ -365,6 +374,7 @@ fn main() {
     let mut floor = Samples::default();
     let mut interpreter = Samples::default();
     let mut memory = Samples::default();
+    let mut no_inputs = Samples::default();
     let file_modes = [("os", Durability::Os), ("batch", Durability::Batch)];
     let mut file: Vec<Samples> = file_modes.iter().map(|_| Samples::default()).collect();
     let mut vm = workload::floor_vm();
@@ -383,6 +393,9 @@ fn main() {
         let memory_rig = rig(None);
         guarded(&memory_rig, &calls, WARMUP, None);
         guarded(&memory_rig, &calls, CALLS, Some(&mut memory));
+        let no_inputs_rig = rig_with(None, false);
+        guarded(&no_inputs_rig, &calls, WARMUP, None);
+        guarded(&no_inputs_rig, &calls, CALLS, Some(&mut no_inputs));
         for ((_, durability), samples) in file_modes.iter().zip(&mut file) {
             let file_rig = rig(Some(*durability));
             guarded(&file_rig, &calls, WARMUP, None);
@@ -449,6 +462,7 @@ fn main() {
     row("floor: bare regorus RVM", &floor);
     row("floor: regorus interpreter (ref.)", &interpreter);
     row("guard_memory", &memory);
+    row("guard_memory, no inputs recorded", &no_inputs);
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         row(&format!("guard_file ({label})"), samples);
     }
@@ -476,6 +490,11 @@ fn main() {
         "  {:<44} {:>7.2}   ≤ 1.25",
         "guard_memory / floor",
         ratio(&memory)
+    );
+    println!(
+        "  {:<44} {:>7.2}",
+        "guard_memory / guard_memory, no inputs",
+        memory.median_us() / no_inputs.median_us()
     );
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         let target = if *label == "os" { "≤ 1.6" } else { "" };

@@ -104,11 +104,20 @@ pub(crate) fn limits() -> Limits {
 
 /// A guard on the default bundle with the workload's tools and `ledger`, no approver.
 pub(crate) fn guard(ledger: impl Ledger + 'static) -> Guard {
+    build(builder().ledger(ledger))
+}
+
+/// The workload guard's builder, before its ledger.
+pub(crate) fn builder() -> agentwarrant::GuardBuilder {
     Guard::builder()
         .default_policy()
         .limits(limits())
         .tools(tools())
-        .ledger(ledger)
+}
+
+/// Builds a workload guard.
+pub(crate) fn build(builder: agentwarrant::GuardBuilder) -> Guard {
+    builder
         .build()
         .unwrap_or_else(|e| unreachable!("the workload guard builds: {e}"))
 }
