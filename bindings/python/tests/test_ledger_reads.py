@@ -1,5 +1,7 @@
 """Ledgers read back from Python, filtered, and the ledger assertions of agentwarrant.testing."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,45 @@ def test_records_read_back_filtered_and_asserted(kind: str, tmp_path: Path) -> N
     with pytest.raises(aw.ConfigError) as raised:
         ledger.records(kind="call.decide")
     assert raised.value.code == "invalid_kind"
+
+
+def test_decisions_keep_their_policy_input_for_replay_unless_turned_off(tmp_path: Path) -> None:
+    ledger = aw.FileLedger(tmp_path / "audit.jsonl")
+    session(ledger)
+    read_secret, send_email = ledger.records(kind="call.decided")
+    assert read_secret["decision"]["input"]["call"]["tool"] == "read_secret"
+    assert send_email["decision"]["input"]["chain"]["labels"] == ["secret"]
+    assert send_email["decision"]["input"]["call"]["args"] == send_email["args"]
+
+    # The same policy replays to the same decisions; one that refuses every send would
+    # have stopped nothing that ran (the send was refused): the gate passes.
+    same = subprocess.run(
+        [sys.executable, "-m", "agentwarrant", "replay", str(tmp_path / "audit.jsonl")], capture_output=True, text=True
+    )
+    assert same.returncode == 0, same.stderr
+    assert "replayed 2 of 2 decisions" in same.stdout and "no decision would change" in same.stdout
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "agentwarrant.rego").write_text(
+        aw.DEFAULT_BUNDLE + '\ndeny contains "no_secrets" if input.call.tool == "read_secret"\n'
+    )
+    gate = subprocess.run(
+        [sys.executable, "-m", "agentwarrant", "replay", str(tmp_path / "audit.jsonl"), "--policy", str(policy)],
+        capture_output=True,
+        text=True,
+    )
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "1 call needed approval then would now be denied:" in gate.stdout
+
+    quiet = aw.MemoryLedger()
+    guard = aw.Guard(ledger=quiet, record_policy_inputs=False)
+
+    @guard.tool(impact="low", scopes=["logs.read:{service}"])
+    def read_logs(service: str) -> str:
+        return "ok"
+
+    ops = aw.Identity("agent://acme/ops", role="executor", owner="alice@acme.com", ceiling=["logs.read:*"])
+    with guard.task(ops, aw.Intent("look", scopes=["logs.read:*"])):
+        read_logs("api")
+    (decided,) = quiet.records(kind="call.decided")
+    assert "input" not in decided["decision"]
