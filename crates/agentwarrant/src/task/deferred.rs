@@ -173,13 +173,18 @@ impl TaskInner {
             decision,
             version,
             request,
+            span,
+            asked,
         } = *paused;
+        let _entered = span.enter();
         let mut call = Call {
             id,
             call,
             now,
             depth,
             task: self,
+            span: span.clone(),
+            asked,
         };
         match call.answered(examined, decision, version, &request, answer) {
             Ok(warrant) => Ok(Authorization::Granted(warrant)),
@@ -230,6 +235,7 @@ impl TaskInner {
                 ReasonCode::GrantInvalid,
                 "the task ended while the approval was pending",
             );
+            let _entered = paused.span.enter();
             let mut reasons = paused.decision.reasons.clone();
             reasons.push(reason);
             let mut fields = CallFields {

@@ -9,6 +9,7 @@ mod input;
 mod pipeline;
 mod record;
 mod standing;
+mod telemetry;
 mod validate;
 mod warrant;
 
@@ -92,6 +93,8 @@ pub(crate) struct TaskInner {
     /// Standing approvals in force (see [`standing`]); void when the task ends.
     standing: Mutex<Vec<standing::Held>>,
     ended: AtomicBool,
+    /// The task's `invoke_agent` span (see [`telemetry`]).
+    span: tracing::Span,
 }
 
 /// One unit of agent work: an identity, an intent, a grant, and the chain of calls so far.
@@ -199,6 +202,13 @@ impl Task {
             &grant,
             &limits,
         );
+        let span = telemetry::task_span(
+            id,
+            &identity,
+            &intent,
+            &runtime.env,
+            parent.map(|p| &p.span),
+        );
         let inner = Arc::new(TaskInner {
             runtime,
             id,
@@ -215,6 +225,7 @@ impl Task {
             paused: Mutex::new(Vec::new()),
             standing: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
+            span,
         });
         let begun = json!({
             "intent": {

@@ -12,9 +12,11 @@ use std::time::Instant;
 
 use serde_json::{json, Value as Json};
 use time::OffsetDateTime;
+use tracing::Span;
 
 use super::record::{redacted, status, CallFields};
 use super::standing::{standing_of, Use};
+use super::telemetry;
 use super::validate::Examined;
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
@@ -92,6 +94,10 @@ pub(super) struct Call<'a> {
     /// The call's depth in the chain (known once the chain stage counted it).
     pub(super) depth: u32,
     pub(super) task: &'a Arc<TaskInner>,
+    /// The call's `execute_tool` span (see [`super::telemetry`]).
+    pub(super) span: Span,
+    /// When the call was asked for (an approval's latency counts from here).
+    pub(super) asked: OffsetDateTime,
 }
 
 /// How the approval stage gets the human's answer.
@@ -121,6 +127,8 @@ pub(super) struct Paused {
     /// The chain's version when the policy decided.
     pub(super) version: u64,
     pub(super) request: ApprovalRequest,
+    pub(super) span: Span,
+    pub(super) asked: OffsetDateTime,
 }
 
 /// Authorizes one call; see the module docs for the stages.
@@ -137,12 +145,18 @@ pub(super) fn pass(
     call: ToolCall,
     asking: Asking,
 ) -> Result<Passed, Refusal> {
+    let id = CallId::new();
+    let now = task.runtime.clock.now();
+    let span = telemetry::call_span(task, id, &call.tool, call.parent);
+    let _entered = span.enter();
     let mut call = Call {
-        id: CallId::new(),
+        id,
         call,
-        now: task.runtime.clock.now(),
+        now,
         depth: 0,
         task,
+        span: span.clone(),
+        asked: now,
     };
     match call.stages(asking) {
         Ok(passed) => Ok(passed),
@@ -235,6 +249,8 @@ impl<'a> Call<'a> {
                         decision,
                         version,
                         request,
+                        span: self.span.clone(),
+                        asked: self.asked,
                     })));
                 };
                 // A panicking approver is a failed approver: the call is refused, the caller
@@ -428,6 +444,7 @@ impl<'a> Call<'a> {
             _ => Ok(None),
         };
         let (mut result, who) = judge(&task.runtime, request, answer);
+        telemetry::approval_answered(task.runtime.clock.now() - self.asked, result.is_ok());
         let mut answered = json!({"answer": "approved"});
         match (&result, standing) {
             (Ok(_), Err(problem)) => {
@@ -568,6 +585,7 @@ impl<'a> Call<'a> {
             approvers,
             scopes: examined.required.iter().map(|s| s.to_string()).collect(),
             args_digest: examined.args_digest,
+            span: self.span.clone(),
             started: Instant::now(),
             completed: false,
         }

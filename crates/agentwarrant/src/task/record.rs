@@ -112,6 +112,7 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
+        super::telemetry::observe(&record);
         if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
             return self.runtime.ledger.append(record);
         }

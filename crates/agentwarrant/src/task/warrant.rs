@@ -58,6 +58,8 @@ pub struct Warrant {
     pub(crate) decision: Decision,
     pub(crate) approvers: Vec<String>,
     pub(crate) args_digest: String,
+    /// The call's `execute_tool` span, closed when the warrant completes or is dropped.
+    pub(crate) span: tracing::Span,
     pub(crate) scopes: Vec<String>,
     pub(crate) started: Instant,
     pub(crate) completed: bool,
@@ -177,6 +179,7 @@ impl Warrant {
 
     /// Records the outcome (`None`: abandoned) and adds its result labels to the chain.
     fn record_outcome(&self, outcome: Option<Outcome>) -> Result<(), LedgerError> {
+        let _entered = self.span.enter();
         let duration_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let record = match outcome {
             None => OutcomeRecord {

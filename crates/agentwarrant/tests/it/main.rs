@@ -31,6 +31,9 @@ mod ledger_is_tamper_evident;
 // Labels, delegation, revocation and call counts across a task tree.
 mod chain_tracks_the_task_tree;
 
+// Tasks and calls as OpenTelemetry GenAI spans, decisions and approvals as metric events.
+mod spans_follow_tasks_and_calls;
+
 // Every error code of the library is documented in `docs/errors.md`, and only those.
 mod error_codes_are_documented;
 
