@@ -146,7 +146,7 @@ fn decided(record: &Record) {
         // A refused approval's own reason comes after the policy's.
         let mut codes = codes;
         let code = if decision.effect == "approval" {
-            codes.last()
+            codes.next_back()
         } else {
             codes.next()
         };
