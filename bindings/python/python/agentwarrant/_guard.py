@@ -52,6 +52,7 @@ from agentwarrant._native import (
     ToolSpec,
     Warrant,
 )
+from agentwarrant import _otel
 from agentwarrant.errors import ConfigError, GuardError, NoActiveTask, Refused
 
 __all__ = ["Guard", "Task", "Approvals", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
@@ -213,6 +214,19 @@ def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optio
         raise
 
 
+def _authorized(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optional[Warrant]) -> Tuple[Warrant, Any]:
+    """:func:`_authorize` with the call's OpenTelemetry span (``None`` when not tracing):
+    a refusal ends it, an authorized call's span goes on while the tool runs."""
+    span = _otel.start(tool, core)
+    try:
+        warrant = _authorize(core, tool, args, parent)
+    except Refused as refusal:
+        _otel.refused(span, refusal)
+        raise
+    _otel.decided(span, warrant)
+    return warrant, span
+
+
 # --------------------------------------------------------------------------- args
 
 
@@ -333,17 +347,29 @@ def _langchain_tool(obj: object) -> Any:
 # --------------------------------------------------------------------------- calls
 
 
-def _complete(warrant: Warrant, error: Optional[BaseException]) -> None:
-    """Records the outcome (the engine adds the spec's ``result_labels``); the tool has run, so
-    a ledger failure is logged, not raised."""
+def _complete(warrant: Warrant, error: Optional[BaseException], span: Any = None) -> None:
+    """Records the outcome (the engine adds the spec's ``result_labels``) and ends the call's
+    span; the tool has run, so a ledger failure is logged, not raised."""
+    message = None
+    if error is not None:
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     try:
-        if error is not None:
-            message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if message is not None:
             warrant.complete(error=message)
         else:
             warrant.complete()
     except GuardError:
         _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
+    _otel.completed(span, message)
+
+
+def _call_span(root: "Task", warrant: Warrant, span: Any) -> Any:
+    """The span of a call about to run: the one its authorization started, or (for a call
+    taken up after an approval) one that starts now."""
+    if span is None:
+        span = _otel.start(warrant.tool, root._core)
+        _otel.decided(span, warrant)
+    return span
 
 
 def _run_call(
@@ -353,20 +379,27 @@ def _run_call(
     args: Tuple[Any, ...],
     kwargs: Dict[str, Any],
     failed: Optional[Callable[[R], Optional[str]]] = None,
+    span: Any = None,
 ) -> R:
     """Runs ``fn(*args, **kwargs)`` as the call ``warrant`` authorized (guarded calls it makes
-    nest under it) and records the outcome; a tool exception is recorded and re-raised.
-    ``failed`` tells a result that reports an error, recorded as the call's error."""
+    nest under it, and so do the spans it makes under the call's ``span``) and records the
+    outcome; a tool exception is recorded and re-raised. ``failed`` tells a result that
+    reports an error, recorded as the call's error."""
+    span = _call_span(root, warrant, span)
     token = _current_call.set((root, warrant))
     try:
-        result = fn(*args, **kwargs)
+        if span is None:
+            result = fn(*args, **kwargs)
+        else:
+            with _otel.current(span):
+                result = fn(*args, **kwargs)
     except BaseException as exc:
         _current_call.reset(token)
-        _complete(warrant, exc)
+        _complete(warrant, exc, span)
         raise
     _current_call.reset(token)
     error = None if failed is None else failed(result)
-    _complete(warrant, None if error is None else RuntimeError(error))
+    _complete(warrant, None if error is None else RuntimeError(error), span)
     return result
 
 
@@ -375,19 +408,25 @@ async def _arun_call(
     warrant: Warrant,
     fn: Callable[[], Awaitable[R]],
     failed: Optional[Callable[[R], Optional[str]]] = None,
+    span: Any = None,
 ) -> R:
     """:func:`_run_call` for a coroutine function; ``failed`` tells a result that reports an
     error (e.g. an MCP error result), recorded as the call's error."""
+    span = _call_span(root, warrant, span)
     token = _current_call.set((root, warrant))
     try:
-        result = await fn()
+        if span is None:
+            result = await fn()
+        else:
+            with _otel.current(span):
+                result = await fn()
     except BaseException as exc:
         _current_call.reset(token)
-        _complete(warrant, exc)
+        _complete(warrant, exc, span)
         raise
     _current_call.reset(token)
     error = None if failed is None else failed(result)
-    _complete(warrant, None if error is None else RuntimeError(error))
+    _complete(warrant, None if error is None else RuntimeError(error), span)
     return result
 
 
@@ -451,7 +490,9 @@ class Task:
     def authorize(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Warrant:
         """Authorizes one call (nested under the running guarded call, if any) and returns its
         warrant; complete it with ``warrant.complete(...)``. Raises :class:`Refused`."""
-        return _authorize(self._core, tool, {} if args is None else args, self._parent())
+        warrant, span = _authorized(self._core, tool, {} if args is None else args, self._parent())
+        _otel.end(span)
+        return warrant
 
     def explain(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Explanation:
         """What the guard would decide for this call, without deciding it: no call counted, no
@@ -475,22 +516,38 @@ class Task:
         coroutine approver on this loop, a plain one in a worker thread), at most
         ``approval_timeout`` seconds. Cancelling the waiting task refuses the call at once and
         records it."""
-        if not self._guard._has_approver:
-            return self.authorize(tool, args)
-        outcome = self._core.submit(tool, {} if args is None else args, self._parent())
-        if isinstance(outcome, Warrant):
-            return outcome
-        try:
-            answer = await self._guard._ask(outcome.request)
-        except BaseException as stopped:  # cancelled, or Ctrl-C: refuse, record, re-raise
-            try:
-                self._core.resume_with(outcome, ("error", f"the wait for an answer was interrupted ({type(stopped).__name__})"))
-            except Refused:
-                pass
-            raise
-        warrant = self._core.resume_with(outcome, answer)
-        assert isinstance(warrant, Warrant)
+        warrant, span = await self._authorized_async(tool, args)
+        _otel.end(span)
         return warrant
+
+    async def _authorized_async(self, tool: str, args: Optional[Mapping[str, Any]]) -> Tuple[Warrant, Any]:
+        """:meth:`authorize_async` with the call's OpenTelemetry span (see :func:`_authorized`)."""
+        args = {} if args is None else args
+        if not self._guard._has_approver:
+            return _authorized(self._core, tool, args, self._parent())
+        span = _otel.start(tool, self._core)
+        try:
+            outcome = self._core.submit(tool, args, self._parent())
+            if isinstance(outcome, Ticket):
+                try:
+                    answer = await self._guard._ask(outcome.request)
+                except BaseException as stopped:  # cancelled, or Ctrl-C: refuse, record, re-raise
+                    try:
+                        self._core.resume_with(
+                            outcome, ("error", f"the wait for an answer was interrupted ({type(stopped).__name__})")
+                        )
+                    except Refused as refusal:
+                        _otel.refused(span, refusal)
+                    else:
+                        _otel.end(span)
+                    raise
+                outcome = self._core.resume_with(outcome, answer)
+        except Refused as refusal:
+            _otel.refused(span, refusal)
+            raise
+        assert isinstance(outcome, Warrant)
+        _otel.decided(span, outcome)
+        return outcome, span
 
     def submit(self, tool: str, args: Optional[Mapping[str, Any]] = None) -> Union[Warrant, Ticket]:
         """Authorizes one call like :meth:`authorize`, except that a call needing approval does
@@ -523,13 +580,13 @@ class Task:
     def run(self, tool: str, args: Mapping[str, Any], fn: Callable[[], R]) -> R:
         """Authorizes the call, runs ``fn`` as that call (nested calls chain under it), and
         records the outcome. A tool exception is recorded and re-raised unchanged."""
-        warrant = self.authorize(tool, args)
-        return _run_call(self._root, warrant, fn, (), {})
+        warrant, span = _authorized(self._core, tool, args, self._parent())
+        return _run_call(self._root, warrant, fn, (), {}, span=span)
 
     async def arun(self, tool: str, args: Mapping[str, Any], fn: Callable[[], Awaitable[R]]) -> R:
         """:meth:`run` for a coroutine function."""
-        warrant = await self.authorize_async(tool, args)
-        return await _arun_call(self._root, warrant, fn)
+        warrant, span = await self._authorized_async(tool, args)
+        return await _arun_call(self._root, warrant, fn, span=span)
 
     def delegate(self, identity: Identity, intent: Union[Intent, str, None] = None) -> "Task":
         """A sub-task under ``identity``: this task's grant narrowed by its ceiling and by
@@ -945,8 +1002,8 @@ class Guard:
             @functools.wraps(fn)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 task = guard._task_for(tool_name)
-                warrant = await task.authorize_async(tool_name, bind(args, kwargs))
-                return await _arun_call(task._root, warrant, functools.partial(fn, *args, **kwargs))
+                warrant, span = await task._authorized_async(tool_name, bind(args, kwargs))
+                return await _arun_call(task._root, warrant, functools.partial(fn, *args, **kwargs), span=span)
 
             setattr(guarded_async, "__agentwarrant_spec__", spec)
             return guarded_async
@@ -959,8 +1016,8 @@ class Guard:
             root = task._root
             current = _current_call.get()
             parent = current[1] if current is not None and current[0] is root else None
-            warrant = _authorize(task._core, tool_name, bind(args, kwargs), parent)
-            return _run_call(root, warrant, fn, args, kwargs)
+            warrant, span = _authorized(task._core, tool_name, bind(args, kwargs), parent)
+            return _run_call(root, warrant, fn, args, kwargs, span=span)
 
         setattr(guarded_sync, "__agentwarrant_spec__", spec)
         return guarded_sync

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, Iterable, Mapping, Optional, TypeVar, Union, overload
 
-from agentwarrant._guard import Guard, _arun_call, _run_call
+from agentwarrant._guard import Guard, _arun_call, _authorized, _run_call
 from agentwarrant._native import Ticket, ToolSpec
 from agentwarrant.errors import Refused, TaskError, UnguardedToolError
 
@@ -103,11 +103,11 @@ def guarded_call(
     """
     task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
     try:
-        warrant = task.authorize(name, args)
+        warrant, span = _authorized(task._core, name, args, task._parent())
     except Refused as refusal:
         text = refusal_message(refusal)
         return text if refused is None else refused(text)
-    return _run_call(task._root, warrant, run, (), {}, failed)
+    return _run_call(task._root, warrant, run, (), {}, failed, span)
 
 
 @overload
@@ -137,11 +137,11 @@ async def aguarded_call(
     that needs approval waits for the approver off the loop, see ``Task.authorize_async``)."""
     task = guard._task_for(name)  # guard.current_task(), naming the tool when there is none
     try:
-        warrant = await task.authorize_async(name, args)
+        warrant, span = await task._authorized_async(name, args)
     except Refused as refusal:
         text = refusal_message(refusal)
         return text if refused is None else refused(text)
-    return await _arun_call(task._root, warrant, run, failed)
+    return await _arun_call(task._root, warrant, run, failed, span)
 
 
 def approval_payload(ticket: Ticket) -> Dict[str, Any]:

@@ -126,9 +126,10 @@ async def _guarded(
     error result (or a raise) is recorded as the call's error.
     """
     args = dict(arguments or {})
+    span = None
     try:
         if approvals == "approver":
-            warrant = await task.authorize_async(name, args)
+            warrant, span = await task._authorized_async(name, args)
         else:
             outcome = task.submit(name, args)
             if isinstance(outcome, Ticket):
@@ -145,7 +146,9 @@ async def _guarded(
             warrant = outcome
     except Refused as refusal:
         return refused(refused_result(refusal))
-    return await _arun_call(task._root, warrant, call, failed=lambda result: _error_text(getattr(result, "root", result)))
+    return await _arun_call(
+        task._root, warrant, call, failed=lambda result: _error_text(getattr(result, "root", result)), span=span
+    )
 
 
 class GuardedClient:

@@ -70,14 +70,15 @@ def _guarded_invoke(guard: Guard, name: str, invoke: Invoke) -> Invoke:
         if not isinstance(args, dict):
             return f"refused: `{name}`: invalid_call (the arguments must be a JSON object)"
         decided = _take(getattr(ctx, "tool_call_id", None))
+        span = None
         try:
             if decided is None:
-                warrant = await task.authorize_async(name, args)
+                warrant, span = await task._authorized_async(name, args)
             else:
                 warrant = _warrant_of(decided[1], decided[2], args)
         except Refused as refusal:
             return refusal_message(refusal)
-        return await _arun_call(task._root, warrant, lambda: invoke(ctx, input))
+        return await _arun_call(task._root, warrant, lambda: invoke(ctx, input), span=span)
 
     prepare = getattr(invoke, "__agents_prepare_arguments__", None)
     if prepare is not None:
