@@ -1,6 +1,6 @@
 //! Grants: just-in-time, task-scoped credentials that expire and can be revoked.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -14,7 +14,8 @@ pub struct Grant {
     id: GrantId,
     scopes: Vec<String>,
     issued_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
+    /// Unix time in nanoseconds: a renewal moves it later while the grant is shared.
+    expires_at: AtomicI64,
     escalated: bool,
     revoked: AtomicBool,
     parent: Option<Arc<Grant>>,
@@ -51,13 +52,13 @@ impl Grant {
         // closed); the guard's limits refuse such a lifetime at build.
         let mut expires_at = now.checked_add(ttl).unwrap_or(now);
         if let Some(parent) = &parent {
-            expires_at = expires_at.min(parent.expires_at);
+            expires_at = expires_at.min(parent.expires_at());
         }
         Self {
             id: GrantId::new(),
             scopes,
             issued_at: now,
-            expires_at,
+            expires_at: AtomicI64::new(nanos(expires_at)),
             escalated,
             revoked: AtomicBool::new(false),
             parent,
@@ -79,9 +80,23 @@ impl Grant {
         self.issued_at
     }
 
-    /// When the grant expires.
+    /// When the grant expires (later after a renewal).
     pub fn expires_at(&self) -> OffsetDateTime {
-        self.expires_at
+        let nanos = self.expires_at.load(Ordering::SeqCst);
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Moves the expiry to `until` when that is later, never past a parent grant's; returns the
+    /// expiry now in force. Crate-private: a grant is renewed through the policy
+    /// (`Task::renew_grant`), which records the renewal.
+    pub(crate) fn extend_to(&self, until: OffsetDateTime) -> OffsetDateTime {
+        let until = match &self.parent {
+            Some(parent) => until.min(parent.expires_at()),
+            None => until,
+        };
+        self.expires_at.fetch_max(nanos(until), Ordering::SeqCst);
+        self.expires_at()
     }
 
     /// Whether the grant was issued under an escalation identity.
@@ -114,17 +129,27 @@ impl Grant {
 
     /// Seconds left at `now` (negative once expired).
     pub fn expires_in_s(&self, now: OffsetDateTime) -> i64 {
-        (self.expires_at - now).whole_seconds()
+        (self.expires_at() - now).whole_seconds()
     }
 
     /// Whether the grant can be used at `now`.
     pub fn check(&self, now: OffsetDateTime) -> Result<(), GrantProblem> {
         if self.is_revoked() {
             Err(GrantProblem::Revoked)
-        } else if now >= self.expires_at {
+        } else if now >= self.expires_at() {
             Err(GrantProblem::Expired)
         } else {
             Ok(())
         }
     }
+}
+
+/// `at` as Unix nanoseconds, clamped to what an `i64` holds (the year 2262): every lifetime
+/// the guard accepts ends long before.
+fn nanos(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos()).unwrap_or(if at.unix_timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }

@@ -18,7 +18,7 @@ use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
-use crate::tool::ToolSpec;
+use crate::tool::{ToolSpec, RENEW_GRANT};
 
 /// Wraps every tool call of an agent: built once, shared across threads, cheap to clone.
 ///
@@ -232,6 +232,7 @@ impl Guard {
     /// # Ok::<(), agentwarrant::Error>(())
     /// ```
     pub fn declare_tool(&self, spec: ToolSpec) -> Result<(), BuildError> {
+        check_not_reserved(&spec)?;
         let mut tools = self
             .inner
             .tools
@@ -491,6 +492,7 @@ impl GuardBuilder {
         // An equal spec listed twice is one tool; another spec under a listed name is an error.
         let mut tools: HashMap<String, Arc<ToolSpec>> = HashMap::new();
         for spec in self.tools {
+            check_not_reserved(&spec)?;
             match tools.get(&spec.name) {
                 Some(known) if **known == spec => {}
                 Some(_) => return Err(BuildError::DuplicateTool { tool: spec.name }),
@@ -504,6 +506,7 @@ impl GuardBuilder {
                 engine,
                 tools: RwLock::new(tools),
                 default_tool: self.default_tool.map(Arc::new),
+                renewal: Arc::new(ToolSpec::renewal()),
                 approver: self.approver,
                 approvals: self.approvals,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
@@ -532,6 +535,20 @@ impl GuardBuilder {
             }),
         })
     }
+}
+
+/// Refuses a declared tool under the name of the engine's own `renew_grant`.
+fn check_not_reserved(spec: &ToolSpec) -> Result<(), BuildError> {
+    if spec.name == RENEW_GRANT {
+        return Err(BuildError::InvalidTool {
+            tool: spec.name.clone(),
+            problem: format!(
+                "`{RENEW_GRANT}` is the engine's own tool (Task::renew_grant): give your tool \
+                 another name"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks that every time limit is above zero and within its bound, so that no

@@ -15,13 +15,15 @@ use crate::limits::Limits;
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
 use crate::token::SigningKey;
-use crate::tool::ToolSpec;
+use crate::tool::{ToolSpec, RENEW_GRANT};
 
 /// Everything a task needs from its guard.
 pub(crate) struct Runtime {
     pub(crate) engine: PolicyEngine,
     pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
     pub(crate) default_tool: Option<Arc<ToolSpec>>,
+    /// The spec of the engine's own `renew_grant` tool.
+    pub(crate) renewal: Arc<ToolSpec>,
     pub(crate) approver: Option<Arc<dyn Approver>>,
     /// Where deferred approval requests wait for their answers.
     pub(crate) approvals: Arc<dyn ApprovalStore>,
@@ -72,7 +74,9 @@ impl Runtime {
             .read()
             .ok()
             .and_then(|tools| tools.get(name).cloned());
-        declared.or_else(|| self.default_tool.clone())
+        declared
+            .or_else(|| (name == RENEW_GRANT).then(|| self.renewal.clone()))
+            .or_else(|| self.default_tool.clone())
     }
 }
 

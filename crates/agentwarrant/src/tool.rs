@@ -35,6 +35,10 @@ fn scalar_values(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// The engine's own tool that renews a task's grant (`Task::renew_grant`): reserved, so that
+/// no declared tool can pass for a renewal.
+pub(crate) const RENEW_GRANT: &str = "renew_grant";
+
 /// What a tool is and how risky it is: the guard's knowledge of a tool.
 ///
 /// Two specs are the same tool exactly when they are equal (`==` compares every property), so
@@ -57,6 +61,26 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
+    /// The spec of [`RENEW_GRANT`] as the policy sees it: medium impact (so the default
+    /// bundle asks a human in production, and renewals add up toward `max_impact_total`),
+    /// reversible, tagged `grant_renewal`, no scopes.
+    pub(crate) fn renewal() -> Self {
+        Self {
+            name: RENEW_GRANT.into(),
+            impact: Impact::Medium,
+            reversible: true,
+            external: false,
+            sink: false,
+            reads: Vec::new(),
+            tags: vec!["grant_renewal".into()],
+            roles: None,
+            scopes: Vec::new(),
+            destination_arg: None,
+            sensitive_args: BTreeSet::new(),
+            result_labels: Vec::new(),
+        }
+    }
+
     /// Starts a spec; `impact` is the one required property.
     ///
     /// ```

@@ -8,6 +8,7 @@ mod explain;
 mod input;
 mod pipeline;
 mod record;
+mod renew;
 mod standing;
 mod telemetry;
 mod validate;
@@ -388,6 +389,31 @@ impl Task {
         answer: Result<ApprovalAnswer, ApproverError>,
     ) -> Result<Authorization, Refusal> {
         self.inner.resume(ticket, call, Some(answer))
+    }
+
+    /// Renews the task's grant for `ttl` from now (at most the task's grant lifetime), before
+    /// it runs out: a long-running agent's way to keep working. The renewal is a call of the
+    /// engine's own tool `renew_grant` (args `{"ttl_s": N}`, medium impact, tag
+    /// `grant_renewal`), decided by the policy like any call: the default bundle asks a human
+    /// in production (`production_change`) and once renewals add up past
+    /// `max_impact_total` (`cumulative_impact`), and a custom rule can ask for more. Returns
+    /// the new expiry; a delegated task's grant never outlives its parent's. Refused
+    /// (`invalid_call`) for a lifetime out of bounds or an escalated grant (escalate again),
+    /// and like any call for an expired or revoked grant.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agentwarrant::{Guard, Identity, Intent, Role};
+    /// let guard = Guard::builder().build()?;
+    /// let me = Identity::builder("agent://acme/nightly", Role::Executor, "alice@acme.com").build()?;
+    /// let task = guard.begin(me, Intent::builder("reindex").build()?)?;
+    /// let before = task.grant().expires_at();
+    /// let until = task.renew_grant(Duration::from_secs(900)).expect("dev: the policy allows it");
+    /// assert!(until >= before && task.grant().expires_at() == until);
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn renew_grant(&self, ttl: std::time::Duration) -> Result<time::OffsetDateTime, Refusal> {
+        self.inner.renew_grant(ttl)
     }
 
     /// Asks for an escalation: a separate grant under `identity` (role

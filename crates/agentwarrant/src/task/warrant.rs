@@ -172,13 +172,26 @@ impl Warrant {
     }
 
     /// Records the outcome (`call.completed`) and adds the result's labels to the chain.
-    pub fn complete(mut self, outcome: Outcome) -> Result<(), LedgerError> {
+    pub fn complete(self, outcome: Outcome) -> Result<(), LedgerError> {
+        self.complete_with(outcome, None)
+    }
+
+    /// [`Warrant::complete`] with the record's `detail` (what the engine's own tools did).
+    pub(crate) fn complete_with(
+        mut self,
+        outcome: Outcome,
+        detail: Option<serde_json::Value>,
+    ) -> Result<(), LedgerError> {
         self.completed = true;
-        self.record_outcome(Some(outcome))
+        self.record_outcome(Some(outcome), detail)
     }
 
     /// Records the outcome (`None`: abandoned) and adds its result labels to the chain.
-    fn record_outcome(&self, outcome: Option<Outcome>) -> Result<(), LedgerError> {
+    fn record_outcome(
+        &self,
+        outcome: Option<Outcome>,
+        detail: Option<serde_json::Value>,
+    ) -> Result<(), LedgerError> {
         let _entered = self.span.enter();
         let duration_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let record = match outcome {
@@ -214,6 +227,7 @@ impl Warrant {
             tool: Some(self.tool.clone()),
             approver: (!self.approvers.is_empty()).then(|| self.approvers.clone()),
             outcome: Some(record),
+            detail,
             ..CallFields::default()
         };
         self.task
@@ -225,7 +239,7 @@ impl Warrant {
 impl Drop for Warrant {
     fn drop(&mut self) {
         if !self.completed {
-            if let Err(error) = self.record_outcome(None) {
+            if let Err(error) = self.record_outcome(None, None) {
                 tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
             }
         }

@@ -22,6 +22,9 @@ mod approvals_wait_for_people;
 // Escalation: a separate, approved, time-boxed grant under an escalation identity.
 mod escalation_is_approved_and_time_boxed;
 
+// Grant renewal: through the policy, and a human where it asks; never for a dead grant.
+mod grants_are_renewed_through_the_policy;
+
 // Standing approvals: later calls like an approved one, bounded by count, time and scope.
 mod standing_approvals_are_bounded;
 
