@@ -790,6 +790,11 @@ impl TaskCore {
     fn grant_scopes(&self) -> Vec<String> {
         self.task.grant().scopes().to_vec()
     }
+    /// When the task's grant expires, as Unix seconds (later after a renewal).
+    #[getter]
+    fn grant_expires_at(&self) -> f64 {
+        unix_seconds(self.task.grant().expires_at())
+    }
     /// Whether `end` was called (the Rust task's own state).
     #[getter]
     fn ended(&self) -> bool {
@@ -940,6 +945,25 @@ impl TaskCore {
     /// The task's grant as a JWT (EdDSA); raises `TaskError` (`task_ended`) once it ended.
     fn grant_token(&self, py: Python<'_>) -> PyResult<String> {
         self.task.grant_token().map_err(|e| error(py, &e))
+    }
+
+    /// Renews the task's grant for `ttl_s` seconds from now, through the policy (and its
+    /// approver where the policy asks); returns the new expiry as Unix seconds, raises the
+    /// refusal.
+    fn renew_grant(&self, py: Python<'_>, ttl_s: f64) -> PyResult<f64> {
+        let ttl = Duration::try_from_secs_f64(ttl_s).map_err(|_| {
+            raise_code(
+                py,
+                Class::ConfigError,
+                &format!("`ttl` must be a positive number of seconds, got {ttl_s}"),
+                "invalid_limits",
+            )
+        })?;
+        let task = &self.task;
+        match py.detach(|| task.renew_grant(ttl)) {
+            Ok(until) => Ok(unix_seconds(until)),
+            Err(refused) => Err(refusal(py, refused)),
+        }
     }
 
     /// Asks for an escalation under `identity` (role escalation): `scopes` for `ttl_s`
@@ -1096,4 +1120,10 @@ impl Warrant {
             self.depth
         )
     }
+}
+
+/// `at` as Unix seconds (with the fraction), as Python's `datetime.fromtimestamp` takes it.
+fn unix_seconds(at: time::OffsetDateTime) -> f64 {
+    // Nanoseconds since 1970 fit an f64 to well under a microsecond for any grant's lifetime.
+    at.unix_timestamp_nanos() as f64 / 1e9
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import datetime
 import functools
 import inspect
 import logging
@@ -602,6 +603,20 @@ class Task:
         ``scope`` (space-separated patterns), ``depth``, ``iat``, ``nbf``, ``exp``, ``jti`` (the
         grant's id). It dies with the task. Raises :class:`TaskError` once the task ended."""
         return self._core.grant_token()
+
+    @property
+    def grant_expires_at(self) -> datetime.datetime:
+        """When the task's grant expires (UTC); later after :meth:`renew_grant`."""
+        return datetime.datetime.fromtimestamp(self._core.grant_expires_at, tz=datetime.timezone.utc)
+
+    def renew_grant(self, ttl: float) -> datetime.datetime:
+        """Renews the task's grant for ``ttl`` seconds from now (at most the grant lifetime),
+        before it runs out: a long-running agent's way to keep working. The renewal is a call
+        of the engine's own tool ``renew_grant`` decided by the policy like any call (the
+        default bundle asks the approver in production, and once renewals add up past
+        ``max_impact_total``). Returns the new expiry (UTC); raises :class:`Refused` when
+        refused, and for an expired, revoked or escalated grant."""
+        return datetime.datetime.fromtimestamp(self._core.renew_grant(ttl), tz=datetime.timezone.utc)
 
     def escalate(self, identity: Identity, scopes: Sequence[str], ttl: float, reason: str) -> "Task":
         """Asks for an escalation: a separate grant under ``identity`` (role ``escalation``)
