@@ -32,12 +32,15 @@ else:
     Tracer = Any
 
 _tracer: Optional[Tuple[object, "Tracer"]] = None
+_UNKNOWN = object()
 
 
 def _current_tracer() -> Optional["Tracer"]:
-    """The package's tracer from the provider in force, or ``None`` when none is set."""
+    """The package's tracer from the provider in force, or ``None`` when none is set. The
+    API's own global is read first: ``get_tracer_provider()`` costs a call and an environment
+    look-up, too much for every guarded call of a process that does not trace."""
     global _tracer
-    if _trace is None:
+    if _trace is None or getattr(_trace, "_TRACER_PROVIDER", _UNKNOWN) is None:
         return None
     provider = _trace.get_tracer_provider()
     if isinstance(provider, (ProxyTracerProvider, _trace.NoOpTracerProvider)):
