@@ -142,6 +142,23 @@ impl Chain {
         }
     }
 
+    /// Whether a call of the tree read `label` (or a result added it).
+    pub(crate) fn has_label(&self, label: &str) -> bool {
+        self.decide().state.labels.set.contains(label)
+    }
+
+    /// Clears `label` from the tree (an approved declassification); whether it was held.
+    pub(crate) fn remove_label(&self, label: &str) -> bool {
+        let mut decisions = self.decide();
+        let labels = &mut decisions.state.labels;
+        if !labels.set.remove(label) {
+            return false;
+        }
+        labels.list = labels.set.iter().cloned().collect();
+        decisions.state.version += 1;
+        true
+    }
+
     /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
     pub(crate) fn add_labels(&self, labels: impl IntoIterator<Item = String>) {
         let mut decisions = self.decide();

@@ -18,7 +18,7 @@ use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
-use crate::tool::{ToolSpec, RENEW_GRANT};
+use crate::tool::{ToolSpec, ENGINE_TOOLS};
 
 /// Wraps every tool call of an agent: built once, shared across threads, cheap to clone.
 ///
@@ -506,7 +506,11 @@ impl GuardBuilder {
                 engine,
                 tools: RwLock::new(tools),
                 default_tool: self.default_tool.map(Arc::new),
-                renewal: Arc::new(ToolSpec::renewal()),
+                engine_tools: ENGINE_TOOLS
+                    .iter()
+                    .filter_map(|name| ToolSpec::engine_tool(name))
+                    .map(Arc::new)
+                    .collect(),
                 approver: self.approver,
                 approvals: self.approvals,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
@@ -537,14 +541,14 @@ impl GuardBuilder {
     }
 }
 
-/// Refuses a declared tool under the name of the engine's own `renew_grant`.
+/// Refuses a declared tool under the name of one of the engine's own tools.
 fn check_not_reserved(spec: &ToolSpec) -> Result<(), BuildError> {
-    if spec.name == RENEW_GRANT {
+    if ENGINE_TOOLS.contains(&spec.name.as_str()) {
         return Err(BuildError::InvalidTool {
             tool: spec.name.clone(),
             problem: format!(
-                "`{RENEW_GRANT}` is the engine's own tool (Task::renew_grant): give your tool \
-                 another name"
+                "`{0}` is the engine's own tool (Task::{0}): give your tool another name",
+                spec.name
             ),
         });
     }

@@ -15,15 +15,15 @@ use crate::limits::Limits;
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
 use crate::token::SigningKey;
-use crate::tool::{ToolSpec, RENEW_GRANT};
+use crate::tool::ToolSpec;
 
 /// Everything a task needs from its guard.
 pub(crate) struct Runtime {
     pub(crate) engine: PolicyEngine,
     pub(crate) tools: RwLock<HashMap<String, Arc<ToolSpec>>>,
     pub(crate) default_tool: Option<Arc<ToolSpec>>,
-    /// The spec of the engine's own `renew_grant` tool.
-    pub(crate) renewal: Arc<ToolSpec>,
+    /// The specs of the engine's own tools (`renew_grant`, `declassify`).
+    pub(crate) engine_tools: Vec<Arc<ToolSpec>>,
     pub(crate) approver: Option<Arc<dyn Approver>>,
     /// Where deferred approval requests wait for their answers.
     pub(crate) approvals: Arc<dyn ApprovalStore>,
@@ -75,7 +75,7 @@ impl Runtime {
             .ok()
             .and_then(|tools| tools.get(name).cloned());
         declared
-            .or_else(|| (name == RENEW_GRANT).then(|| self.renewal.clone()))
+            .or_else(|| self.engine_tools.iter().find(|t| t.name == name).cloned())
             .or_else(|| self.default_tool.clone())
     }
 }

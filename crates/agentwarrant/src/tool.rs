@@ -35,9 +35,14 @@ fn scalar_values(value: &Value) -> Option<Vec<String>> {
     }
 }
 
-/// The engine's own tool that renews a task's grant (`Task::renew_grant`): reserved, so that
-/// no declared tool can pass for a renewal.
+/// The engine's own tool that renews a task's grant (`Task::renew_grant`).
 pub(crate) const RENEW_GRANT: &str = "renew_grant";
+
+/// The engine's own tool that clears a label from a task tree (`Task::declassify`).
+pub(crate) const DECLASSIFY: &str = "declassify";
+
+/// The engine's own tools: reserved names, so that no declared tool can pass for one.
+pub(crate) const ENGINE_TOOLS: [&str; 2] = [RENEW_GRANT, DECLASSIFY];
 
 /// What a tool is and how risky it is: the guard's knowledge of a tool.
 ///
@@ -61,24 +66,32 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
-    /// The spec of [`RENEW_GRANT`] as the policy sees it: medium impact (so the default
-    /// bundle asks a human in production, and renewals add up toward `max_impact_total`),
-    /// reversible, tagged `grant_renewal`, no scopes.
-    pub(crate) fn renewal() -> Self {
-        Self {
-            name: RENEW_GRANT.into(),
-            impact: Impact::Medium,
+    /// The spec of one of the [`ENGINE_TOOLS`] as the policy sees it (no scopes, no labels):
+    ///
+    /// - [`RENEW_GRANT`]: medium impact (the default bundle asks a human in production, and
+    ///   renewals add up toward `max_impact_total`), tagged `grant_renewal`;
+    /// - [`DECLASSIFY`]: high impact (the default bundle always asks a human), tagged
+    ///   `declassification`.
+    pub(crate) fn engine_tool(name: &str) -> Option<Self> {
+        let (impact, tag) = match name {
+            RENEW_GRANT => (Impact::Medium, "grant_renewal"),
+            DECLASSIFY => (Impact::High, "declassification"),
+            _ => return None,
+        };
+        Some(Self {
+            name: name.into(),
+            impact,
             reversible: true,
             external: false,
             sink: false,
             reads: Vec::new(),
-            tags: vec!["grant_renewal".into()],
+            tags: vec![tag.into()],
             roles: None,
             scopes: Vec::new(),
             destination_arg: None,
             sensitive_args: BTreeSet::new(),
             result_labels: Vec::new(),
-        }
+        })
     }
 
     /// Starts a spec; `impact` is the one required property.

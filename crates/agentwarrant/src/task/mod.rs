@@ -2,6 +2,7 @@
 //! issued), authorizes calls through the [pipeline](pipeline), delegates sub-tasks, and ends
 //! (its grant is revoked).
 
+mod declassify;
 mod deferred;
 mod escalate;
 mod explain;
@@ -389,6 +390,30 @@ impl Task {
         answer: Result<ApprovalAnswer, ApproverError>,
     ) -> Result<Authorization, Refusal> {
         self.inner.resume(ticket, call, Some(answer))
+    }
+
+    /// Clears `label` from the task tree (every task sharing its chain), stating `reason`:
+    /// the one way a label goes, after the data that carried it was checked (a secret
+    /// rotated, a fetched page reviewed). It is a call of the engine's own tool `declassify`
+    /// (args `{"label", "reason"}`, high impact, tag `declassification`), decided by the
+    /// policy like any call (the default bundle always asks a human, `high_impact`) and
+    /// recorded in the ledger. Refused (`invalid_call`) without a reason or for a label the
+    /// tree does not hold. A later read of labelled data adds the label again.
+    ///
+    /// ```
+    /// use agentwarrant::{Approval, ApprovalAnswer, ApprovalRequest, Guard, Identity, Impact, Intent, Outcome, Role, ToolCall, ToolSpec};
+    /// let guard = Guard::builder()
+    ///     .tool(ToolSpec::builder("fetch", Impact::Low).result_labels(["untrusted"]).build()?)
+    ///     .approver(|r: &ApprovalRequest| Ok(ApprovalAnswer::Approved(vec![Approval::of(r, "bob@acme.com")])))
+    ///     .build()?;
+    /// let me = Identity::builder("agent://acme/research", Role::Executor, "alice@acme.com").build()?;
+    /// let task = guard.begin(me, Intent::builder("summarise a page").build()?)?;
+    /// task.authorize(ToolCall::new("fetch", serde_json::json!({})))?.complete(Outcome::ok())?;
+    /// task.declassify("untrusted", "the page was reviewed by a person").expect("bob approves");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn declassify(&self, label: &str, reason: &str) -> Result<(), Refusal> {
+        self.inner.declassify(label, reason)
     }
 
     /// Renews the task's grant for `ttl` from now (at most the task's grant lifetime), before

@@ -707,6 +707,17 @@ impl TaskInner {
         }
     }
 
+    /// Refuses (and records) a call of one of the engine's own tools before the policy is
+    /// asked: `invalid_call` with `problem`.
+    pub(super) fn refuse_invalid(&self, call: &ToolCall, problem: String) -> Refusal {
+        let reason = Reason::with_detail(ReasonCode::InvalidCall, problem);
+        self.finish(
+            CallId::new(),
+            call,
+            Stop::engine(RefusalKind::Denied, reason),
+        )
+    }
+
     /// Records a stopped call (`call.decided`) and returns its refusal; a ledger that fails
     /// here adds `ledger_error` to the reasons.
     pub(super) fn finish(&self, id: CallId, call: &ToolCall, stop: Stop) -> Refusal {

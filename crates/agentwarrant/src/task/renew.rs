@@ -9,12 +9,10 @@ use std::time::Duration;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::pipeline::{self, Stop};
-use super::warrant::{Outcome, Refusal, RefusalKind};
+use super::pipeline;
+use super::warrant::{Outcome, Refusal};
 use super::TaskInner;
 use crate::clock::rfc3339;
-use crate::ids::CallId;
-use crate::reason::{Reason, ReasonCode};
 use crate::tool::{ToolCall, RENEW_GRANT};
 
 impl TaskInner {
@@ -25,25 +23,18 @@ impl TaskInner {
             .limits
             .grant_ttl
             .unwrap_or(self.runtime.limits.grant_ttl);
-        let refused = |why: String| {
-            let reason = Reason::with_detail(ReasonCode::InvalidCall, why);
-            Err(self.finish(
-                CallId::new(),
-                &call,
-                Stop::engine(RefusalKind::Denied, reason),
-            ))
-        };
         if ttl.as_secs() == 0 || ttl > lifetime {
-            return refused(format!(
+            let problem = format!(
                 "a renewal lasts from 1 s to the task's grant lifetime ({} s), not {} s",
                 lifetime.as_secs(),
                 ttl.as_secs_f64()
-            ));
+            );
+            return Err(self.refuse_invalid(&call, problem));
         }
         if self.grant.escalated() {
-            return refused(
-                "an escalated grant lasts as long as its approver allowed: escalate again".into(),
-            );
+            let problem =
+                "an escalated grant lasts as long as its approver allowed: escalate again";
+            return Err(self.refuse_invalid(&call, problem.into()));
         }
         let warrant = pipeline::authorize(self, call)?;
         let now = self.runtime.clock.now();
