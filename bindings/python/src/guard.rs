@@ -470,7 +470,8 @@ impl GuardCore {
     #[pyo3(signature = (*, policy_dir = None, tools = Vec::new(), default_tool = None,
         approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
-        jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None))]
+        jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
+        redact_secrets = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -489,6 +490,7 @@ impl GuardCore {
         jwt_kid: Option<String>,
         jwt_issuer: Option<String>,
         jwt_audience: Option<String>,
+        redact_secrets: bool,
     ) -> PyResult<Self> {
         let policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
@@ -519,6 +521,9 @@ impl GuardCore {
             .ledger(ledger)
             .limits(limits)
             .env(env);
+        if !redact_secrets {
+            builder = builder.redaction(agentwarrant::Redaction::off());
+        }
 
         if let Some(approver) = approver {
             if !approver.bind(py).is_callable() {

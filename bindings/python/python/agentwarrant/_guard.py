@@ -637,6 +637,9 @@ class Guard:
     - ``jwt_key``: the 32-byte Ed25519 seed that signs grant and call tokens (default: a random
       key of this guard's own), ``jwt_kid`` its key id; ``jwt_issuer`` and ``jwt_audience``
       the tokens' ``iss`` and ``aud`` (default ``agentwarrant``, ``agentwarrant-tools``).
+    - ``redact_secrets``: secrets found by their shape in what the ledger records (API tokens,
+      private keys, passwords in URLs, card numbers, ...) become ``[REDACTED:kind]``; the
+      default. ``False`` leaves every arg not declared sensitive as given.
     """
 
     def __init__(
@@ -658,6 +661,7 @@ class Guard:
         jwt_kid: Optional[str] = None,
         jwt_issuer: Optional[str] = None,
         jwt_audience: Optional[str] = None,
+        redact_secrets: bool = True,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
@@ -678,6 +682,7 @@ class Guard:
             jwt_kid=jwt_kid,
             jwt_issuer=jwt_issuer,
             jwt_audience=jwt_audience,
+            redact_secrets=redact_secrets,
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None

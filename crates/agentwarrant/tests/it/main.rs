@@ -28,6 +28,9 @@ mod standing_approvals_are_bounded;
 // The hash-chained ledger: what it records, and that every kind of tampering is found.
 mod ledger_is_tamper_evident;
 
+// Secrets found by their shape are redacted before a record is written; look-alikes are not.
+mod secrets_are_redacted_before_they_are_recorded;
+
 // Labels, delegation, revocation and call counts across a task tree.
 mod chain_tracks_the_task_tree;
 
