@@ -337,7 +337,14 @@ class MemoryLedger:
 
 @final
 class FileLedger:
-    def __new__(cls, path: _Path, *, sync: bool = False) -> FileLedger: ...
+    def __new__(
+        cls,
+        path: _Path,
+        *,
+        sync: bool = False,
+        rotate_bytes: Optional[int] = None,
+        rotate_every: Optional[float] = None,
+    ) -> FileLedger: ...
     @property
     def path(self) -> pathlib.Path: ...
     def verify(self) -> LedgerHead: ...
