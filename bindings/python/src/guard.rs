@@ -472,7 +472,7 @@ impl GuardCore {
         approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
         jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
-        record_policy_inputs = true))]
+        record_policy_inputs = true, redact_secrets = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -492,6 +492,7 @@ impl GuardCore {
         jwt_issuer: Option<String>,
         jwt_audience: Option<String>,
         record_policy_inputs: bool,
+        redact_secrets: bool,
     ) -> PyResult<Self> {
         let policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
@@ -523,6 +524,9 @@ impl GuardCore {
             .limits(limits)
             .env(env)
             .record_policy_inputs(record_policy_inputs);
+        if !redact_secrets {
+            builder = builder.redaction(agentwarrant::Redaction::off());
+        }
 
         if let Some(approver) = approver {
             if !approver.bind(py).is_callable() {

@@ -156,12 +156,22 @@ pub(crate) struct FileLedger {
 
 impl FileLedger {
     pub(crate) fn open(py: Python<'_>, path: PathBuf, sync: bool) -> PyResult<Self> {
+        Self::open_with(py, path, sync, agentwarrant::FileLedger::options())
+    }
+
+    fn open_with(
+        py: Python<'_>,
+        path: PathBuf,
+        sync: bool,
+        options: agentwarrant::ledger::FileLedgerOptions,
+    ) -> PyResult<Self> {
         let durability = if sync {
             Durability::Sync
         } else {
             Durability::Os
         };
-        py.detach(|| agentwarrant::FileLedger::open_with(&path, durability))
+        let options = options.durability(durability);
+        py.detach(|| options.open(&path))
             .map(|ledger| Self {
                 inner: Arc::new(ledger),
             })
@@ -172,10 +182,38 @@ impl FileLedger {
 #[pymethods]
 impl FileLedger {
     /// Opens (or creates) the ledger at `path`; `sync=True` syncs every record to disk.
+    /// `rotate_bytes` and `rotate_every` (seconds) rotate the file into `NAME.000001.jsonl`,
+    /// … next to it, the chain going on across the files.
     #[new]
-    #[pyo3(signature = (path, *, sync = false))]
-    fn py_new(py: Python<'_>, path: PathBuf, sync: bool) -> PyResult<Self> {
-        Self::open(py, path, sync)
+    #[pyo3(signature = (path, *, sync = false, rotate_bytes = None, rotate_every = None))]
+    fn py_new(
+        py: Python<'_>,
+        path: PathBuf,
+        sync: bool,
+        rotate_bytes: Option<u64>,
+        rotate_every: Option<f64>,
+    ) -> PyResult<Self> {
+        let mut options = agentwarrant::FileLedger::options();
+        if let Some(bytes) = rotate_bytes {
+            options = options.rotate_bytes(bytes);
+        }
+        if let Some(every) = rotate_every {
+            let every = std::time::Duration::try_from_secs_f64(every)
+                .ok()
+                .filter(|every| !every.is_zero())
+                .ok_or_else(|| {
+                    raise_code(
+                        py,
+                        Class::ConfigError,
+                        &format!(
+                            "`rotate_every` must be a positive number of seconds, got {every}"
+                        ),
+                        "invalid_limits",
+                    )
+                })?;
+            options = options.rotate_every(every);
+        }
+        Self::open_with(py, path, sync, options)
     }
 
     #[getter]

@@ -89,3 +89,32 @@ def test_decisions_keep_their_policy_input_for_replay_unless_turned_off(tmp_path
         read_logs("api")
     (decided,) = quiet.records(kind="call.decided")
     assert "input" not in decided["decision"]
+
+
+def test_a_rotated_file_ledger_is_read_and_verified_across_its_files(tmp_path: Path) -> None:
+    ledger = aw.FileLedger(tmp_path / "audit.jsonl", rotate_bytes=1024)
+    for _ in range(3):
+        session(ledger)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[0] == "audit.000001.jsonl" and names[-1] == "audit.jsonl", names
+    records = ledger.records()
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert aw.verify(tmp_path).records == len(records)
+    assert ledger.verify().records == len(records)
+
+
+def test_a_rotated_file_missing_in_the_middle_is_named(tmp_path: Path) -> None:
+    ledger = aw.FileLedger(tmp_path / "audit.jsonl", rotate_bytes=1024)
+    for _ in range(3):
+        session(ledger)
+    (tmp_path / "audit.000002.jsonl").unlink()
+    with pytest.raises(aw.LedgerError) as raised:
+        aw.verify(tmp_path)
+    assert raised.value.code == "ledger_broken"
+    assert "audit.000002.jsonl" in str(raised.value)
+
+
+def test_rotate_every_must_be_a_positive_number_of_seconds(tmp_path: Path) -> None:
+    with pytest.raises(aw.ConfigError) as raised:
+        aw.FileLedger(tmp_path / "audit.jsonl", rotate_every=-1.0)
+    assert raised.value.code == "invalid_limits"

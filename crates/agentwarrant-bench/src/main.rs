@@ -1,4 +1,5 @@
-//! The bench report: `cargo run --release -p agentwarrant-bench`.
+//! The bench report: `cargo run --release -p agentwarrant-bench` (`-- ledger` for the ledger
+//! throughput table alone).
 //!
 //! Runs a short version of the criterion benches' workload (`crates/agentwarrant/benches`),
 //! the floor (bare regorus) and the guard interleaved in the same run, and prints one table:
@@ -15,7 +16,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentwarrant::{Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, ToolCall};
+use agentwarrant::{
+    Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, Redaction, ToolCall,
+};
 
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
@@ -27,6 +30,9 @@ const CALLS: usize = 2_000;
 const WARMUP: usize = 200;
 /// Calls per thread in the throughput runs.
 const THREAD_CALLS: usize = 10_000;
+/// Calls per ledger throughput run (two records each); `Sync` syncs every record, so fewer.
+const LEDGER_CALLS: usize = 5_000;
+const LEDGER_SYNC_CALLS: usize = 300;
 
 /// Per-call latencies of one bench, in nanoseconds.
 #[derive(Default)]
@@ -129,6 +135,67 @@ fn floor_throughput(threads: usize) -> f64 {
         }
     });
     (threads * THREAD_CALLS) as f64 / elapsed.as_secs_f64()
+}
+
+/// Records per second through the guard's record path (redaction, sealing, the file) into a
+/// file ledger of `durability`: the two records of an allowed call, `LEDGER_CALLS` times.
+fn ledger_throughput(durability: Durability, redaction: Redaction) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open_with(dir.path().join("ledger.jsonl"), durability).unwrap();
+    let guard = Guard::builder()
+        .default_policy()
+        .limits(workload::limits())
+        .tools(workload::tools())
+        .ledger(ledger)
+        .redaction(redaction)
+        .build()
+        .unwrap();
+    let task = guard
+        .begin(workload::identity(), workload::intent())
+        .unwrap();
+    let prepared: Vec<_> = workload::calls()
+        .iter()
+        .map(|c| task.bench_prepare(c).unwrap())
+        .collect();
+    let n = if durability == Durability::Sync {
+        LEDGER_SYNC_CALLS
+    } else {
+        LEDGER_CALLS
+    };
+    let batch: Vec<_> = (0..n)
+        .map(|i| {
+            let call = &prepared[i % prepared.len()];
+            (call, agentwarrant::Task::bench_args(call))
+        })
+        .collect();
+    let started = Instant::now();
+    for (call, args) in batch {
+        assert!(task.bench_ledger(call, args), "the ledger records");
+    }
+    (2 * n) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The ledger throughput table: records per second per durability, redaction on and off
+/// (best of three runs each). Also `agentwarrant-bench ledger` on its own.
+fn ledger_table() {
+    let modes = [
+        ("os", Durability::Os),
+        ("batch", Durability::Batch),
+        ("sync", Durability::Sync),
+    ];
+    println!("  ledger throughput (records/s, file ledger, 1 thread, the record path of a call)");
+    println!(
+        "  {:<34} {:>14} {:>14}",
+        "durability", "redaction on", "redaction off"
+    );
+    for (label, durability) in modes {
+        let (mut on, mut off) = (0.0f64, 0.0f64);
+        for _ in 0..3 {
+            on = on.max(ledger_throughput(durability, Redaction::default()));
+            off = off.max(ledger_throughput(durability, Redaction::off()));
+        }
+        println!("  {label:<34} {on:>14.0} {off:>14.0}");
+    }
 }
 
 /// The system's load averages, to tell a quiet run from a busy one.
@@ -347,6 +414,9 @@ fn main() {
         let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
         return profile(what, n);
     }
+    if args.get(1).map(String::as_str) == Some("ledger") {
+        return ledger_table();
+    }
     let started = Instant::now();
     let calls = workload::calls();
     let documents = workload::documents();
@@ -519,6 +589,8 @@ fn main() {
         "guard_memory calls per second (1 thread)",
         1e6 / memory.median_us()
     );
+    println!();
+    ledger_table();
     println!();
     println!("  memory");
     println!(

@@ -56,7 +56,8 @@ enum Command {
     },
     /// Check a ledger's hash chain; names the first broken record.
     Verify {
-        /// The JSON Lines ledger.
+        /// The JSON Lines ledger: its file (with its rotated files `NAME.000001.jsonl`, …
+        /// next to it), or a directory holding one ledger.
         path: PathBuf,
         /// The hash the last record must have (detects a truncated tail).
         #[arg(long)]
@@ -73,7 +74,8 @@ enum Command {
     /// reasons, approver, outcome and duration; or `--summary` counts. Read-only; does not
     /// verify the chain (see `verify`).
     Log {
-        /// The JSON Lines ledger.
+        /// The JSON Lines ledger: its file (with its rotated files next to it), or a
+        /// directory holding one ledger.
         path: PathBuf,
         /// Only calls of tasks whose id starts with this.
         #[arg(long)]
@@ -403,10 +405,27 @@ fn verify_signed(path: &std::path::Path, key: &str, allow_open: bool) -> Result<
 /// 1); a ledger that cannot be read is an error (status 2).
 fn broken(path: &std::path::Path, error: agentwarrant::LedgerError) -> Result<u8, String> {
     match error {
-        agentwarrant::LedgerError::Broken { line, problem, .. } => {
+        agentwarrant::LedgerError::Broken {
+            path: file,
+            line,
+            problem,
+        } if file == path => {
             out!(
                 "broken: `{}` record {line} (line {line}): {problem}",
                 path.display()
+            );
+            Ok(FAILURE)
+        }
+        // A rotated ledger: the file of the break, and the line in it.
+        agentwarrant::LedgerError::Broken {
+            path: file,
+            line,
+            problem,
+        } => {
+            out!(
+                "broken: `{}`: file `{}` line {line}: {problem}",
+                path.display(),
+                file.display()
             );
             Ok(FAILURE)
         }

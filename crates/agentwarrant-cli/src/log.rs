@@ -7,6 +7,7 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 
 use agentwarrant::ledger::{read, Record, RecordFilter, RecordKind};
+use agentwarrant::Redaction;
 use serde_json::{json, Value as Json};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -87,7 +88,7 @@ pub(crate) fn log(
         .map_err(|e| e.to_string())?
         .collect::<Result<Vec<Record>, _>>()
         .map_err(|e| e.to_string())?;
-    let (tasks, calls) = timeline(&records);
+    let (tasks, calls) = timeline(&records, &Redaction::default());
     let calls: Vec<Call> = calls.into_iter().filter(|c| shown(c, filters)).collect();
     match (summary, format) {
         (false, Format::Json) => out!("{}", Json::Array(calls.iter().map(Call::to_json).collect())),
@@ -104,8 +105,10 @@ fn time_arg(flag: &str, text: &str) -> Result<OffsetDateTime, String> {
     })
 }
 
-/// The tasks in order of beginning, and every decided call with its outcome and depth.
-fn timeline(records: &[Record]) -> (Vec<Task>, Vec<Call>) {
+/// The tasks in order of beginning, and every decided call with its outcome and depth. The
+/// free text shown (goals, reasons) is redacted as the guard redacts records, so a ledger
+/// written without redaction shows no secret either.
+fn timeline(records: &[Record], redaction: &Redaction) -> (Vec<Task>, Vec<Call>) {
     let mut tasks = Vec::new();
     let mut calls: Vec<Call> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -114,7 +117,7 @@ fn timeline(records: &[Record]) -> (Vec<Task>, Vec<Call>) {
             RecordKind::TaskBegun => tasks.push(Task {
                 id: record.task_id.clone(),
                 identity: record.identity.clone(),
-                goal: record.intent.clone(),
+                goal: redaction.redact(&record.intent).into_owned(),
                 parent: record
                     .detail
                     .as_ref()
@@ -145,7 +148,14 @@ fn timeline(records: &[Record]) -> (Vec<Task>, Vec<Call>) {
                         .as_ref()
                         .map(|o| o.status.clone())
                         .unwrap_or_default(),
-                    reasons: decision.map(|d| d.reasons.clone()).unwrap_or_default(),
+                    reasons: decision
+                        .map(|d| {
+                            d.reasons
+                                .iter()
+                                .map(|r| redaction.redact(r).into_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     approvers: record.approver.clone().unwrap_or_default(),
                     outcome: None,
                     duration_us: None,

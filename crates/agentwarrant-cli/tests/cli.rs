@@ -442,3 +442,57 @@ fn replay_refuses_a_policy_that_does_not_compile_and_a_ledger_it_cannot_replay()
     let missing = agentwarrant(&["replay", dir.path().join("none.jsonl").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn verify_and_log_take_a_rotated_ledger_by_its_directory_and_name_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.jsonl");
+    assert!(agentwarrant(&["demo", "--ledger", whole.to_str().unwrap()])
+        .status
+        .success());
+    let timeline = stdout(&agentwarrant(&["log", whole.to_str().unwrap()]));
+    // The demo's ledger as rotation leaves it: three numbered files and the active one.
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let quarter = lines.len() / 4;
+    let rotated = dir.path().join("rotated");
+    std::fs::create_dir(&rotated).unwrap();
+    for (name, part) in [
+        ("demo.000001.jsonl", &lines[..quarter]),
+        ("demo.000002.jsonl", &lines[quarter..2 * quarter]),
+        ("demo.000003.jsonl", &lines[2 * quarter..3 * quarter]),
+        ("demo.jsonl", &lines[3 * quarter..]),
+    ] {
+        std::fs::write(rotated.join(name), format!("{}\n", part.join("\n"))).unwrap();
+    }
+    let rotated_arg = rotated.to_str().unwrap();
+    let verified = agentwarrant(&["verify", rotated_arg]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+    assert!(stdout(&verified).contains(&format!("holds {} intact records", lines.len())));
+    let active = rotated.join("demo.jsonl");
+    assert!(agentwarrant(&["verify", active.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(stdout(&agentwarrant(&["log", rotated_arg])), timeline);
+
+    std::fs::remove_file(rotated.join("demo.000002.jsonl")).unwrap();
+    let broken = agentwarrant(&["verify", rotated_arg]);
+    assert_eq!(broken.status.code(), Some(1));
+    let said = stdout(&broken);
+    assert!(
+        said.contains("demo.000002.jsonl") && said.contains("missing"),
+        "{said}"
+    );
+    let log = agentwarrant(&["log", rotated_arg]);
+    assert_eq!(log.status.code(), Some(2));
+    let mut names: Vec<_> = std::fs::read_dir(&rotated)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["demo.000001.jsonl", "demo.000003.jsonl", "demo.jsonl"],
+        "nothing was written"
+    );
+}

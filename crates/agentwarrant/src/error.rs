@@ -99,6 +99,15 @@ pub enum BuildError {
         /// What is wrong, with the declared environments.
         problem: String,
     },
+    /// A redaction pattern of the user's does not compile, matches empty text, or has a
+    /// malformed kind.
+    #[error("redaction pattern `{kind}`: {problem}")]
+    InvalidRedaction {
+        /// The kind the pattern was given.
+        kind: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A limit is out of its range (e.g. a grant lifetime of zero or past a year).
     #[error("limit `{limit}`: {problem}")]
     InvalidLimits {
@@ -123,6 +132,7 @@ impl BuildError {
             BuildError::DuplicateTool { .. } => "duplicate_tool",
             BuildError::InvalidLimits { .. } => "invalid_limits",
             BuildError::InvalidEnvironment { .. } => "invalid_environment",
+            BuildError::InvalidRedaction { .. } => "invalid_redaction",
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::{Limits, TaskLimits};
 use crate::policy::{Backend, Policy, PolicyEngine};
 use crate::principal::Principal;
+use crate::redact::Redaction;
 use crate::runtime::Runtime;
 use crate::task::Task;
 use crate::token::SigningKey;
@@ -262,6 +263,7 @@ pub struct GuardBuilder {
     approver: Option<Arc<dyn Approver>>,
     approvals: Arc<dyn ApprovalStore>,
     ledger: Option<Arc<dyn Ledger>>,
+    redaction: Redaction,
     clock: Arc<dyn Clock>,
     limits: Limits,
     env: String,
@@ -286,6 +288,7 @@ impl Default for GuardBuilder {
             approver: None,
             approvals: Arc::new(ApprovalQueue::new()),
             ledger: None,
+            redaction: Redaction::default(),
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             env: "dev".into(),
@@ -368,6 +371,20 @@ impl GuardBuilder {
     /// Sets the ledger (default: an in-memory ledger).
     pub fn ledger(mut self, ledger: impl Ledger + 'static) -> Self {
         self.ledger = Some(Arc::new(ledger));
+        self
+    }
+
+    /// Which secrets are redacted from records before they reach the ledger or a `tracing`
+    /// subscriber (default: [`Redaction::default`], the built-in detectors). The tool specs'
+    /// `sensitive_args` are redacted whatever this says.
+    ///
+    /// ```
+    /// use agentwarrant::{Guard, Redaction};
+    /// let guard = Guard::builder().redaction(Redaction::off()).build()?;
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn redaction(mut self, redaction: Redaction) -> Self {
+        self.redaction = redaction;
         self
     }
 
@@ -514,6 +531,7 @@ impl GuardBuilder {
                 approver: self.approver,
                 approvals: self.approvals,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
+                redaction: self.redaction,
                 limits: self.limits,
                 env: self.env,
                 production,

@@ -55,6 +55,7 @@ mod grant;
 mod identity;
 mod intent;
 mod jwt;
+mod redact;
 mod token;
 mod tool;
 // Services: evaluation and evidence.
@@ -101,6 +102,7 @@ pub use policy::{
 };
 pub use principal::Principal;
 pub use reason::{Effect, Reason, ReasonCode};
+pub use redact::Redaction;
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::{
     Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant,
@@ -112,6 +114,11 @@ pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/ledger.md` compile and run as doc tests.
+#[doc = include_str!("../../../docs/ledger.md")]
+#[cfg(doctest)]
+pub struct LedgerDoctests;
 
 /// The Rust examples of `docs/tokens.md` compile and run as doc tests.
 #[doc = include_str!("../../../docs/tokens.md")]

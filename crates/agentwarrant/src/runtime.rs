@@ -14,6 +14,7 @@ use crate::ledger::Ledger;
 use crate::limits::Limits;
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
+use crate::redact::Redaction;
 use crate::token::SigningKey;
 use crate::tool::ToolSpec;
 
@@ -28,6 +29,8 @@ pub(crate) struct Runtime {
     /// Where deferred approval requests wait for their answers.
     pub(crate) approvals: Arc<dyn ApprovalStore>,
     pub(crate) ledger: Arc<dyn Ledger>,
+    /// The secrets redacted from every record before it is written or traced.
+    pub(crate) redaction: Redaction,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,
     pub(crate) env: String,

@@ -712,6 +712,9 @@ class Guard:
     - ``record_policy_inputs``: whether each ``call.decided`` record keeps the policy input its
       decision was made on (args redacted), what ``agentwarrant replay`` evaluates under another
       policy; ``False`` makes records smaller and calls a little cheaper.
+    - ``redact_secrets``: secrets found by their shape in what the ledger records (API tokens,
+      private keys, passwords in URLs, card numbers, ...) become ``[REDACTED:kind]``; the
+      default. ``False`` leaves every arg not declared sensitive as given.
     """
 
     def __init__(
@@ -734,6 +737,7 @@ class Guard:
         jwt_issuer: Optional[str] = None,
         jwt_audience: Optional[str] = None,
         record_policy_inputs: bool = True,
+        redact_secrets: bool = True,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
@@ -755,6 +759,7 @@ class Guard:
             jwt_issuer=jwt_issuer,
             jwt_audience=jwt_audience,
             record_policy_inputs=record_policy_inputs,
+            redact_secrets=redact_secrets,
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None

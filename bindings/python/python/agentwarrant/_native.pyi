@@ -288,6 +288,7 @@ class GuardCore:
         jwt_issuer: Optional[str] = None,
         jwt_audience: Optional[str] = None,
         record_policy_inputs: bool = True,
+        redact_secrets: bool = True,
     ) -> GuardCore: ...
     def add_tool(self, spec: ToolSpec) -> None: ...
     def disable_identity(self, id: str) -> None: ...
@@ -340,7 +341,14 @@ class MemoryLedger:
 
 @final
 class FileLedger:
-    def __new__(cls, path: _Path, *, sync: bool = False) -> FileLedger: ...
+    def __new__(
+        cls,
+        path: _Path,
+        *,
+        sync: bool = False,
+        rotate_bytes: Optional[int] = None,
+        rotate_every: Optional[float] = None,
+    ) -> FileLedger: ...
     @property
     def path(self) -> pathlib.Path: ...
     def verify(self) -> LedgerHead: ...

@@ -4,13 +4,14 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 
 use super::checkpoint::{self, CheckpointKey, Checkpoints};
 use super::encode::{Encoded, Sealer};
-use super::verify::verify_reader;
+use super::rotate::Family;
+use super::verify::{verify_after, Head, Report};
 use super::{Ledger, Record, RecordKind};
 use crate::canonical::sha256_hex;
 use crate::error::LedgerError;
@@ -55,6 +56,30 @@ struct Output {
     len: u64,
     /// When the file was last checked to still be the one at the ledger's path.
     checked: Instant,
+    /// When the active file got its first record (or was opened empty).
+    began: SystemTime,
+    /// The number of the last rotated file (0: none yet).
+    number: u64,
+}
+
+/// When the active file is rotated: before a write that would take it past `bytes`, or once
+/// it is `every` old; never while it is empty.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rotation {
+    bytes: Option<u64>,
+    every: Option<Duration>,
+}
+
+impl Rotation {
+    fn due(&self, output: &Output, adding: u64) -> bool {
+        output.len > 0
+            && (self
+                .bytes
+                .is_some_and(|bytes| output.len.saturating_add(adding) > bytes)
+                || self
+                    .every
+                    .is_some_and(|every| output.began.elapsed().is_ok_and(|age| age >= every)))
+    }
 }
 
 /// How often a writer checks that its file is still the one at the ledger's path.
@@ -119,6 +144,8 @@ fn same_file(_file: &File, _path: &Path) -> Result<(), String> {
 /// write (`writing`) takes the last two, after letting go of `state`.
 struct Shared {
     path: PathBuf,
+    family: Family,
+    rotation: Rotation,
     durability: Durability,
     checkpoints: Option<Checkpoints>,
     state: Mutex<State>,
@@ -225,6 +252,9 @@ impl Shared {
         }
         let mut output = self.output.lock().map_err(|e| self.io(e))?;
         output.still_at(&self.path).map_err(|e| self.io(e))?;
+        if self.rotation.due(&output, lines.len() as u64) {
+            self.rotate(&mut output)?;
+        }
         let sync = self.durability != Durability::Os;
         output.write(&lines, sync).map_err(|e| self.os(&e))?;
         *sealer = next;
@@ -232,7 +262,107 @@ impl Shared {
     }
 }
 
-/// Opens a [`FileLedger`]: durability and signed checkpoints.
+impl Shared {
+    /// Moves the active file to the next rotated name and starts an empty one at the
+    /// ledger's path; the chain goes on in it. SECURITY: the file is synced first and never
+    /// replaces a rotated file, so nothing written is lost or overwritten.
+    fn rotate(&self, output: &mut Output) -> Result<(), LedgerError> {
+        output.file.sync_data().map_err(|e| self.os(&e))?;
+        same_file(&output.file, &self.path).map_err(|e| self.io(e))?;
+        let next = self.family.rotated_name(output.number + 1);
+        if next.exists() {
+            return Err(self.io(format!(
+                "cannot rotate: `{}` already exists; move it away (or restore the files it \
+                 follows) and reopen the ledger",
+                next.display()
+            )));
+        }
+        std::fs::rename(&self.path, &next).map_err(|e| LedgerError::io(next.clone(), &e))?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| self.os(&e))?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => LedgerError::Locked {
+                path: self.path.clone(),
+            },
+            std::fs::TryLockError::Error(e) => self.os(&e),
+        })?;
+        if self.durability != Durability::Os {
+            sync_dir(&self.path).map_err(|e| self.os(&e))?;
+        }
+        output.file = file;
+        output.len = 0;
+        output.number += 1;
+        output.began = SystemTime::now();
+        output.checked = Instant::now();
+        Ok(())
+    }
+}
+
+/// Syncs the directory of `path`, so that a rename in it survives a crash of the machine.
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
+        _ => File::open(".")?.sync_all(),
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The last record of a rotated file: where the chain of the file after it starts.
+fn file_head(path: &Path) -> Result<Head, LedgerError> {
+    let file = File::open(path).map_err(|e| LedgerError::io(path, &e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let (mut line, mut last) = (Vec::new(), Vec::new());
+    loop {
+        line.clear();
+        let read = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+            .map_err(|e| LedgerError::io(path, &e))?;
+        if read == 0 {
+            break;
+        }
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            std::mem::swap(&mut line, &mut last);
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Tail {
+        seq: u64,
+        hash: String,
+    }
+    let tail: Tail = serde_json::from_slice(&last).map_err(|e| LedgerError::Broken {
+        path: path.to_owned(),
+        line: 0,
+        problem: format!("the last record of the rotated file does not read: {e}"),
+    })?;
+    Ok(Head {
+        records: tail.seq,
+        hash: tail.hash,
+    })
+}
+
+/// When the first record of `file` was written, if it says.
+fn first_record_time(file: &File) -> Option<SystemTime> {
+    let mut first = Vec::new();
+    std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut first).ok()?;
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        ts: String,
+    }
+    let stamp: Stamp = serde_json::from_slice(&first).ok()?;
+    let at = time::OffsetDateTime::parse(&stamp.ts, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    Some(at.into())
+}
+
+/// Opens a [`FileLedger`]: durability, signed checkpoints and rotation.
 ///
 /// ```
 /// use agentwarrant::ledger::{CheckpointKey, FileLedger};
@@ -249,6 +379,7 @@ impl Shared {
 pub struct FileLedgerOptions {
     durability: Durability,
     checkpoints: Option<Checkpoints>,
+    rotation: Rotation,
 }
 
 impl FileLedgerOptions {
@@ -267,12 +398,45 @@ impl FileLedgerOptions {
         self
     }
 
+    /// Rotates the active file before a write that would take it past `bytes` (a file holds
+    /// at least one group of records, so only a group larger than `bytes` exceeds it).
+    ///
+    /// The active file keeps the ledger's path; the files it is rotated into are numbered
+    /// next to it, oldest first: `audit.jsonl` → `audit.000001.jsonl`, `audit.000002.jsonl`,
+    /// … The chain and the checkpoints go on across them: the first record of a file has
+    /// the `seq` after, and the `prev` of, the last record of the file before.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use std::time::Duration;
+    /// let ledger = agentwarrant::FileLedger::options()
+    ///     .rotate_bytes(64 << 20)
+    ///     .rotate_every(Duration::from_secs(24 * 3600))
+    ///     .open(dir.path().join("audit.jsonl"))?;
+    /// # Ok::<(), agentwarrant::LedgerError>(())
+    /// ```
+    pub fn rotate_bytes(mut self, bytes: u64) -> Self {
+        self.rotation.bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Rotates the active file before the first write once its first record is `every` old
+    /// (see [`FileLedgerOptions::rotate_bytes`] for the names and the chain).
+    pub fn rotate_every(mut self, every: Duration) -> Self {
+        self.rotation.every = Some(every);
+        self
+    }
+
     /// Opens (or creates) the ledger at `path`.
     ///
     /// An existing file is verified and its chain continued; a broken file is refused so
     /// that nothing is appended to (or hides) a tampered record. A last line cut short by a
     /// crash is moved aside to `PATH.torn-<unix seconds>` and recorded as `ledger.recovered`,
     /// so a restart is never blocked and nothing is lost silently.
+    ///
+    /// With rotated files next to it, the active file must continue the chain of the last of
+    /// them (an empty active file continues it); the rotated files themselves are checked by
+    /// [`verify`](super::verify).
     pub fn open(self, path: impl AsRef<Path>) -> Result<FileLedger, LedgerError> {
         let path = path.as_ref().to_owned();
         let io = |e: std::io::Error| LedgerError::io(path.clone(), &e);
@@ -291,26 +455,37 @@ impl FileLedgerOptions {
                 std::fs::TryLockError::Error(e) => io(e),
             })?;
         }
-        let mut sealer = Sealer::default();
+        let family = Family::of(&path);
+        let mut number = 0;
+        let mut start = Report::genesis();
+        let mut previous = None;
+        // Only regular files hold a chain to continue (not /dev/null or a pipe).
+        if metadata.is_file() {
+            if let Some((last, rotated)) = family.rotated()?.pop() {
+                number = last;
+                start = Report::at(file_head(&rotated)?);
+                previous = Some(rotated);
+            }
+        }
+        let mut sealer = Sealer::resume(start.head.records, start.head.hash.clone());
         let mut len = 0;
         let mut recovered = None;
-        // Only regular files hold a chain to continue (not /dev/null or a pipe).
+        let mut began = SystemTime::now();
         if metadata.is_file() && metadata.len() > 0 {
             recovered = recover_torn_tail(&mut file, &path)?;
             file.seek(SeekFrom::Start(0)).map_err(io)?;
-            let report = verify_reader(std::io::BufReader::new(&file), None).map_err(
-                |(line, problem)| LedgerError::Broken {
-                    path: path.clone(),
-                    line,
-                    problem,
-                },
-            )?;
+            began = first_record_time(&file).unwrap_or(began);
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            let reader = std::io::BufReader::new(&file);
+            let report = verify_after(reader, None, start, &path, previous.as_deref())?;
             len = file.metadata().map_err(io)?.len();
             sealer = Sealer::resume(report.head.records, report.head.hash);
         }
         let next_seq = sealer.next_seq();
         let shared = Arc::new(Shared {
             path: path.clone(),
+            family,
+            rotation: self.rotation,
             durability: self.durability,
             state: Mutex::new(State {
                 queued: Vec::new(),
@@ -324,6 +499,8 @@ impl FileLedgerOptions {
                 file,
                 len,
                 checked: Instant::now(),
+                began,
+                number,
             }),
             written: Condvar::new(),
             checkpoints: self.checkpoints,

@@ -13,6 +13,7 @@ mod encode;
 mod file;
 mod memory;
 mod read;
+mod rotate;
 mod sink;
 mod verify;
 

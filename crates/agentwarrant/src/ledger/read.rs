@@ -3,6 +3,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use super::rotate::ledger_files;
 use super::{Record, RecordKind};
 use crate::error::LedgerError;
 
@@ -74,16 +75,36 @@ impl RecordFilter {
     }
 }
 
-/// The records of a JSON Lines ledger file that pass `filter`, in order, read one line at a
-/// time. Reading does not verify the chain: run [`verify`](super::verify) for that.
+/// The records of a JSON Lines ledger that pass `filter`, in order, read one line at a
+/// time. `path` is the ledger's file or a directory holding one ledger; a rotated ledger is
+/// read across its files (as [`verify`](super::verify) takes them), and an error names the
+/// file and its line. Reading does not verify the chain: run `verify` for that.
 pub fn read(
     path: impl AsRef<Path>,
     filter: &RecordFilter,
 ) -> Result<impl Iterator<Item = Result<Record, LedgerError>> + '_, LedgerError> {
-    let path: PathBuf = path.as_ref().to_owned();
-    let file = std::fs::File::open(&path).map_err(|e| LedgerError::io(path.clone(), &e))?;
+    let files = ledger_files(path.as_ref())?;
+    for file in &files {
+        std::fs::metadata(file).map_err(|e| LedgerError::io(file.clone(), &e))?;
+    }
+    Ok(files.into_iter().flat_map(move |file| {
+        let records: Box<dyn Iterator<Item = Result<Record, LedgerError>> + '_> =
+            match std::fs::File::open(&file) {
+                Ok(opened) => Box::new(read_file(file, opened, filter)),
+                Err(e) => Box::new(std::iter::once(Err(LedgerError::io(file, &e)))),
+            };
+        records
+    }))
+}
+
+/// The records of one file of a ledger that pass `filter`.
+fn read_file(
+    path: PathBuf,
+    file: std::fs::File,
+    filter: &RecordFilter,
+) -> impl Iterator<Item = Result<Record, LedgerError>> + '_ {
     let lines = std::io::BufReader::new(file).lines();
-    Ok(lines.enumerate().filter_map(move |(index, line)| {
+    lines.enumerate().filter_map(move |(index, line)| {
         let broken = |problem: String| LedgerError::Broken {
             path: path.clone(),
             line: index as u64 + 1,
@@ -99,5 +120,5 @@ pub fn read(
             Ok(record) if !filter.matches(&record) => None,
             other => Some(other),
         }
-    }))
+    })
 }

@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::checkpoint::VerifyingKey;
+use super::rotate::ledger_files;
 use super::{RecordKind, GENESIS, SCHEMA};
 use crate::canonical::Hex;
 use crate::error::LedgerError;
@@ -92,19 +93,41 @@ pub fn verify_str(text: &str) -> Result<Head, (u64, String)> {
 /// signature must verify under it. `Err` names the first broken record (1-based) and what is
 /// wrong with it.
 pub fn verify_reader(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     key: Option<&VerifyingKey>,
 ) -> Result<Report, (u64, String)> {
-    let mut report = Report {
-        head: Head {
+    verify_continuing(reader, key, Report::genesis())
+}
+
+impl Report {
+    /// The report of a ledger with no records.
+    pub(crate) fn genesis() -> Self {
+        Self::at(Head {
             records: 0,
             hash: GENESIS.to_owned(),
-        },
-        checkpoints: 0,
-        last_checkpoint: None,
-        unsigned_tail: 0,
-        closed: false,
-    };
+        })
+    }
+
+    /// The report of a chain whose last record is `head` (checkpoints not counted).
+    pub(crate) fn at(head: Head) -> Self {
+        Report {
+            head,
+            checkpoints: 0,
+            last_checkpoint: None,
+            unsigned_tail: 0,
+            closed: false,
+        }
+    }
+}
+
+/// Verifies the records read from `reader` as the continuation of the chain `report` ends
+/// on (the next file of a rotated ledger); `Err` names the line in `reader`.
+pub(crate) fn verify_continuing(
+    mut reader: impl BufRead,
+    key: Option<&VerifyingKey>,
+    mut report: Report,
+) -> Result<Report, (u64, String)> {
+    let before = report.head.records;
     let mut buffer = Vec::new();
     for number in 1u64.. {
         buffer.clear();
@@ -130,9 +153,10 @@ pub fn verify_reader(
         let Some(hash) = shape.hash.as_deref() else {
             return fail("missing `hash`".into());
         };
-        if shape.seq != Some(number) {
+        let seq = before + number;
+        if shape.seq != Some(seq) {
             return fail(format!(
-                "expected seq {number}: a record was removed, added or moved"
+                "expected seq {seq}: a record was removed, added or moved"
             ));
         }
         if shape.prev.as_deref() != Some(report.head.hash.as_str()) {
@@ -160,16 +184,16 @@ pub fn verify_reader(
         }
         if shape.kind == RecordKind::LedgerCheckpoint {
             let prev = report.head.hash.as_str();
-            report.closed = checkpoint(&shape, number - 1, prev, key).map_err(|p| (number, p))?;
+            report.closed = checkpoint(&shape, seq - 1, prev, key).map_err(|p| (number, p))?;
             report.checkpoints += 1;
-            report.last_checkpoint = Some(number);
+            report.last_checkpoint = Some(seq);
             report.unsigned_tail = 0;
         } else {
             report.closed = false;
             report.unsigned_tail += 1;
         }
         report.head = Head {
-            records: number,
+            records: seq,
             hash: hash.to_owned(),
         };
     }
@@ -232,7 +256,19 @@ pub(super) fn unsealed(line: &str, hash: &str) -> Option<String> {
     around_hash(line, hash).map(|(before, after)| format!("{before}{after}"))
 }
 
-/// Verifies a ledger file; see [`verify_str`].
+/// Verifies a ledger file; see [`verify_str`]. `path` is the ledger's file, or a directory
+/// holding one ledger: a rotated ledger is verified across all its files, the active one
+/// with its rotated files `NAME.000001.EXT`, … next to it, and a file out of order or
+/// missing is [`LedgerError::Broken`] naming the file where the chain breaks.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use agentwarrant::ledger::{verify, FileLedger};
+/// let ledger = FileLedger::options().rotate_bytes(1 << 20).open(dir.path().join("audit.jsonl"))?;
+/// drop(ledger);
+/// assert_eq!(verify(dir.path())?.records, 0);
+/// # Ok::<(), agentwarrant::LedgerError>(())
+/// ```
 pub fn verify(path: impl AsRef<Path>) -> Result<Head, LedgerError> {
     verify_file(path.as_ref(), None).map(|report| report.head)
 }
@@ -245,12 +281,45 @@ pub fn verify_signed(path: impl AsRef<Path>, key: &VerifyingKey) -> Result<Repor
 }
 
 fn verify_file(path: &Path, key: Option<&VerifyingKey>) -> Result<Report, LedgerError> {
-    let file = std::fs::File::open(path).map_err(|e| LedgerError::io(path, &e))?;
-    verify_reader(std::io::BufReader::with_capacity(1 << 16, file), key).map_err(
-        |(line, problem)| LedgerError::Broken {
-            path: path.to_owned(),
+    let mut report = Report::genesis();
+    let mut previous = None;
+    for file in ledger_files(path)? {
+        let opened = std::fs::File::open(&file).map_err(|e| LedgerError::io(&file, &e))?;
+        let reader = std::io::BufReader::with_capacity(1 << 16, opened);
+        report = verify_after(reader, key, report, &file, previous.as_deref())?;
+        previous = Some(file);
+    }
+    Ok(report)
+}
+
+/// Verifies one file of a ledger as the continuation of `report`, the chain of the files
+/// before it (`previous` the last of them); a break at its first record names that file.
+pub(crate) fn verify_after(
+    reader: impl BufRead,
+    key: Option<&VerifyingKey>,
+    report: Report,
+    file: &Path,
+    previous: Option<&Path>,
+) -> Result<Report, LedgerError> {
+    let ends = report.head.records;
+    verify_continuing(reader, key, report).map_err(|(line, problem)| {
+        let problem = match previous {
+            Some(previous)
+                if line == 1
+                    && (problem.starts_with("expected seq") || problem.starts_with("`prev`")) =>
+            {
+                format!(
+                    "{problem}; the file does not continue `{}` (which ends at seq {ends}): \
+                     rotated files out of order, or one missing or replaced",
+                    previous.display()
+                )
+            }
+            _ => problem,
+        };
+        LedgerError::Broken {
+            path: file.to_owned(),
             line,
             problem,
-        },
-    )
+        }
+    })
 }

@@ -8,6 +8,7 @@ use crate::clock::rfc3339;
 use crate::error::LedgerError;
 use crate::ids::CallId;
 use crate::ledger::{DecisionRecord, OutcomeRecord, Record, RecordKind};
+use crate::redact::Redaction;
 use crate::tool::{ToolCall, ToolSpec};
 
 /// The call-specific fields of a ledger record; the task fills in the rest.
@@ -91,7 +92,7 @@ impl TaskInner {
             (true, _) => Some(serde_json::json!({ "escalated": true })),
             (false, detail) => detail,
         };
-        let record = Record {
+        let mut record = Record {
             schema: 0,
             seq: 0,
             ts: rfc3339(self.runtime.clock.now()),
@@ -112,6 +113,7 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
+        redact(&self.runtime.redaction, &mut record);
         super::telemetry::observe(&record);
         if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
             return self.runtime.ledger.append(record);
@@ -137,6 +139,32 @@ impl TaskInner {
         );
         Ok(seq)
     }
+}
+
+/// SECURITY: the secrets a record carries in its free text (args, detail, reasons, outcome
+/// error, the goal) are redacted before the record is written or traced; `args_digest` was
+/// computed over the args as given, so it still binds the call.
+fn redact(redaction: &Redaction, record: &mut Record) {
+    if !redaction.is_enabled() {
+        return;
+    }
+    for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
+        redaction.redact_json(json);
+    }
+    if let Some(decision) = &mut record.decision {
+        decision
+            .reasons
+            .iter_mut()
+            .for_each(|r| redaction.redact_string(r));
+        // The policy input holds the args and the goal again.
+        if let Some(input) = &mut decision.input {
+            redaction.redact_json(input);
+        }
+    }
+    if let Some(error) = record.outcome.as_mut().and_then(|o| o.error.as_mut()) {
+        redaction.redact_string(error);
+    }
+    redaction.redact_string(&mut record.intent);
 }
 
 /// What the `tracing` event of a record shows, taken before the record moves into the ledger.

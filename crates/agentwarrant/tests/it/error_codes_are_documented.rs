@@ -55,6 +55,10 @@ fn every_library_code() -> BTreeSet<&'static str> {
             env: "production".into(),
             problem: "p".into(),
         },
+        BuildError::InvalidRedaction {
+            kind: "k".into(),
+            problem: "p".into(),
+        },
     ];
     let ledger = [
         LedgerError::other("l", "m"),

@@ -34,6 +34,13 @@ mod standing_approvals_are_bounded;
 // The hash-chained ledger: what it records, and that every kind of tampering is found.
 mod ledger_is_tamper_evident;
 
+// Secrets found by their shape are redacted before a record is written; look-alikes are not.
+mod secrets_are_redacted_before_they_are_recorded;
+
+// A file ledger rotated by size or time: one chain across numbered files, verified and read
+// from the directory or the active file; files out of order or missing are named.
+mod rotated_ledgers_chain_across_files;
+
 // Labels, delegation, revocation and call counts across a task tree.
 mod chain_tracks_the_task_tree;
 

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
         &[
-            "approval", "chain", "grant", "identity", "intent", "jwt", "token", "tool",
+            "approval", "chain", "grant", "identity", "intent", "jwt", "redact", "token", "tool",
         ],
     ),
     ("services", &["approval_store", "ledger", "policy"]),
