@@ -12,6 +12,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "python"
 NEEDS = {
+    "langchain_agent": "langchain_core",
     "langgraph_agent": "langgraph",
     "langgraph_approval": "langgraph",
     "openai_agents_agent": "agents",
@@ -46,6 +47,7 @@ def _required_in_ci(name: str) -> bool:
     "name",
     [
         "quickstart",
+        "langchain_agent",
         "langgraph_agent",
         "langgraph_approval",
         "openai_agents_agent",
