@@ -102,3 +102,21 @@ def test_a_bare_goal_is_refused_when_the_default_tool_is_scoped() -> None:
     guard = aw.Guard(default_tool=aw.ToolSpec("*", impact="low", scopes=["tools.call:{name}"]))
     with pytest.raises(aw.ConfigError, match="default tool"):
         guard.task(OPS, "anything")
+
+
+def test_a_spec_given_to_an_adapter_never_loses_to_another_declared_on_the_guard() -> None:
+    from agentwarrant.integrations._common import resolve_specs
+
+    guard = aw.Guard()
+    guard.add_tool(aw.ToolSpec("deploy", impact="low"))
+    # A stricter spec given at wrap time is not silently dropped for the declared one.
+    with pytest.raises(aw.ConfigError) as caught:
+        resolve_specs(guard, ["deploy"], specs={"deploy": aw.ToolSpec("deploy", impact="critical")})
+    assert caught.value.code == "duplicate_tool"
+    assert guard.spec("deploy").impact == "low"
+    # The same spec again, or none, resolves to the declared one.
+    assert resolve_specs(guard, ["deploy"], specs=[aw.ToolSpec("deploy", impact="low")])["deploy"].impact == "low"
+    assert resolve_specs(guard, ["deploy"])["deploy"].impact == "low"
+    # A given spec for an undeclared tool is declared.
+    assert resolve_specs(guard, ["rollback"], specs={"rollback": aw.ToolSpec("rollback", impact="high")})
+    assert guard.spec("rollback").impact == "high"

@@ -30,8 +30,10 @@ def resolve_specs(guard: Guard, names: Iterable[str], specs: Specs = None, defau
     """The spec of every tool in ``names``, declared on ``guard``.
 
     A tool's spec is the one given in ``specs``, else the one already declared on the guard,
-    else ``default`` (or the guard's ``default_tool``) under the tool's name. A tool with none
-    of them fails here, at wrap time, naming it: no tool is left unguarded silently.
+    else ``default`` (or the guard's ``default_tool``) under the tool's name. A spec given for
+    a tool the guard declared otherwise fails here (:class:`~agentwarrant.ConfigError`
+    ``duplicate_tool``): neither spec is silently dropped. A tool with no spec at all fails
+    here too, naming it: no tool is left unguarded silently.
     """
     given = spec_map(specs)
     fallback = default if default is not None else guard.default_tool
@@ -39,14 +41,14 @@ def resolve_specs(guard: Guard, names: Iterable[str], specs: Specs = None, defau
     missing = []
     for name in names:
         declared = guard.spec(name)
-        spec = declared or given.get(name)
+        spec = given.get(name) or declared
         if spec is None and fallback is not None:
             spec = fallback.with_name(name)
         if spec is None:
             missing.append(name)
             continue
-        if declared is None:
-            guard.add_tool(spec)
+        if spec is not declared:
+            guard.add_tool(spec)  # an equal spec is harmless; another one is `duplicate_tool`
         resolved[name] = spec
     if missing:
         listed = ", ".join(f"`{name}`" for name in missing)
