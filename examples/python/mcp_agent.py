@@ -38,7 +38,8 @@ async def main() -> None:
     guard = make_guard()
     server = research_server()
     # In-process, the server's calls run in the task current here (`task="current"`); a
-    # deployed server passes `identity=` and `intent=` (a task per client connection) or `task=`.
+    # deployed server passes `identity=` and `intent=` (a task per client session; on a
+    # stateless exchange each request is its own task) or `task=` to chain a whole run.
     guard_server(server, guard, specs=specs, task="current")
     async with guard.task(researcher, intent):
         async with Client(server) as plain_client:

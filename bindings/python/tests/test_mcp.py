@@ -142,6 +142,24 @@ async def test_unguarded_server_tools_fail_at_wrap_time(story_guard):
             await guard_client(client, story_guard, specs=[story_specs()["fetch_page"], story_specs()["send_email"]])
 
 
+async def test_a_tool_registered_after_wrapping_gets_the_default_spec_or_is_refused(story_guard, researcher, goal):
+    def ping() -> str:
+        """Answers pong."""
+        return "pong"
+
+    # Without a default first: the default case declares `ping` on the guard.
+    for default, expected_error in ((None, True), (aw.ToolSpec("any", impact="low"), False)):
+        server = make_server()
+        guard_server(server, story_guard, specs=story_specs(), task="current", default=default)
+        server.tool()(ping)
+        async with story_guard.task(researcher, goal):
+            async with connect(server) as client:
+                result = await client.call_tool("ping", {})
+        assert is_error(result) is expected_error, text(result)
+        assert expected_error or text(result) == "pong"
+        assert not expected_error or "unknown_tool" in text(result)
+
+
 async def test_tool_errors_are_recorded_as_outcomes(story_guard, researcher, goal):
     server = Server("broken")
     server.tool()(explode)

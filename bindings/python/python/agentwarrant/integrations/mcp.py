@@ -264,6 +264,9 @@ class GuardMiddleware:
         return task
 
     async def _call(self, ctx: Any, name: str, arguments: Mapping[str, Any], call: Callable[[], Awaitable[Any]], wrap: Callable[[CallToolResult], Any]) -> Any:
+        if self.default is not None and self.guard.spec(name) is None:
+            # A tool registered after wrapping gets the default spec, as one listed at wrap time.
+            self.guard.add_tool(self.default.with_name(name))
         try:
             task = self._task(ctx)
         except NoActiveTask as error:
