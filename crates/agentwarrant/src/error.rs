@@ -225,6 +225,28 @@ pub enum TaskError {
         /// Why, and what to do.
         problem: String,
     },
+    /// The guard's credential broker could not mint the task's credential: the task does not
+    /// begin (fix the broker's store or permissions, then begin again).
+    #[error("task of `{identity}`: no credential could be minted for its grant: {problem}")]
+    CredentialUnavailable {
+        /// The identity the task would have run as.
+        identity: String,
+        /// What the broker said.
+        problem: String,
+    },
+    /// The task ended, but its credential could not be revoked (after retries): it is recorded
+    /// in the ledger and kept by the guard until `Guard::retry_revocations` revokes it.
+    #[error(
+        "task `{task}` ended, but its credential `{credential}` is not revoked yet: {problem}"
+    )]
+    CredentialNotRevoked {
+        /// The task's id.
+        task: String,
+        /// The credential's id.
+        credential: String,
+        /// What the broker said.
+        problem: String,
+    },
     /// The ledger refused the record, so the task did not change state. The ledger's error is
     /// the `source`, not repeated in this message.
     #[error("task `{task}`: the ledger refused its record")]
@@ -242,6 +264,8 @@ impl TaskError {
         match self {
             TaskError::Ended { .. } => "task_ended",
             TaskError::Suspended { .. } => "task_suspended",
+            TaskError::CredentialUnavailable { .. } => "credential_unavailable",
+            TaskError::CredentialNotRevoked { .. } => "credential_not_revoked",
             TaskError::Ledger { .. } => "ledger_error",
         }
     }

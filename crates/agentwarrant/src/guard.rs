@@ -2,11 +2,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::approval::{Approver, UsedApprovals};
 use crate::approval_store::{ApprovalQueue, ApprovalStore};
 use crate::clock::{Clock, SystemClock};
+use crate::credential::CredentialBroker;
 use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
 use crate::intent::Intent;
@@ -182,6 +183,35 @@ impl Guard {
         self.inner.revocations.clone()
     }
 
+    /// The ids of ended tasks' credentials that the broker has not revoked yet (it failed;
+    /// see [`Guard::retry_revocations`]).
+    pub fn unrevoked_credentials(&self) -> Vec<String> {
+        let unrevoked = self.inner.unrevoked.lock();
+        let unrevoked = unrevoked.unwrap_or_else(|p| p.into_inner());
+        unrevoked.iter().map(|c| c.id().to_owned()).collect()
+    }
+
+    /// Tries again to revoke every credential the broker failed to revoke when its task
+    /// ended; returns the ids still unrevoked (empty once all are).
+    pub fn retry_revocations(&self) -> Vec<String> {
+        let Some(broker) = &self.inner.broker else {
+            return Vec::new();
+        };
+        let mut unrevoked = self
+            .inner
+            .unrevoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        unrevoked.retain(|credential| {
+            let failed = broker.revoke(credential);
+            if let Err(error) = &failed {
+                tracing::error!(target: "agentwarrant::credential", %error, credential = credential.id(), "could not revoke a credential");
+            }
+            failed.is_err()
+        });
+        unrevoked.iter().map(|c| c.id().to_owned()).collect()
+    }
+
     /// The compiled policy.
     pub fn policy(&self) -> &PolicyEngine {
         &self.inner.engine
@@ -276,6 +306,7 @@ pub struct GuardBuilder {
     jwt_audience: String,
     revocations: Option<Arc<dyn RevocationStore>>,
     record_inputs: bool,
+    broker: Option<Arc<dyn CredentialBroker>>,
 }
 
 impl Default for GuardBuilder {
@@ -303,6 +334,7 @@ impl Default for GuardBuilder {
             jwt_audience: JwtVerifier::DEFAULT_AUDIENCE.into(),
             revocations: None,
             record_inputs: true,
+            broker: None,
         }
     }
 }
@@ -498,6 +530,14 @@ impl GuardBuilder {
         self
     }
 
+    /// Mints each task's just-in-time credential with `broker` when the task begins (a mint
+    /// that fails refuses the task) and revokes it when the task ends; see
+    /// [`CredentialBroker`]. A task's tools read it with [`Task::credential`](crate::Task::credential).
+    pub fn credential_broker(mut self, broker: impl CredentialBroker + 'static) -> Self {
+        self.broker = Some(Arc::new(broker));
+        self
+    }
+
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
         check_limits(&self.limits)?;
@@ -554,6 +594,8 @@ impl GuardBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryRevocations::with_clock(self.clock.clone()))),
                 clock: self.clock,
                 record_inputs: self.record_inputs,
+                broker: self.broker,
+                unrevoked: Mutex::new(Vec::new()),
             }),
         })
     }

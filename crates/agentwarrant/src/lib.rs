@@ -51,6 +51,7 @@ mod template;
 // Model: what a call is about.
 mod approval;
 mod chain;
+mod credential;
 mod grant;
 mod identity;
 mod intent;
@@ -82,6 +83,7 @@ pub use approval_store::{
     ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use credential::{BrokerError, Credential, CredentialBroker, CredentialRequest};
 pub use error::{BuildError, Error, LedgerError, TaskError};
 pub use grant::{Grant, GrantProblem};
 pub use guard::{Guard, GuardBuilder};

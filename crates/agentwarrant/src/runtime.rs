@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::approval::{Approver, UsedApprovals};
 use crate::approval_store::ApprovalStore;
 use crate::clock::Clock;
+use crate::credential::{Credential, CredentialBroker};
 use crate::jwt::{JwtKeys, RevocationStore};
 use crate::ledger::Ledger;
 use crate::limits::Limits;
@@ -57,6 +58,10 @@ pub(crate) struct Runtime {
     pub(crate) revocations: Arc<dyn RevocationStore>,
     /// Whether `call.decided` records keep the policy input (for `agentwarrant replay`).
     pub(crate) record_inputs: bool,
+    /// Mints each task's just-in-time credential and revokes it at the end.
+    pub(crate) broker: Option<Arc<dyn CredentialBroker>>,
+    /// Credentials of ended tasks that the broker failed to revoke, until it does.
+    pub(crate) unrevoked: Mutex<Vec<Credential>>,
 }
 
 impl Runtime {

@@ -24,6 +24,7 @@ use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
 use crate::approval_store::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
+use crate::credential::{BrokerError, Credential, CredentialRequest};
 use crate::error::{Error, TaskError};
 use crate::grant::Grant;
 use crate::identity::Identity;
@@ -97,6 +98,9 @@ pub(crate) struct TaskInner {
     ended: AtomicBool,
     /// The task's `invoke_agent` span (see [`telemetry`]).
     span: tracing::Span,
+    /// The task's just-in-time credential, while it holds one (see
+    /// [`CredentialBroker`](crate::CredentialBroker)).
+    credential: Mutex<Option<Credential>>,
 }
 
 /// One unit of agent work: an identity, an intent, a grant, and the chain of calls so far.
@@ -195,6 +199,28 @@ impl Task {
             |p| p.chain.clone(),
         );
         let id = TaskId::new();
+        let credential = match &runtime.broker {
+            None => None,
+            Some(broker) => {
+                let request = CredentialRequest {
+                    task_id: id,
+                    grant_id: grant.id(),
+                    identity: identity.id.clone(),
+                    owner: identity.owner.clone(),
+                    scopes: grant.scopes().to_vec(),
+                    expires_at: grant.expires_at(),
+                    escalated: grant.escalated(),
+                };
+                let minted =
+                    broker
+                        .mint(&request)
+                        .map_err(|e| TaskError::CredentialUnavailable {
+                            identity: identity.id.clone(),
+                            problem: e.to_string(),
+                        })?;
+                Some(minted)
+            }
+        };
         let input = input::TaskInput::new(
             &identity,
             &intent,
@@ -228,6 +254,7 @@ impl Task {
             standing: Mutex::new(Vec::new()),
             ended: AtomicBool::new(false),
             span,
+            credential: Mutex::new(credential),
         });
         let begun = json!({
             "intent": {
@@ -239,24 +266,42 @@ impl Task {
             "env": inner.runtime.env,
             "parent_task_id": inner.parent_task.map(|t| t.to_string()),
         });
-        let issued = json!({
+        let mut issued = json!({
             "grant_id": inner.grant.id().to_string(),
             "scopes": inner.grant.scopes(),
             "expires_at": rfc3339(inner.grant.expires_at()),
             "escalated": inner.grant.escalated(),
         });
+        if let Some(credential) = inner.held_credential() {
+            issued["credential"] = json!({
+                "id": credential.id(),
+                "expires_at": rfc3339(credential.expires_at()),
+            });
+        }
         for (kind, detail) in [
             (RecordKind::TaskBegun, begun),
             (RecordKind::GrantIssued, issued),
         ] {
-            inner
-                .record(kind, CallFields::detail(detail))
-                .map_err(|source| TaskError::Ledger {
+            if let Err(source) = inner.record(kind, CallFields::detail(detail)) {
+                // The task does not begin: its credential must not outlive it.
+                if let Some((_, Err(error))) = inner.revoke_credential() {
+                    tracing::error!(target: "agentwarrant::credential", %error, "could not revoke the credential of a task that did not begin");
+                }
+                return Err(TaskError::Ledger {
                     task: inner.id.to_string(),
                     source,
-                })?;
+                }
+                .into());
+            }
         }
         Ok(Task { inner })
+    }
+
+    /// The task's just-in-time credential, minted by the guard's
+    /// [`CredentialBroker`](crate::CredentialBroker) for this task's grant: what its tools
+    /// connect with. `None` without a broker, and once the task ended (it is revoked).
+    pub fn credential(&self) -> Option<Credential> {
+        self.inner.held_credential()
     }
 
     /// The task's id.
@@ -607,14 +652,91 @@ impl TaskInner {
         {
             tracing::error!(target: "agentwarrant::ledger", %error, task = %self.id, "could not write a revoked grant to the revocation store");
         }
-        for kind in [RecordKind::GrantRevoked, RecordKind::TaskEnded] {
-            self.record(kind, CallFields::default())
+        let revoked = self.revoke_credential();
+        let detail = revoked.as_ref().map(|(id, outcome)| match outcome {
+            Ok(()) => json!({ "credential": id, "credential_revoked": true }),
+            Err(error) => json!({
+                "credential": id,
+                "credential_revoked": false,
+                "error": error.to_string(),
+            }),
+        });
+        let records = [
+            (RecordKind::GrantRevoked, detail),
+            (RecordKind::TaskEnded, None),
+        ];
+        for (kind, detail) in records {
+            let fields = CallFields {
+                detail,
+                ..CallFields::default()
+            };
+            self.record(kind, fields)
                 .map_err(|source| TaskError::Ledger {
                     task: self.id.to_string(),
                     source,
                 })?;
         }
-        Ok(())
+        match revoked {
+            Some((credential, Err(error))) => Err(TaskError::CredentialNotRevoked {
+                task: self.id.to_string(),
+                credential,
+                problem: error.to_string(),
+            }
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The task's credential, while it holds one.
+    fn held_credential(&self) -> Option<Credential> {
+        let held = self.credential.lock().unwrap_or_else(|p| p.into_inner());
+        held.clone()
+    }
+
+    /// Extends the task's credential to `until` after its grant was renewed; what the renewal
+    /// record says of it (`None`: the task holds none). A broker that fails leaves the
+    /// credential expiring first (the system it guards then refuses it: closed, not open).
+    fn renew_credential(&self, until: time::OffsetDateTime) -> Option<serde_json::Value> {
+        let broker = self.runtime.broker.as_ref()?;
+        let mut held = self.credential.lock().unwrap_or_else(|p| p.into_inner());
+        let credential = held.as_mut()?;
+        Some(match broker.renew(credential, until) {
+            Ok(renewed) => {
+                *credential = renewed;
+                json!({ "id": credential.id(), "expires_at": rfc3339(credential.expires_at()) })
+            }
+            Err(error) => {
+                tracing::error!(target: "agentwarrant::credential", %error, credential = credential.id(), "could not renew a task's credential");
+                json!({ "id": credential.id(), "renewed": false, "error": error.to_string() })
+            }
+        })
+    }
+
+    /// Revokes the task's credential, trying three times; one the broker could not revoke is
+    /// kept by the guard for [`Guard::retry_revocations`](crate::Guard::retry_revocations).
+    /// Returns its id and how it went (`None`: the task held none).
+    fn revoke_credential(&self) -> Option<(String, Result<(), BrokerError>)> {
+        let broker = self.runtime.broker.as_ref()?;
+        let credential = self
+            .credential
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        let mut outcome = broker.revoke(&credential);
+        for pause_ms in [20, 200] {
+            if outcome.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            outcome = broker.revoke(&credential);
+        }
+        if let Err(error) = &outcome {
+            tracing::error!(target: "agentwarrant::credential", %error, credential = credential.id(), task = %self.id, "could not revoke a task's credential");
+            let unrevoked = self.runtime.unrevoked.lock();
+            let mut unrevoked = unrevoked.unwrap_or_else(|p| p.into_inner());
+            unrevoked.push(credential.clone());
+        }
+        Some((credential.id().to_owned(), outcome))
     }
 
     /// The spec of the tool `name`; see [`TaskInner::tools`].

@@ -42,7 +42,10 @@ impl TaskInner {
             .checked_add(time::Duration::try_from(ttl).unwrap_or(time::Duration::ZERO))
             .unwrap_or(now);
         let until = self.grant.extend_to(wanted);
-        let detail = json!({ "expires_at": rfc3339(until) });
+        let mut detail = json!({ "expires_at": rfc3339(until) });
+        if let Some(credential) = self.renew_credential(until) {
+            detail["credential"] = credential;
+        }
         if let Err(error) = warrant.complete_with(Outcome::ok(), Some(detail)) {
             tracing::error!(target: "agentwarrant::ledger", %error, "could not record a grant renewal");
         }

@@ -25,6 +25,9 @@ mod escalation_is_approved_and_time_boxed;
 // Grant renewal: through the policy, and a human where it asks; never for a dead grant.
 mod grants_are_renewed_through_the_policy;
 
+// Just-in-time credentials: minted for one task's grant, revoked at its end, never dropped.
+mod credentials_are_minted_for_one_task;
+
 // Declassification: a label goes only by an explicit, approved, ledgered call.
 mod labels_clear_only_by_approved_declassification;
 

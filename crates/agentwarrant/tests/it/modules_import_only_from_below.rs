@@ -26,7 +26,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
         &[
-            "approval", "chain", "grant", "identity", "intent", "jwt", "redact", "token", "tool",
+            "approval",
+            "chain",
+            "credential",
+            "grant",
+            "identity",
+            "intent",
+            "jwt",
+            "redact",
+            "token",
+            "tool",
         ],
     ),
     ("services", &["approval_store", "ledger", "policy"]),
