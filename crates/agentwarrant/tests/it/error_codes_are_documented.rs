@@ -78,6 +78,15 @@ fn every_library_code() -> BTreeSet<&'static str> {
             identity: "agent://a/b".into(),
             problem: "p".into(),
         },
+        TaskError::CredentialUnavailable {
+            identity: "agent://a/b".into(),
+            problem: "p".into(),
+        },
+        TaskError::CredentialNotRevoked {
+            task: "t".into(),
+            credential: "c".into(),
+            problem: "p".into(),
+        },
         TaskError::Ledger {
             task: "t".into(),
             source: LedgerError::Locked { path: "l".into() },
