@@ -74,7 +74,7 @@ pub mod testing;
 
 pub use approval::{
     Approval, ApprovalAnswer, ApprovalFuture, ApprovalRequest, Approver, ApproverError,
-    ApproverErrorKind, AsyncApprover, CallDigest, DenyAll, Standing, Timeout,
+    ApproverErrorKind, AsyncApprover, CallDigest, DenyAll, Standing, ThreadApprover, Timeout,
 };
 pub use approval_store::{
     ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,

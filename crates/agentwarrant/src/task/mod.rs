@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
+use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover, ThreadApprover};
 use crate::approval_store::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
@@ -434,6 +434,31 @@ impl Task {
         approver: &(impl AsyncApprover + ?Sized),
     ) -> Result<Warrant, Refusal> {
         self.inner.authorize_async(call, approver).await
+    }
+
+    /// The guard's approver (the one given to
+    /// [`GuardBuilder::approver`](crate::GuardBuilder::approver)) as an [`AsyncApprover`] for
+    /// [`Task::authorize_async`]: each request is answered on a thread of its own, so async
+    /// code asks the same people as [`Task::authorize`] without blocking its executor. With no
+    /// approver configured, a call that needs approval is refused as `denied` with
+    /// `approval_unavailable`, as by [`Task::authorize`].
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("deploy", Impact::High).build()?)
+    /// #     .approver(|r: &ApprovalRequest| Ok(ApprovalAnswer::Approved(vec![Approval::of(r, "bob@acme.com")])))
+    /// #     .build()?;
+    /// # let me = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("ship").build()?)?;
+    /// let deploy = ToolCall::new("deploy", serde_json::json!({"service": "api"}));
+    /// # let _ = async {
+    /// let warrant = task.authorize_async(deploy, &task.guard_approver()).await?;
+    /// # warrant.complete(Outcome::ok())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) };
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn guard_approver(&self) -> ThreadApprover {
+        ThreadApprover::of(self.inner.runtime.approver.clone())
     }
 
     /// This task's calls waiting for a human's answer, oldest first.

@@ -438,6 +438,13 @@ fn the_refusal_message_for_the_agent_carries_codes_but_no_details_or_args() {
     assert!(message.contains("approval_denied"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert!(!message.contains("SEC-991"), "{message}");
+    // What a framework adapter hands the model: the same text, told not to retry unchanged.
+    let for_agent = refusal.agent_message();
+    assert_eq!(
+        for_agent,
+        format!("{message} Do not retry this call unchanged.")
+    );
+    assert!(!for_agent.contains("hunter2") && !for_agent.contains("SEC-991"));
 }
 
 #[test]
