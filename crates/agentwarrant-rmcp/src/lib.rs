@@ -143,18 +143,18 @@ impl<S: ServerHandler> GuardedServer<S> {
     ) -> Result<CallToolResponse, McpError> {
         let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
         let call = ToolCall::new(request.name.as_ref(), args);
-        // SECURITY: the inner handler runs only with a warrant; every refusal, engine errors
-        // included, answers the client without running it.
-        let warrant = match self.task.authorize_async(call, &*self.approver).await {
-            Ok(warrant) => warrant,
-            Err(refusal) => return Ok(refused_result(&refusal).into()),
-        };
-        let response = self.inner.call_tool(request, context).await;
-        if let Err(error) = warrant.complete(outcome_of(&response)) {
-            // The tool has already run: its result stands; the ledger's failure is reported.
-            tracing::error!(target: "agentwarrant::ledger", %error, "could not record an MCP tool call's outcome");
-        }
-        response
+        // SECURITY: the inner handler is called only with a warrant; every refusal, engine
+        // errors included, answers the client without calling it.
+        let inner = &self.inner;
+        let running = self.task.run_async(
+            call,
+            &*self.approver,
+            |_warrant| inner.call_tool(request, context),
+            outcome_of,
+        );
+        running
+            .await
+            .unwrap_or_else(|refusal| Ok(refused_result(&refusal).into()))
     }
 }
 

@@ -537,6 +537,56 @@ impl Task {
         result.map_err(RunError::Tool)
     }
 
+    /// Authorizes `call` from async code, runs `tool` with its warrant, and records the
+    /// outcome that `outcome` reads from the tool's result: what a framework adapter does for
+    /// every tool call. A call that needs approval asks `approver` without holding a thread
+    /// (see [`Task::authorize_async`]; [`Task::guard_approver`] asks the guard's own).
+    ///
+    /// `tool` is called only once the warrant is issued: a refused call returns the
+    /// [`Refusal`] and nothing of the tool runs. The tool's result is returned whatever it
+    /// says; a ledger that cannot record the outcome is reported as an error event (target
+    /// `agentwarrant::ledger`), since the tool has already run. A future dropped while the
+    /// tool runs leaves the warrant to be recorded as abandoned.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("ping", Impact::Low).build()?).build()?;
+    /// # let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("check").build()?)?;
+    /// let ping = ToolCall::new("ping", serde_json::json!({}));
+    /// # let _ = async {
+    /// let pong: Result<&str, String> = task
+    ///     .run_async(ping, &task.guard_approver(), |_warrant| async { Ok("pong") }, |result| {
+    ///         match result {
+    ///             Ok(_) => Outcome::ok(),
+    ///             Err(error) => Outcome::error(error.clone()),
+    ///         }
+    ///     })
+    ///     .await?;
+    /// # Ok::<(), Refusal>(()) };
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub async fn run_async<T, F, Fut>(
+        &self,
+        call: ToolCall,
+        approver: &(impl AsyncApprover + ?Sized),
+        tool: F,
+        outcome: impl FnOnce(&T) -> Outcome,
+    ) -> Result<T, Refusal>
+    where
+        F: FnOnce(&Warrant) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        // SECURITY: `tool` is not called before the warrant exists: a tool whose work starts
+        // when its future is created (not when it is polled) cannot run unauthorized.
+        let warrant = self.authorize_async(call, approver).await?;
+        let result = tool(&warrant).await;
+        if let Err(error) = warrant.complete(outcome(&result)) {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record a call's outcome");
+        }
+        Ok(result)
+    }
+
     /// Ends the task: revokes its grant (and every grant delegated from it) and records
     /// `grant.revoked` and `task.ended`. Ending twice is harmless; calls authorized after the
     /// end are refused with `grant_invalid`, while warrants already issued can still complete.
