@@ -14,17 +14,16 @@
 //!   codes and their descriptions, then "Do not retry this call unchanged.", as the Python
 //!   adapters word it; never the args, the reasons' details or the policy.
 //! - **Needs approval**: the guard's own approver is asked, on a thread of its own
-//!   ([`Task::guard_approver`]), or the [`AsyncApprover`] given to [`Guarded::approver`]; the
-//!   tool runs only once a person approved. Dropping the run while it waits refuses and
-//!   records the call.
+//!   ([`Task::guard_approver`]), or the [`AsyncApprover`] of the [`TaskRunner`] the tool was
+//!   given (`TaskRunner::new(task).approver(..)`); the tool runs only once a person approved.
+//!   Dropping the run while it waits refuses and records the call.
 //!
 //! The call's args as the policy sees them are the model's JSON arguments (a `null` is an
 //! empty object, as rig reads it). Arguments that do not deserialize into the tool's `Args`
 //! are an `invalid_args` error to the model; nothing is authorized, asked or run.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use agentwarrant::{Guard, Identity, Impact, Intent, Role, ToolSpec};
+//! use agentwarrant::{Guard, Identity, Impact, Intent, Role, TaskRunner, ToolSpec};
 //! use agentwarrant_rig::{Guarded, GuardedTool};
 //! use rig_core::tool::PortableTool;
 //!
@@ -52,20 +51,22 @@
 //! let bot = Identity::builder("agent://acme/support", Role::Executor, "alice@acme.com")
 //!     .ceiling(["payments.refund:*"])
 //!     .build()?;
-//! let task = Arc::new(guard.begin(bot, Intent::builder("refund order A-17").scopes(["payments.refund:A-17"]).build()?)?);
+//! let task = guard.begin(bot, Intent::builder("refund order A-17").scopes(["payments.refund:A-17"]).build()?)?;
 //!
-//! let refund: Guarded<Refund> = Refund.guarded(task.clone());
+//! // One runner for the task's tools: its task, and who approves (here the guard's approver).
+//! let runner = TaskRunner::new(task);
+//! let refund: Guarded<Refund> = Refund.guarded(runner.clone());
 //! // rig_agent::AgentBuilder::new(model).tool(refund).build() ...
 //! # let _ = refund;
 //! # Ok::<(), agentwarrant::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 
-use std::fmt;
-use std::sync::Arc;
-
-use agentwarrant::{AsyncApprover, Outcome, Refusal, Task, ToolCall};
+#[cfg(doc)]
+use agentwarrant::{AsyncApprover, Task};
+use agentwarrant::{Outcome, Refusal, TaskRunner, ToolCall};
 use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
+use std::fmt;
 
 /// A rig tool whose every call is authorized by an agentwarrant [`Task`] before it runs.
 /// See the [crate docs](crate).
@@ -73,55 +74,34 @@ use rig_core::tool::{Tool, ToolContext, ToolExecutionError};
 /// It is the tool to rig: same name, description and parameter schema; its `Args` are the
 /// model's JSON arguments, deserialized into the tool's own `Args` after the call is
 /// authorized.
+#[derive(Clone)]
 pub struct Guarded<T> {
     tool: T,
-    task: Arc<Task>,
-    approver: Arc<dyn AsyncApprover>,
+    runner: TaskRunner,
 }
 
 impl<T> fmt::Debug for Guarded<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guarded")
             .field("tool", &std::any::type_name::<T>())
-            .field("task", &self.task)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: Clone> Clone for Guarded<T> {
-    fn clone(&self) -> Self {
-        Self {
-            tool: self.tool.clone(),
-            task: self.task.clone(),
-            approver: self.approver.clone(),
-        }
+            .field("runner", &self.runner)
+            .finish()
     }
 }
 
 impl<T: Tool> Guarded<T> {
-    /// Guards `tool`: its calls run in `task`, and a call that needs approval asks the task's
-    /// guard's approver (see [`Task::guard_approver`]).
-    pub fn new(tool: T, task: impl Into<Arc<Task>>) -> Self {
-        let task = task.into();
-        let approver = Arc::new(task.guard_approver());
+    /// Guards `tool`: its calls run in the runner's task (a [`Task`], an `Arc<Task>`, or a
+    /// [`TaskRunner`] with an approver of its own, shared by every tool it is given to).
+    pub fn new(tool: T, runner: impl Into<TaskRunner>) -> Self {
         Self {
             tool,
-            task,
-            approver,
+            runner: runner.into(),
         }
     }
 
-    /// Asks `approver` instead of the guard's approver when a call needs approval (a chat
-    /// message awaited, a web form); its answer is checked by the engine like any approval.
-    #[must_use]
-    pub fn approver(mut self, approver: impl AsyncApprover + 'static) -> Self {
-        self.approver = Arc::new(approver);
-        self
-    }
-
-    /// The task the tool's calls run in.
-    pub fn task(&self) -> &Arc<Task> {
-        &self.task
+    /// The task and approver the tool's calls run with.
+    pub fn runner(&self) -> &TaskRunner {
+        &self.runner
     }
 
     /// The wrapped tool.
@@ -132,9 +112,9 @@ impl<T: Tool> Guarded<T> {
 
 /// `tool.guarded(task)`: [`Guarded::new`] as a method of every rig tool.
 pub trait GuardedTool: Tool {
-    /// This tool, its calls authorized in `task`.
-    fn guarded(self, task: impl Into<Arc<Task>>) -> Guarded<Self> {
-        Guarded::new(self, task)
+    /// This tool, its calls run by `runner` (a [`Task`], an `Arc<Task>` or a [`TaskRunner`]).
+    fn guarded(self, runner: impl Into<TaskRunner>) -> Guarded<Self> {
+        Guarded::new(self, runner)
     }
 }
 
@@ -212,10 +192,9 @@ impl<T: Tool> Tool for Guarded<T> {
         // SECURITY: the tool is called only once the warrant is issued.
         let tool = &self.tool;
         let result = self
-            .task
-            .run_async(
+            .runner
+            .run(
                 ToolCall::new(T::NAME, args),
-                &*self.approver,
                 |_warrant| tool.call(context, typed),
                 |result| match result {
                     Ok(_) => Outcome::ok(),

@@ -4,12 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use agentwarrant::ledger::verify_str;
+use agentwarrant::ledger::{verify_str, Record, RecordFilter, RecordKind};
+use agentwarrant::testing::{Script, ScriptedApprover};
 use agentwarrant::{
-    Approval, ApprovalAnswer, ApprovalRequest, ApproverError, Guard, GuardBuilder, Identity,
-    Impact, Intent, MemoryLedger, Role, ToolSpec,
+    Approval, ApprovalAnswer, ApprovalRequest, Guard, GuardBuilder, Identity, Impact, Intent,
+    MemoryLedger, Role, Task, TaskRunner, ToolSpec,
 };
-use agentwarrant_rig::{Guarded, GuardedTool};
+use agentwarrant_rig::GuardedTool;
 use rig_agent::test_utils::{MockCompletionModel, MockTurn};
 use rig_agent::AgentBuilder;
 use rig_core::tool::PortableTool;
@@ -36,16 +37,17 @@ impl std::fmt::Display for Locked {
 
 impl std::error::Error for Locked {}
 
-struct ReadFile(Ran);
+/// `read_file`, or `delete_file` when `DELETE`; a `.lock` file cannot be deleted.
+struct FileTool<const DELETE: bool>(Ran);
 
-impl PortableTool for ReadFile {
-    const NAME: &'static str = "read_file";
+impl<const DELETE: bool> PortableTool for FileTool<DELETE> {
+    const NAME: &'static str = if DELETE { "delete_file" } else { "read_file" };
     type Args = PathArg;
     type Output = String;
     type Error = Locked;
 
     fn description(&self) -> String {
-        "Read a file".into()
+        Self::NAME.replace('_', " ")
     }
 
     fn parameters(&self) -> serde_json::Value {
@@ -56,51 +58,17 @@ impl PortableTool for ReadFile {
         self.0
             .lock()
             .unwrap()
-            .push(format!("read_file {}", args.path));
-        Ok(format!("contents of {}", args.path))
-    }
-}
-
-struct DeleteFile(Ran);
-
-impl PortableTool for DeleteFile {
-    const NAME: &'static str = "delete_file";
-    type Args = PathArg;
-    type Output = String;
-    type Error = Locked;
-
-    fn description(&self) -> String {
-        "Delete a file".into()
-    }
-
-    fn parameters(&self) -> serde_json::Value {
-        json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]})
-    }
-
-    async fn call(&self, args: PathArg) -> Result<String, Locked> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("delete_file {}", args.path));
-        if args.path.ends_with(".lock") {
-            return Err(Locked);
+            .push(format!("{} {}", Self::NAME, args.path));
+        match (DELETE, args.path.ends_with(".lock")) {
+            (true, true) => Err(Locked),
+            (true, false) => Ok(format!("deleted {}", args.path)),
+            (false, _) => Ok(format!("contents of {}", args.path)),
         }
-        Ok(format!("deleted {}", args.path))
     }
 }
 
-/// A blocking approver, as the guard takes one.
-type BlockingApprover = fn(&ApprovalRequest) -> Result<ApprovalAnswer, ApproverError>;
-
-fn bob_approves(request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
-    Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
-}
-
-fn bob_refuses(_: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
-    Ok(ApprovalAnswer::Denied {
-        by: Some(BOB.into()),
-        reason: Some("not during the release freeze".into()),
-    })
+fn bob(script: fn(String) -> Script) -> Option<ScriptedApprover> {
+    Some(ScriptedApprover::new(script(BOB.into())))
 }
 
 fn guard_builder(ledger: Arc<MemoryLedger>) -> GuardBuilder {
@@ -132,7 +100,7 @@ struct Run {
 async fn run_with(
     guard: &Guard,
     ledger: Arc<MemoryLedger>,
-    wrap: impl Fn(Guarded<DeleteFile>) -> Guarded<DeleteFile>,
+    runner: impl FnOnce(Task) -> TaskRunner,
     tool: &str,
     args: serde_json::Value,
 ) -> Run {
@@ -144,15 +112,15 @@ async fn run_with(
         .scopes(["files.read:*", "files.delete:docs/*"])
         .build()
         .unwrap();
-    let task = Arc::new(guard.begin(agent_id, intent).unwrap());
+    let runner = runner(guard.begin(agent_id, intent).unwrap());
     let ran = Ran::default();
     let model = MockCompletionModel::from_turns([
         MockTurn::tool_call("call-1", tool, args),
         MockTurn::text("done"),
     ]);
     let agent = AgentBuilder::new(model.clone())
-        .tool(ReadFile(ran.clone()).guarded(task.clone()))
-        .tool(wrap(DeleteFile(ran.clone()).guarded(task.clone())))
+        .tool(FileTool::<false>(ran.clone()).guarded(runner.clone()))
+        .tool(FileTool::<true>(ran.clone()).guarded(runner))
         .build();
     let answer = agent
         .prompt("tidy the docs")
@@ -172,24 +140,27 @@ async fn run_with(
     }
 }
 
-async fn run(approver: Option<BlockingApprover>, tool: &str, args: serde_json::Value) -> Run {
+async fn run(approver: Option<ScriptedApprover>, tool: &str, args: serde_json::Value) -> Run {
     let ledger = Arc::new(MemoryLedger::new());
     let mut builder = guard_builder(ledger.clone());
     if let Some(approver) = approver {
         builder = builder.approver(approver);
     }
     let guard = builder.build().unwrap();
-    run_with(&guard, ledger, |tool| tool, tool, args).await
+    run_with(&guard, ledger, TaskRunner::new, tool, args).await
 }
 
 /// The `call.decided` and `call.completed` statuses of `tool`'s calls, in order.
 fn statuses(ledger: &MemoryLedger, tool: &str) -> Vec<String> {
+    let calls = RecordFilter::new()
+        .tool(tool)
+        .kind(RecordKind::CallDecided)
+        .kind(RecordKind::CallCompleted);
+    let status = |r: Record| format!("{} {}", r.kind.as_str(), r.outcome.unwrap().status);
     ledger
-        .records()
-        .iter()
-        .filter(|r| r.tool.as_deref() == Some(tool))
-        .filter(|r| matches!(r.kind.as_str(), "call.decided" | "call.completed"))
-        .map(|r| format!("{} {}", r.kind.as_str(), r.outcome.as_ref().unwrap().status))
+        .records_where(&calls)
+        .into_iter()
+        .map(status)
         .collect()
 }
 
@@ -213,7 +184,7 @@ async fn an_allowed_call_runs_and_is_ledgered() {
 async fn a_denied_call_never_runs_and_the_model_reads_the_refusal() {
     // Outside the identity's ceiling: denied whoever would approve.
     let run = run(
-        Some(bob_approves),
+        bob(Script::Approve),
         "delete_file",
         json!({"path": "etc/passwd"}),
     )
@@ -235,7 +206,7 @@ async fn a_denied_call_never_runs_and_the_model_reads_the_refusal() {
 #[tokio::test]
 async fn a_call_needing_approval_runs_once_the_guards_approver_approves() {
     let run = run(
-        Some(bob_approves),
+        bob(Script::Approve),
         "delete_file",
         json!({"path": "docs/old.md"}),
     )
@@ -262,7 +233,8 @@ async fn a_call_needing_approval_runs_once_the_guards_approver_approves() {
 
 #[tokio::test]
 async fn a_call_needing_approval_is_refused_when_the_approver_refuses_or_there_is_none() {
-    for approver in [Some(bob_refuses as BlockingApprover), None] {
+    for refusing in [true, false] {
+        let approver = refusing.then(|| ScriptedApprover::new(Script::Deny(BOB.into())));
         let run = run(approver, "delete_file", json!({"path": "docs/old.md"})).await;
         assert!(run.ran.is_empty());
         assert!(
@@ -271,11 +243,11 @@ async fn a_call_needing_approval_is_refused_when_the_approver_refuses_or_there_i
             run.model_read
         );
         assert!(
-            !run.model_read.contains("release freeze"),
-            "the approver's reason is for operators: {}",
+            !run.model_read.contains(BOB),
+            "who refused is for operators: {}",
             run.model_read
         );
-        let expected = if approver.is_some() {
+        let expected = if refusing {
             "call.decided approval_denied"
         } else {
             "call.decided denied"
@@ -289,7 +261,7 @@ async fn a_call_needing_approval_is_refused_when_the_approver_refuses_or_there_i
 async fn an_async_approver_given_to_the_tool_answers_instead_of_the_guards() {
     let ledger = Arc::new(MemoryLedger::new());
     let guard = guard_builder(ledger.clone())
-        .approver(bob_refuses)
+        .approver(ScriptedApprover::new(Script::Deny(BOB.into())))
         .build()
         .unwrap();
     let carol = |request: &ApprovalRequest| {
@@ -299,7 +271,7 @@ async fn an_async_approver_given_to_the_tool_answers_instead_of_the_guards() {
     let run = run_with(
         &guard,
         ledger,
-        |tool| tool.approver(carol),
+        |task| TaskRunner::new(task).approver(carol),
         "delete_file",
         json!({"path": "docs/old.md"}),
     )
@@ -314,7 +286,7 @@ async fn an_async_approver_given_to_the_tool_answers_instead_of_the_guards() {
 #[tokio::test]
 async fn a_tool_error_is_recorded_as_the_calls_outcome() {
     let run = run(
-        Some(bob_approves),
+        bob(Script::Approve),
         "delete_file",
         json!({"path": "docs/index.lock"}),
     )
@@ -339,7 +311,7 @@ async fn a_tool_error_is_recorded_as_the_calls_outcome() {
 #[tokio::test]
 async fn arguments_that_do_not_fit_the_tool_are_invalid_and_nothing_is_asked_or_run() {
     let run = run(
-        Some(bob_approves),
+        bob(Script::Approve),
         "delete_file",
         json!({"file": "docs/old.md"}),
     )

@@ -13,8 +13,8 @@
 //!   their descriptions; never args, details or policy), which a model can read and act on, as
 //!   the Python adapter's `guard_server` answers.
 //! - **Needs approval**: the guard's own approver is asked (on a thread of its own:
-//!   [`Task::guard_approver`]), or the [`AsyncApprover`] given to
-//!   [`GuardedServer::approver`]; the tool runs only once a person approved. Dropping the
+//!   [`Task::guard_approver`]), or the [`AsyncApprover`] of the
+//!   [`TaskRunner`] the server was given; the tool runs only once a person approved. Dropping the
 //!   request while it waits (a cancelled `tools/call`) refuses and records the call.
 //!
 //! Everything else (`initialize`, `tools/list`, resources, prompts, ...) passes through to
@@ -23,7 +23,6 @@
 //! server lists.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use agentwarrant::{Guard, Identity, Impact, Intent, Role, ToolSpec};
 //! use agentwarrant_rmcp::GuardedServer;
 //! use rmcp::ServerHandler;
@@ -53,9 +52,10 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::Arc;
 
-use agentwarrant::{AsyncApprover, Outcome, Refusal, Task, ToolCall};
+#[cfg(doc)]
+use agentwarrant::{AsyncApprover, Task};
+use agentwarrant::{Outcome, Refusal, TaskRunner, ToolCall};
 // The SDK still routes the legacy logging and subscription requests; they are forwarded as is.
 #[expect(deprecated, reason = "forwarded to the inner handler unchanged")]
 use rmcp::model::{
@@ -78,55 +78,36 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 ///
 /// The task is the one unit of work the server's calls belong to: typically one per client
 /// connection (serve a new `GuardedServer` per connection), ended when the connection
-/// closes (`task.end()`, or dropping the last handle to it), which revokes its grant.
+/// closes (`task.end()`, or dropping the last handle to it), which revokes its grant. A call
+/// that needs approval asks the guard's approver, or the one given with
+/// `TaskRunner::new(task).approver(..)`.
+#[derive(Clone)]
 pub struct GuardedServer<S> {
     inner: S,
-    task: Arc<Task>,
-    approver: Arc<dyn AsyncApprover>,
-}
-
-impl<S: Clone> Clone for GuardedServer<S> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            task: self.task.clone(),
-            approver: self.approver.clone(),
-        }
-    }
+    runner: TaskRunner,
 }
 
 impl<S> std::fmt::Debug for GuardedServer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuardedServer")
-            .field("task", &self.task)
+            .field("runner", &self.runner)
             .finish_non_exhaustive()
     }
 }
 
 impl<S: ServerHandler> GuardedServer<S> {
-    /// Guards `inner`: its tool calls run in `task`, and a call that needs approval asks the
-    /// task's guard's approver (see [`Task::guard_approver`]).
-    pub fn new(inner: S, task: impl Into<Arc<Task>>) -> Self {
-        let task = task.into();
-        let approver = Arc::new(task.guard_approver());
+    /// Guards `inner`: its tool calls run in the runner's task (a [`Task`], an `Arc<Task>`,
+    /// or a [`TaskRunner`] with an approver of its own).
+    pub fn new(inner: S, runner: impl Into<TaskRunner>) -> Self {
         Self {
             inner,
-            task,
-            approver,
+            runner: runner.into(),
         }
     }
 
-    /// Asks `approver` instead of the guard's approver when a call needs approval (a chat
-    /// message awaited, a web form); its answer is checked by the engine like any approval.
-    #[must_use]
-    pub fn approver(mut self, approver: impl AsyncApprover + 'static) -> Self {
-        self.approver = Arc::new(approver);
-        self
-    }
-
-    /// The task the server's calls run in.
-    pub fn task(&self) -> &Arc<Task> {
-        &self.task
+    /// The task and approver the server's calls run with.
+    pub fn runner(&self) -> &TaskRunner {
+        &self.runner
     }
 
     /// The wrapped handler.
@@ -146,9 +127,8 @@ impl<S: ServerHandler> GuardedServer<S> {
         // SECURITY: the inner handler is called only with a warrant; every refusal, engine
         // errors included, answers the client without calling it.
         let inner = &self.inner;
-        let running = self.task.run_async(
+        let running = self.runner.run(
             call,
-            &*self.approver,
             |_warrant| inner.call_tool(request, context),
             outcome_of,
         );

@@ -5,10 +5,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use agentwarrant::ledger::{verify_str, Record};
+use agentwarrant::ledger::{verify_str, Record, RecordFilter, RecordKind};
+use agentwarrant::testing::{Script, ScriptedApprover};
 use agentwarrant::{
-    Approval, ApprovalAnswer, ApprovalRequest, ApproverError, Guard, GuardBuilder, Identity,
-    Impact, Intent, MemoryLedger, Role, ToolSpec,
+    Approval, ApprovalAnswer, ApprovalRequest, Guard, GuardBuilder, Identity, Impact, Intent,
+    MemoryLedger, Role, Task, TaskRunner, ToolSpec,
 };
 use agentwarrant_rmcp::GuardedServer;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
@@ -86,18 +87,8 @@ fn guard_builder(ledger: Arc<MemoryLedger>) -> GuardBuilder {
         .ledger(ledger)
 }
 
-/// A blocking approver, as the guard takes one.
-type BlockingApprover = fn(&ApprovalRequest) -> Result<ApprovalAnswer, ApproverError>;
-
-fn bob_approves(request: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
-    Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
-}
-
-fn bob_refuses(_: &ApprovalRequest) -> Result<ApprovalAnswer, ApproverError> {
-    Ok(ApprovalAnswer::Denied {
-        by: Some(BOB.into()),
-        reason: Some("not during the release freeze".into()),
-    })
+fn bob(script: fn(String) -> Script) -> Option<ScriptedApprover> {
+    Some(ScriptedApprover::new(script(BOB.into())))
 }
 
 /// A server over `guard`, its client, and the record of what the server ran.
@@ -111,7 +102,7 @@ struct Served {
 async fn serve_with(
     guard: Guard,
     ledger: Arc<MemoryLedger>,
-    wrap: impl FnOnce(GuardedServer<Files>) -> GuardedServer<Files>,
+    runner: impl FnOnce(Task) -> TaskRunner,
 ) -> Served {
     let agent = Identity::builder("agent://acme/files", Role::Executor, "alice@acme.com")
         .ceiling(["files.read:*", "files.delete:docs/*"])
@@ -127,7 +118,7 @@ async fn serve_with(
         ran: ran.clone(),
         tool_router: Files::tool_router(),
     };
-    let server = wrap(GuardedServer::new(files, task));
+    let server = GuardedServer::new(files, runner(task));
     let (server_side, client_side) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         let running = server.serve(server_side).await.unwrap();
@@ -142,13 +133,13 @@ async fn serve_with(
     }
 }
 
-async fn serve(approver: Option<BlockingApprover>) -> Served {
+async fn serve(approver: Option<ScriptedApprover>) -> Served {
     let ledger = Arc::new(MemoryLedger::new());
     let mut builder = guard_builder(ledger.clone());
     if let Some(approver) = approver {
         builder = builder.approver(approver);
     }
-    serve_with(builder.build().unwrap(), ledger, |server| server).await
+    serve_with(builder.build().unwrap(), ledger, TaskRunner::new).await
 }
 
 async fn call(served: &Served, tool: &'static str, path: &str) -> CallToolResult {
@@ -168,12 +159,15 @@ fn text(result: &CallToolResult) -> String {
 
 /// The `call.decided` and `call.completed` statuses of `tool`'s calls, in order.
 fn statuses(ledger: &MemoryLedger, tool: &str) -> Vec<String> {
+    let calls = RecordFilter::new()
+        .tool(tool)
+        .kind(RecordKind::CallDecided)
+        .kind(RecordKind::CallCompleted);
+    let status = |r: Record| format!("{} {}", r.kind.as_str(), r.outcome.unwrap().status);
     ledger
-        .records()
-        .iter()
-        .filter(|r: &&Record| r.tool.as_deref() == Some(tool))
-        .filter(|r| matches!(r.kind.as_str(), "call.decided" | "call.completed"))
-        .map(|r| format!("{} {}", r.kind.as_str(), r.outcome.as_ref().unwrap().status))
+        .records_where(&calls)
+        .into_iter()
+        .map(status)
         .collect()
 }
 
@@ -197,7 +191,7 @@ async fn an_allowed_call_runs_and_is_ledgered() {
 
 #[tokio::test]
 async fn a_denied_call_never_runs_and_the_client_reads_the_refusal() {
-    let served = serve(Some(bob_approves)).await;
+    let served = serve(bob(Script::Approve)).await;
     // Outside the identity's ceiling: denied whoever would approve.
     let result = call(&served, "delete_file", "etc/passwd").await;
     assert_eq!(result.is_error, Some(true));
@@ -228,7 +222,7 @@ async fn a_denied_call_never_runs_and_the_client_reads_the_refusal() {
 
 #[tokio::test]
 async fn a_call_needing_approval_runs_once_the_guards_approver_approves() {
-    let served = serve(Some(bob_approves)).await;
+    let served = serve(bob(Script::Approve)).await;
     let result = call(&served, "delete_file", "docs/old.md").await;
     assert_ne!(result.is_error, Some(true), "{result:?}");
     assert_eq!(text(&result), "deleted docs/old.md");
@@ -249,18 +243,18 @@ async fn a_call_needing_approval_runs_once_the_guards_approver_approves() {
 
 #[tokio::test]
 async fn a_call_needing_approval_is_refused_when_the_approver_refuses_or_there_is_none() {
-    for approver in [Some(bob_refuses as BlockingApprover), None] {
-        let served = serve(approver).await;
+    for refusing in [true, false] {
+        let served = serve(refusing.then(|| ScriptedApprover::new(Script::Deny(BOB.into())))).await;
         let result = call(&served, "delete_file", "docs/old.md").await;
         assert_eq!(result.is_error, Some(true));
         let message = text(&result);
         assert!(message.contains("high_impact"), "{message}");
         assert!(
-            !message.contains("release freeze"),
-            "the approver's reason is for operators: {message}"
+            !message.contains(BOB),
+            "who refused is for operators: {message}"
         );
         assert!(ran(&served).is_empty());
-        let expected = if approver.is_some() {
+        let expected = if refusing {
             "call.decided approval_denied"
         } else {
             "call.decided denied"
@@ -275,16 +269,14 @@ async fn an_async_approver_given_to_the_server_answers_instead_of_the_guards() {
     let ledger = Arc::new(MemoryLedger::new());
     // The guard's own approver refuses; the server's async approver is the one asked.
     let guard = guard_builder(ledger.clone())
-        .approver(bob_refuses)
+        .approver(ScriptedApprover::new(Script::Deny(BOB.into())))
         .build()
         .unwrap();
-    let served = serve_with(guard, ledger, |server| {
-        server.approver(|request: &ApprovalRequest| {
-            let approval = Approval::of(request, "carol@acme.com");
-            async move { Ok(ApprovalAnswer::Approved(vec![approval])) }
-        })
-    })
-    .await;
+    let carol = |request: &ApprovalRequest| {
+        let approval = Approval::of(request, "carol@acme.com");
+        async move { Ok(ApprovalAnswer::Approved(vec![approval])) }
+    };
+    let served = serve_with(guard, ledger, |task| TaskRunner::new(task).approver(carol)).await;
     let result = call(&served, "delete_file", "docs/old.md").await;
     assert_eq!(text(&result), "deleted docs/old.md");
     assert_eq!(
@@ -295,7 +287,7 @@ async fn an_async_approver_given_to_the_server_answers_instead_of_the_guards() {
 
 #[tokio::test]
 async fn a_tools_error_result_is_recorded_as_the_calls_error_and_reaches_the_client() {
-    let served = serve(Some(bob_approves)).await;
+    let served = serve(bob(Script::Approve)).await;
     let result = call(&served, "delete_file", "docs/index.lock").await;
     assert_eq!(result.is_error, Some(true));
     assert_eq!(text(&result), "the file is locked");

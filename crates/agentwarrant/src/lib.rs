@@ -102,7 +102,7 @@ pub use principal::Principal;
 pub use reason::{Effect, Reason, ReasonCode};
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::{
-    Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant,
+    Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, TaskRunner, Warrant,
 };
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
 pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};

@@ -8,6 +8,7 @@ mod explain;
 mod input;
 mod pipeline;
 mod record;
+mod runner;
 mod standing;
 mod validate;
 mod warrant;
@@ -40,6 +41,7 @@ pub use explain::Explanation;
 use record::CallFields;
 #[cfg(feature = "bench")]
 pub(crate) use record::{redacted, status, CallFields as BenchFields};
+pub use runner::TaskRunner;
 #[cfg(feature = "bench")]
 pub(crate) use validate::Examined;
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
@@ -555,14 +557,14 @@ impl Task {
     /// # let task = guard.begin(me, Intent::builder("check").build()?)?;
     /// let ping = ToolCall::new("ping", serde_json::json!({}));
     /// # let _ = async {
-    /// let pong: Result<&str, String> = task
-    ///     .run_async(ping, &task.guard_approver(), |_warrant| async { Ok("pong") }, |result| {
-    ///         match result {
-    ///             Ok(_) => Outcome::ok(),
-    ///             Err(error) => Outcome::error(error.clone()),
-    ///         }
-    ///     })
+    /// let read = |result: &Result<&str, String>| match result {
+    ///     Ok(_) => Outcome::ok(),
+    ///     Err(error) => Outcome::error(error.clone()),
+    /// };
+    /// let pong = task
+    ///     .run_async(ping, &task.guard_approver(), |_warrant| async { Ok("pong") }, read)
     ///     .await?;
+    /// assert_eq!(pong, Ok("pong"));
     /// # Ok::<(), Refusal>(()) };
     /// # Ok::<(), agentwarrant::Error>(())
     /// ```
