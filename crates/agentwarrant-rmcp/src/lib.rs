@@ -13,9 +13,9 @@
 //!   their descriptions; never args, details or policy), which a model can read and act on, as
 //!   the Python adapter's `guard_server` answers.
 //! - **Needs approval**: the guard's own approver is asked (on a thread of its own:
-//!   [`Task::guard_approver`]), or the [`AsyncApprover`] of the
-//!   [`TaskRunner`] the server was given; the tool runs only once a person approved. Dropping the
-//!   request while it waits (a cancelled `tools/call`) refuses and records the call.
+//!   [`Task::guard_approver`]), or the [`AsyncApprover`] of the [`TaskRunner`] the server was
+//!   given; the tool runs only once a person approved. Dropping the request while it waits (a
+//!   cancelled `tools/call`) refuses and records the call.
 //!
 //! Everything else (`initialize`, `tools/list`, resources, prompts, ...) passes through to
 //! the inner handler unchanged. A tool the guard has no [`ToolSpec`](agentwarrant::ToolSpec)
