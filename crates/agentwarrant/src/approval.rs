@@ -369,6 +369,104 @@ where
     }
 }
 
+/// A blocking [`Approver`] used as an [`AsyncApprover`]: each request is answered on a thread
+/// of its own and awaited, so no executor thread waits while a person thinks. Works on any
+/// async runtime. An approver that panics fails the request (`approval_unavailable`); one
+/// that never answers keeps the call waiting (bound it with [`Timeout`]).
+///
+/// [`Task::guard_approver`](crate::Task::guard_approver) gives the guard's own approver in
+/// this form, for [`Task::authorize_async`](crate::Task::authorize_async).
+#[derive(Clone)]
+pub struct ThreadApprover {
+    /// `None`: nobody to ask (a guard built without an approver).
+    approver: Option<std::sync::Arc<dyn Approver>>,
+}
+
+impl fmt::Debug for ThreadApprover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadApprover")
+            .field("configured", &self.approver.is_some())
+            .finish()
+    }
+}
+
+impl ThreadApprover {
+    /// Answers requests with `approver`, on a thread per request.
+    pub fn new(approver: impl Approver + 'static) -> Self {
+        Self {
+            approver: Some(std::sync::Arc::new(approver)),
+        }
+    }
+
+    /// `approver`, or nobody to ask: every request then fails as
+    /// [`ApproverError::nobody`] (the call is refused as `denied` with
+    /// `approval_unavailable`, exactly as by a guard without an approver).
+    pub(crate) fn of(approver: Option<std::sync::Arc<dyn Approver>>) -> Self {
+        Self { approver }
+    }
+}
+
+/// Where an approver's thread leaves its answer for the awaiting future.
+#[derive(Default)]
+struct Slot {
+    answer: Option<Result<ApprovalAnswer, ApproverError>>,
+    waker: Option<std::task::Waker>,
+}
+
+/// The answer of an approver running on its own thread.
+struct Answered(std::sync::Arc<Mutex<Slot>>);
+
+impl std::future::Future for Answered {
+    type Output = Result<ApprovalAnswer, ApproverError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.answer.take() {
+            Some(answer) => std::task::Poll::Ready(answer),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}
+
+impl AsyncApprover for ThreadApprover {
+    fn decide<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+        let Some(approver) = self.approver.clone() else {
+            return Box::pin(std::future::ready(Err(ApproverError::nobody(
+                "no approver is configured",
+            ))));
+        };
+        let slot = std::sync::Arc::new(Mutex::new(Slot::default()));
+        let filled = slot.clone();
+        let request = request.clone();
+        let spawned = std::thread::Builder::new()
+            .name("agentwarrant-approver".into())
+            .spawn(move || {
+                // A panicking approver is a failed approver: the call is refused.
+                let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    approver.decide(&request)
+                }))
+                .unwrap_or_else(|_| Err(ApproverError::new("the approver panicked")));
+                let mut slot = filled.lock().unwrap_or_else(|p| p.into_inner());
+                slot.answer = Some(answer);
+                if let Some(waker) = slot.waker.take() {
+                    waker.wake();
+                }
+            });
+        match spawned {
+            Ok(_) => Box::pin(Answered(slot)),
+            Err(e) => Box::pin(std::future::ready(Err(ApproverError::new(format!(
+                "cannot start the approver: {e}"
+            ))))),
+        }
+    }
+}
+
 /// Refuses every request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DenyAll;

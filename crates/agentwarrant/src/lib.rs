@@ -77,7 +77,7 @@ pub mod testing;
 
 pub use approval::{
     Approval, ApprovalAnswer, ApprovalFuture, ApprovalRequest, Approver, ApproverError,
-    ApproverErrorKind, AsyncApprover, CallDigest, DenyAll, Standing, Timeout,
+    ApproverErrorKind, AsyncApprover, CallDigest, DenyAll, Standing, ThreadApprover, Timeout,
 };
 pub use approval_store::{
     ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState,
@@ -107,7 +107,7 @@ pub use reason::{Effect, Reason, ReasonCode};
 pub use redact::Redaction;
 pub use scope::{Scope, ScopeError, ScopePattern, ScopeSet};
 pub use task::{
-    Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, Warrant,
+    Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, TaskRunner, Warrant,
 };
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
 pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};

@@ -10,6 +10,7 @@ mod input;
 mod pipeline;
 mod record;
 mod renew;
+mod runner;
 mod standing;
 mod telemetry;
 mod validate;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
+use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover, ThreadApprover};
 use crate::approval_store::Ticket;
 use crate::chain::Chain;
 use crate::clock::rfc3339;
@@ -44,6 +45,7 @@ pub use explain::Explanation;
 use record::CallFields;
 #[cfg(feature = "bench")]
 pub(crate) use record::{redacted, status, CallFields as BenchFields};
+pub use runner::TaskRunner;
 #[cfg(feature = "bench")]
 pub(crate) use validate::Examined;
 pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
@@ -543,6 +545,31 @@ impl Task {
         self.inner.authorize_async(call, approver).await
     }
 
+    /// The guard's approver (the one given to
+    /// [`GuardBuilder::approver`](crate::GuardBuilder::approver)) as an [`AsyncApprover`] for
+    /// [`Task::authorize_async`]: each request is answered on a thread of its own, so async
+    /// code asks the same people as [`Task::authorize`] without blocking its executor. With no
+    /// approver configured, a call that needs approval is refused as `denied` with
+    /// `approval_unavailable`, as by [`Task::authorize`].
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("deploy", Impact::High).build()?)
+    /// #     .approver(|r: &ApprovalRequest| Ok(ApprovalAnswer::Approved(vec![Approval::of(r, "bob@acme.com")])))
+    /// #     .build()?;
+    /// # let me = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("ship").build()?)?;
+    /// let deploy = ToolCall::new("deploy", serde_json::json!({"service": "api"}));
+    /// # let _ = async {
+    /// let warrant = task.authorize_async(deploy, &task.guard_approver()).await?;
+    /// # warrant.complete(Outcome::ok())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) };
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub fn guard_approver(&self) -> ThreadApprover {
+        ThreadApprover::of(self.inner.runtime.approver.clone())
+    }
+
     /// This task's calls waiting for a human's answer, oldest first.
     pub fn pending(&self) -> Vec<Ticket> {
         self.inner.pending()
@@ -617,6 +644,56 @@ impl Task {
             tracing::error!(target: "agentwarrant::ledger", %error, "could not record a call's outcome");
         }
         result.map_err(RunError::Tool)
+    }
+
+    /// Authorizes `call` from async code, runs `tool` with its warrant, and records the
+    /// outcome that `outcome` reads from the tool's result: what a framework adapter does for
+    /// every tool call. A call that needs approval asks `approver` without holding a thread
+    /// (see [`Task::authorize_async`]; [`Task::guard_approver`] asks the guard's own).
+    ///
+    /// `tool` is called only once the warrant is issued: a refused call returns the
+    /// [`Refusal`] and nothing of the tool runs. The tool's result is returned whatever it
+    /// says; a ledger that cannot record the outcome is reported as an error event (target
+    /// `agentwarrant::ledger`), since the tool has already run. A future dropped while the
+    /// tool runs leaves the warrant to be recorded as abandoned.
+    ///
+    /// ```
+    /// # use agentwarrant::*;
+    /// # let guard = Guard::builder().tool(ToolSpec::builder("ping", Impact::Low).build()?).build()?;
+    /// # let me = Identity::builder("agent://acme/bot", Role::Executor, "alice@acme.com").build()?;
+    /// # let task = guard.begin(me, Intent::builder("check").build()?)?;
+    /// let ping = ToolCall::new("ping", serde_json::json!({}));
+    /// # let _ = async {
+    /// let read = |result: &Result<&str, String>| match result {
+    ///     Ok(_) => Outcome::ok(),
+    ///     Err(error) => Outcome::error(error.clone()),
+    /// };
+    /// let pong = task
+    ///     .run_async(ping, &task.guard_approver(), |_warrant| async { Ok("pong") }, read)
+    ///     .await?;
+    /// assert_eq!(pong, Ok("pong"));
+    /// # Ok::<(), Refusal>(()) };
+    /// # Ok::<(), agentwarrant::Error>(())
+    /// ```
+    pub async fn run_async<T, F, Fut>(
+        &self,
+        call: ToolCall,
+        approver: &(impl AsyncApprover + ?Sized),
+        tool: F,
+        outcome: impl FnOnce(&T) -> Outcome,
+    ) -> Result<T, Refusal>
+    where
+        F: FnOnce(&Warrant) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        // SECURITY: `tool` is not called before the warrant exists: a tool whose work starts
+        // when its future is created (not when it is polled) cannot run unauthorized.
+        let warrant = self.authorize_async(call, approver).await?;
+        let result = tool(&warrant).await;
+        if let Err(error) = warrant.complete(outcome(&result)) {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not record a call's outcome");
+        }
+        Ok(result)
     }
 
     /// Ends the task: revokes its grant (and every grant delegated from it) and records

@@ -294,6 +294,17 @@ impl Refusal {
     pub fn codes(&self) -> Vec<&str> {
         self.reasons.iter().map(|r| r.code.as_str()).collect()
     }
+
+    /// The tool-error text a model sees for this refused call, as every framework adapter
+    /// words it: the short message (`Display`) followed by "Do not retry this call
+    /// unchanged."
+    ///
+    /// SECURITY: only the tool name, the reason codes and their fixed descriptions; never the
+    /// args, the reasons' details or the policy. Operators find those in the ledger under
+    /// [`Refusal::call_id`].
+    pub fn agent_message(&self) -> String {
+        format!("{self} Do not retry this call unchanged.")
+    }
 }
 
 impl fmt::Display for Refusal {

@@ -2,7 +2,7 @@
 //! from anywhere, and the run resumes with the same call; every way of misusing a ticket is
 //! refused and recorded.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use agentwarrant::{
     ApprovalAnswer, ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind,
@@ -537,4 +537,64 @@ fn a_ticket_and_its_answer_cross_a_process_boundary_as_json() {
     let warrant = granted(task.resume(read.id(), read.call().clone()));
     assert_eq!(warrant.approvers(), [BOB]);
     warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_guards_own_approver_answers_async_calls_off_the_executor_thread() {
+    // A blocking approver that waits until the runtime's only thread has moved on: had it run
+    // on that thread, the call could never be approved.
+    let (moved_on, wait) = std::sync::mpsc::channel::<()>();
+    let wait = Mutex::new(wait);
+    let guard = builder()
+        .approver(move |request: &agentwarrant::ApprovalRequest| {
+            let _ = wait.lock().unwrap().recv();
+            Ok(ApprovalAnswer::Approved(vec![agentwarrant::Approval::of(
+                request, BOB,
+            )]))
+        })
+        .build()
+        .unwrap();
+    let task = begin(&guard);
+    let approver = task.guard_approver();
+    let asking = task.authorize_async(secret(), &approver);
+    let nudge = async {
+        tokio::task::yield_now().await;
+        moved_on.send(()).unwrap();
+    };
+    let (warrant, ()) = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        tokio::join!(asking, nudge)
+    })
+    .await
+    .expect("the guard's approver blocked the runtime's only thread");
+    let warrant = warrant.unwrap();
+    assert_eq!(warrant.approvers(), [BOB]);
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn without_an_approver_an_async_call_needing_approval_is_denied_as_by_authorize() {
+    let guard = builder().build().unwrap();
+    let task = begin(&guard);
+    let sync = task.authorize(secret()).unwrap_err();
+    let refusal = task
+        .authorize_async(secret(), &task.guard_approver())
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.kind, RefusalKind::Denied);
+    assert_eq!(refusal.kind, sync.kind);
+    assert!(refusal.has(&ReasonCode::ApprovalUnavailable), "{refusal:?}");
+    assert_eq!(refusal.to_string(), sync.to_string());
+    let panicking = builder()
+        .approver(|_: &agentwarrant::ApprovalRequest| -> Result<ApprovalAnswer, agentwarrant::ApproverError> {
+            panic!("the approval service is down")
+        })
+        .build()
+        .unwrap();
+    let task = begin(&panicking);
+    let refusal = task
+        .authorize_async(secret(), &task.guard_approver())
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+    assert!(refusal.has(&ReasonCode::ApprovalUnavailable), "{refusal:?}");
 }

@@ -253,6 +253,58 @@ fn run_records_the_tools_failure_and_returns_it_as_a_tool_error() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn run_async_calls_the_tool_only_under_a_warrant_and_records_what_outcome_reads() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder().ledger(ledger.clone()).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let read = |result: &Result<(), &str>| match result {
+        Ok(()) => Outcome::ok(),
+        Err(error) => Outcome::error(*error),
+    };
+    let mut call = None;
+    let result = task
+        .run_async(
+            ToolCall::new("restart_service", json!({"service": "api"})),
+            &task.guard_approver(),
+            |w| {
+                call = Some(w.call_id());
+                async { Err("the service did not come back") }
+            },
+            read,
+        )
+        .await;
+    assert_eq!(result, Ok(Err("the service did not come back")));
+    let outcome = records_of(&ledger, call.unwrap())
+        .pop()
+        .unwrap()
+        .outcome
+        .unwrap();
+    assert_eq!(outcome.status, "error");
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("the service did not come back")
+    );
+
+    // Needs approval and the guard has no approver: refused, and the tool is never called
+    // (not even to create its future).
+    let called = AtomicBool::new(false);
+    let refusal = task
+        .run_async(
+            ToolCall::new("read_secret", json!({"path": "db/main"})),
+            &task.guard_approver(),
+            |_| {
+                called.store(true, Ordering::SeqCst);
+                async { Ok(()) }
+            },
+            read,
+        )
+        .await
+        .unwrap_err();
+    assert!(refusal.has(&ReasonCode::ApprovalUnavailable), "{refusal}");
+    assert!(!called.load(Ordering::SeqCst));
+}
+
 #[test]
 fn a_warrant_dropped_without_completion_is_recorded_as_abandoned() {
     let ledger = Arc::new(MemoryLedger::new());
@@ -438,6 +490,13 @@ fn the_refusal_message_for_the_agent_carries_codes_but_no_details_or_args() {
     assert!(message.contains("approval_denied"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert!(!message.contains("SEC-991"), "{message}");
+    // What a framework adapter hands the model: the same text, told not to retry unchanged.
+    let for_agent = refusal.agent_message();
+    assert_eq!(
+        for_agent,
+        format!("{message} Do not retry this call unchanged.")
+    );
+    assert!(!for_agent.contains("hunter2") && !for_agent.contains("SEC-991"));
 }
 
 #[test]
