@@ -472,7 +472,7 @@ impl GuardCore {
         approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
         jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
-        record_policy_inputs = true, redact_secrets = true))]
+        record_policy_inputs = true, redact_secrets = true, credential_broker = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -493,6 +493,7 @@ impl GuardCore {
         jwt_audience: Option<String>,
         record_policy_inputs: bool,
         redact_secrets: bool,
+        credential_broker: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
@@ -526,6 +527,9 @@ impl GuardCore {
             .record_policy_inputs(record_policy_inputs);
         if !redact_secrets {
             builder = builder.redaction(agentwarrant::Redaction::off());
+        }
+        if let Some(broker) = credential_broker {
+            builder = builder.credential_broker(crate::credential::PyBroker::new(py, broker)?);
         }
 
         if let Some(approver) = approver {
@@ -592,6 +596,18 @@ impl GuardCore {
     /// Switches a disabled identity back on.
     fn enable_identity(&self, id: &str) {
         self.guard.enable_identity(id);
+    }
+
+    /// The ids of ended tasks' credentials the broker failed to revoke.
+    #[getter]
+    fn unrevoked_credentials(&self) -> Vec<String> {
+        self.guard.unrevoked_credentials()
+    }
+
+    /// Tries again to revoke them; returns the ids still unrevoked.
+    fn retry_revocations(&self, py: Python<'_>) -> Vec<String> {
+        let guard = &self.guard;
+        py.detach(|| guard.retry_revocations())
     }
 
     /// The spec of a declared tool.
@@ -795,6 +811,12 @@ impl TaskCore {
     fn grant_scopes(&self) -> Vec<String> {
         self.task.grant().scopes().to_vec()
     }
+    /// The task's just-in-time credential from the guard's broker (`None` without one, and
+    /// once the task ended).
+    #[getter]
+    fn credential(&self) -> Option<crate::credential::Credential> {
+        self.task.credential().map(crate::credential::Credential)
+    }
     /// When the task's grant expires, as Unix seconds (later after a renewal).
     #[getter]
     fn grant_expires_at(&self) -> f64 {
@@ -950,6 +972,14 @@ impl TaskCore {
     /// The task's grant as a JWT (EdDSA); raises `TaskError` (`task_ended`) once it ended.
     fn grant_token(&self, py: Python<'_>) -> PyResult<String> {
         self.task.grant_token().map_err(|e| error(py, &e))
+    }
+
+    /// Clears `label` from the task tree, stating `reason`, through the policy (and its
+    /// approver where the policy asks); raises the refusal.
+    fn declassify(&self, py: Python<'_>, label: &str, reason: &str) -> PyResult<()> {
+        let task = &self.task;
+        py.detach(|| task.declassify(label, reason))
+            .map_err(|refused| refusal(py, refused))
     }
 
     /// Renews the task's grant for `ttl_s` seconds from now, through the policy (and its
@@ -1114,7 +1144,7 @@ impl Warrant {
 }
 
 /// `at` as Unix seconds (with the fraction), as Python's `datetime.fromtimestamp` takes it.
-fn unix_seconds(at: time::OffsetDateTime) -> f64 {
+pub(crate) fn unix_seconds(at: time::OffsetDateTime) -> f64 {
     // Nanoseconds since 1970 fit an f64 to well under a microsecond for any grant's lifetime.
     at.unix_timestamp_nanos() as f64 / 1e9
 }

@@ -5,6 +5,7 @@
 //! managers, decorators, contextvars and framework adapters live in the Python package.
 
 mod convert;
+mod credential;
 mod errors;
 mod guard;
 mod jwt;
@@ -52,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<guard::GuardCore>()?;
     m.add_class::<guard::TaskCore>()?;
     m.add_class::<guard::Warrant>()?;
+    m.add_class::<credential::Credential>()?;
     m.add_class::<ledger::MemoryLedger>()?;
     m.add_class::<ledger::FileLedger>()?;
     m.add_class::<ledger::LedgerHead>()?;

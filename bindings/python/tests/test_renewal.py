@@ -1,4 +1,4 @@
-"""Renewing a long-running task's grant from Python: through the policy, a human where it asks."""
+"""Renewing a long-running task's grant and clearing a label from Python: through the policy, a human where it asks."""
 
 from __future__ import annotations
 
@@ -59,3 +59,29 @@ def test_a_tool_may_not_take_the_renewals_name() -> None:
             pass
 
     assert "another name" in str(raised.value)
+
+
+def test_a_label_is_cleared_only_by_an_approved_declassification() -> None:
+    guard = aw.Guard(approver=lambda request: request.approve("bob@acme.com"))
+    ops = aw.Identity("agent://acme/ops", owner="alice@acme.com", ceiling=["secrets.read:*", "email.send:*"])
+
+    @guard.tool(impact="low", reads=["secret"], scopes=["secrets.read:{path}"])
+    def read_secret(path: str) -> str:
+        return "s3cr3t"
+
+    @guard.tool(impact="low", external=True, sink=True, scopes=["email.send:{to:email}"], destination_arg="to")
+    def send_email(to: str) -> str:
+        return "sent"
+
+    with guard.task(ops, aw.Intent("rotate", scopes=["secrets.read:*", "email.send:*"])) as task:
+        read_secret("db/main")
+        with pytest.raises(aw.Denied):
+            send_email("x@evil.com")
+        with pytest.raises(aw.Denied) as unknown:
+            task.declassify("untrusted", "never read")
+        assert unknown.value.code == "invalid_call"
+        task.declassify("secret", "the password was rotated")
+        assert send_email("x@evil.com") == "sent"
+    refused, decided = guard.ledger.records(kind="call.decided", tool="declassify")
+    assert refused["outcome"]["status"] == "denied"
+    assert decided["approver"] == ["bob@acme.com"] and decided["outcome"]["status"] == "approved"

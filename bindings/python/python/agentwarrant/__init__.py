@@ -16,6 +16,7 @@ the action matters, and what happened, all in a tamper-evident ledger.
 from agentwarrant._guard import (
     Approvals,
     ApproverResult,
+    CredentialBroker,
     Denial,
     Explanation,
     Guard,
@@ -28,6 +29,7 @@ from agentwarrant._native import (
     DEFAULT_BUNDLE,
     Approval,
     ApprovalRequest,
+    Credential,
     Decision,
     FileLedger,
     Identity,
@@ -81,7 +83,9 @@ __all__ = [
     "verify",
     "verify_text",
     "ManualClock",
-    # tokens
+    # tokens and credentials
     "verify_grant",
+    "Credential",
+    "CredentialBroker",
 ]
 __all__ += errors.__all__  # the exceptions

@@ -30,6 +30,7 @@ from typing import (
     Mapping,
     NoReturn,
     Optional,
+    Protocol,
     Sequence,
     Tuple,
     TypeVar,
@@ -41,6 +42,7 @@ from typing import (
 from agentwarrant._native import (
     Approval,
     ApprovalRequest,
+    Credential,
     FileLedger,
     GuardCore,
     Identity,
@@ -56,7 +58,7 @@ from agentwarrant._native import (
 from agentwarrant import _otel
 from agentwarrant.errors import ConfigError, GuardError, NoActiveTask, Refused
 
-__all__ = ["Guard", "Task", "Approvals", "Denial", "ApproverResult", "current_task", "Impact", "Role"]
+__all__ = ["Guard", "Task", "Approvals", "Denial", "ApproverResult", "CredentialBroker", "current_task", "Impact", "Role"]
 
 _log = logging.getLogger("agentwarrant")
 
@@ -605,6 +607,12 @@ class Task:
         return self._core.grant_token()
 
     @property
+    def credential(self) -> Optional[Credential]:
+        """The task's just-in-time credential from the guard's :class:`CredentialBroker`, what
+        its tools connect with; ``None`` without a broker, and once the task ended."""
+        return self._core.credential
+
+    @property
     def grant_expires_at(self) -> datetime.datetime:
         """When the task's grant expires (UTC); later after :meth:`renew_grant`."""
         return datetime.datetime.fromtimestamp(self._core.grant_expires_at, tz=datetime.timezone.utc)
@@ -617,6 +625,14 @@ class Task:
         ``max_impact_total``). Returns the new expiry (UTC); raises :class:`Refused` when
         refused, and for an expired, revoked or escalated grant."""
         return datetime.datetime.fromtimestamp(self._core.renew_grant(ttl), tz=datetime.timezone.utc)
+
+    def declassify(self, label: str, reason: str) -> None:
+        """Clears ``label`` from the task tree (every task sharing its chain), stating
+        ``reason``: the one way a label goes, after the data that carried it was checked. A
+        call of the engine's own tool ``declassify`` (high impact: the default bundle always
+        asks the approver), decided by the policy and recorded. Raises :class:`Refused` when
+        refused, without a reason, or for a label the tree does not hold."""
+        self._core.declassify(label, reason)
 
     def escalate(self, identity: Identity, scopes: Sequence[str], ttl: float, reason: str) -> "Task":
         """Asks for an escalation: a separate grant under ``identity`` (role ``escalation``)
@@ -693,6 +709,24 @@ def _ticket_id(ticket: Union[Ticket, str]) -> str:
     return ticket.id if isinstance(ticket, Ticket) else ticket
 
 
+class CredentialBroker(Protocol):
+    """Mints each task's just-in-time credential (a database login, a cloud key) when the task
+    begins and revokes it when it ends (``Guard(credential_broker=...)``).
+
+    ``mint(request)`` gets a dict (``task_id``, ``grant_id``, ``identity``, ``owner``,
+    ``scopes``, ``expires_at`` in Unix seconds, ``escalated``) and returns a dict with ``id``
+    and ``secret``, optionally ``expires_at`` (never past the grant's) and ``attributes``; a
+    raise refuses the task (:class:`TaskError` ``credential_unavailable``). ``revoke(credential)``
+    gets the :class:`Credential`; a raise is retried, recorded, reported by ``task.end()``
+    (``credential_not_revoked``) and kept until ``guard.retry_revocations()``. An optional
+    ``renew(credential, until)`` extends it after a grant renewal.
+    """
+
+    def mint(self, request: Dict[str, Any]) -> Mapping[str, Any]: ...
+
+    def revoke(self, credential: Credential) -> None: ...
+
+
 class Guard:
     """Wraps every tool call of an agent: built once, shared across threads.
 
@@ -712,6 +746,8 @@ class Guard:
     - ``record_policy_inputs``: whether each ``call.decided`` record keeps the policy input its
       decision was made on (args redacted), what ``agentwarrant replay`` evaluates under another
       policy; ``False`` makes records smaller and calls a little cheaper.
+    - ``credential_broker``: a :class:`CredentialBroker` that mints each task's just-in-time
+      credential (``task.credential``) and revokes it when the task ends.
     - ``redact_secrets``: secrets found by their shape in what the ledger records (API tokens,
       private keys, passwords in URLs, card numbers, ...) become ``[REDACTED:kind]``; the
       default. ``False`` leaves every arg not declared sensitive as given.
@@ -738,6 +774,7 @@ class Guard:
         jwt_audience: Optional[str] = None,
         record_policy_inputs: bool = True,
         redact_secrets: bool = True,
+        credential_broker: Optional[CredentialBroker] = None,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
@@ -760,6 +797,7 @@ class Guard:
             jwt_audience=jwt_audience,
             record_policy_inputs=record_policy_inputs,
             redact_secrets=redact_secrets,
+            credential_broker=credential_broker,
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None
@@ -847,6 +885,17 @@ class Guard:
         """Removes a rotated-out key from the JWKS: its tokens stop verifying. Returns whether a
         key was removed (the active key never is)."""
         return self._core.retire_jwt_key(kid)
+
+    @property
+    def unrevoked_credentials(self) -> List[str]:
+        """The ids of ended tasks' credentials the broker failed to revoke (see
+        :meth:`retry_revocations`)."""
+        return self._core.unrevoked_credentials
+
+    def retry_revocations(self) -> List[str]:
+        """Tries again to revoke every credential the broker failed to revoke when its task
+        ended; returns the ids still unrevoked (empty once all are)."""
+        return self._core.retry_revocations()
 
     def disable_identity(self, identity: Union[Identity, str]) -> None:
         """The kill switch: every later call of this identity, and of tasks delegated from its
