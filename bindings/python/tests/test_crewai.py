@@ -3,15 +3,18 @@ scripted `BaseLLM` (CrewAI's text tool calling; no provider, no network, telemet
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 
+if importlib.util.find_spec("crewai") is None:
+    pytest.skip("crewai is not installed", allow_module_level=True)
+# CrewAI's telemetry off before it is imported; only where CrewAI runs (the switches are
+# process-wide: set by a skipped module they would turn off the OpenTelemetry tests' SDK).
 for _name in ("CREWAI_DISABLE_TELEMETRY", "OTEL_SDK_DISABLED"):
     os.environ.setdefault(_name, "true")
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
-
-pytest.importorskip("crewai")
 
 from crewai import Agent, Crew, Task
 from crewai.tools import BaseTool, tool

@@ -7,6 +7,7 @@ tests after this module run with tracing on, which exercises the traced path fur
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Dict, List
 
 import pytest
@@ -24,6 +25,8 @@ from opentelemetry.trace import StatusCode
 import agentwarrant as aw
 from agentwarrant.integrations.langchain import guard_tools
 
+# The SDK reads this switch when a provider is made: these tests make theirs, enabled.
+os.environ.pop("OTEL_SDK_DISABLED", None)
 EXPORTER = InMemorySpanExporter()
 if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
     _provider = TracerProvider()
