@@ -105,7 +105,11 @@ def langchain_model(turns: Sequence[Turn]) -> Any:
         name, args = turn
         return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call_{n}", "type": "tool_call"}])
 
-    return GenericFakeChatModel(messages=iter([message(n, turn) for n, turn in enumerate(turns, 1)]))
+    class Scripted(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **options: Any) -> Any:  # the script already names them
+            return self
+
+    return Scripted(messages=iter([message(n, turn) for n, turn in enumerate(turns, 1)]))
 
 
 def openai_agents_model(turns: Sequence[Turn]) -> Any:
