@@ -125,6 +125,25 @@ impl Chain {
         }
     }
 
+    /// A chain continued from another process (a chain token): its calls, labels and
+    /// cumulative impact so far count here as if made here.
+    pub(crate) fn resumed(window: usize, calls: u64, labels: Vec<String>, impact: u32) -> Self {
+        let chain = Self::new(window);
+        {
+            let mut decisions = chain.decide();
+            let state = &mut *decisions.state;
+            state.calls = calls;
+            state.impact_total = impact;
+            state.labels.extend(labels);
+        }
+        chain
+    }
+
+    /// The labels the tree holds now, sorted.
+    pub(crate) fn labels(&self) -> Arc<[String]> {
+        self.decide().state.labels.list.clone()
+    }
+
     /// Takes the task tree's decision lock. Decisions made while holding it are
     /// linearizable (DESIGN "Parallel calls"): a call is counted, decided and committed as
     /// one step, so no two parallel calls both spend the last unit of a budget and a label

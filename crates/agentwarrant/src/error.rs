@@ -247,6 +247,13 @@ pub enum TaskError {
         /// What the broker said.
         problem: String,
     },
+    /// A chain token was refused: forged, altered, expired, already used, from a task that
+    /// ended, or asked to continue with more than it hands on. No task begins.
+    #[error("chain token refused: {problem}")]
+    ChainTokenInvalid {
+        /// What was wrong, and what to do.
+        problem: String,
+    },
     /// The ledger refused the record, so the task did not change state. The ledger's error is
     /// the `source`, not repeated in this message.
     #[error("task `{task}`: the ledger refused its record")]
@@ -266,6 +273,7 @@ impl TaskError {
             TaskError::Suspended { .. } => "task_suspended",
             TaskError::CredentialUnavailable { .. } => "credential_unavailable",
             TaskError::CredentialNotRevoked { .. } => "credential_not_revoked",
+            TaskError::ChainTokenInvalid { .. } => "chain_token_invalid",
             TaskError::Ledger { .. } => "ledger_error",
         }
     }

@@ -65,6 +65,28 @@ impl Grant {
         }
     }
 
+    /// The grants a chain token was handed under in another process (`ids` root first, the
+    /// handing task's last), as the parents of the grant that continues the chain here: its
+    /// lineage names them and it never outlives `expires_at`. Their revocation is seen where
+    /// they were issued (and by a shared revocation store), not through these copies.
+    pub(crate) fn handed(
+        ids: impl IntoIterator<Item = GrantId>,
+        scopes: Vec<String>,
+        expires_at: OffsetDateTime,
+    ) -> Option<Arc<Grant>> {
+        ids.into_iter().fold(None, |parent, id| {
+            Some(Arc::new(Self {
+                id,
+                scopes: scopes.clone(),
+                issued_at: expires_at,
+                expires_at: AtomicI64::new(nanos(expires_at)),
+                escalated: false,
+                revoked: AtomicBool::new(false),
+                parent,
+            }))
+        })
+    }
+
     /// The grant's id.
     pub fn id(&self) -> GrantId {
         self.id

@@ -11,14 +11,16 @@ use crate::credential::CredentialBroker;
 use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
 use crate::intent::Intent;
-use crate::jwt::{Jwks, JwtKeys, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationStore};
+use crate::jwt::{
+    Jwks, JwtKeys, JwtPublicKey, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationStore,
+};
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::{Limits, TaskLimits};
 use crate::policy::{Backend, Policy, PolicyEngine};
 use crate::principal::Principal;
 use crate::redact::Redaction;
 use crate::runtime::Runtime;
-use crate::task::Task;
+use crate::task::{Parent, Task};
 use crate::token::SigningKey;
 use crate::tool::{ToolSpec, ENGINE_TOOLS};
 
@@ -81,7 +83,36 @@ impl Guard {
         intent: Intent,
         limits: TaskLimits,
     ) -> Result<Task, Error> {
-        Task::begin(self.inner.clone(), identity, intent, None, None, limits)
+        Task::begin(
+            self.inner.clone(),
+            identity,
+            intent,
+            Parent::Root,
+            None,
+            limits,
+        )
+    }
+
+    /// Continues, in this process, a task chain handed on from another (a sub-agent, a tool
+    /// server) by a chain token from [`Task::chain_token`]: the new task runs as `identity`
+    /// under `intent` (default: the handed goal and scopes), its calls sit below the handing
+    /// call's depth, its grant lies within the scopes handed on and never outlives the handing
+    /// grant, the chain's labels, calls and cumulative impact carry over, and the identities
+    /// above it still answer for its calls (kill switch, four eyes). `task.begun` records
+    /// `resumed_from`.
+    ///
+    /// The token must verify with this guard's JWT keys or keys it trusts
+    /// ([`GuardBuilder::trust_chain_keys`]), carry this guard's issuer and audience, be
+    /// unexpired and unused: it is spent here (written to the revocation store, so a store
+    /// shared by the fleet spends it everywhere). A token that fails any check, or an intent
+    /// wider than it, is [`TaskError::ChainTokenInvalid`] (`chain_token_invalid`).
+    pub fn resume_chain(
+        &self,
+        token: &str,
+        identity: Identity,
+        intent: Option<Intent>,
+    ) -> Result<Task, Error> {
+        crate::task::resume(&self.inner, token, identity, intent)
     }
 
     /// Switches an identity off (a kill switch): every later call of every task running as it,
@@ -169,13 +200,7 @@ impl Guard {
     /// A verifier of this guard's tokens: its current JWKS, issuer, audience, clock and
     /// revocation store. It holds a copy of the keys: take a new one after a rotation.
     pub fn jwt_verifier(&self) -> JwtVerifier {
-        JwtVerifier::with_shared(
-            self.jwks(),
-            self.inner.revocations.clone(),
-            self.inner.clock.clone(),
-        )
-        .issuer(self.inner.jwt_issuer.clone())
-        .audience(self.inner.jwt_audience.clone())
+        self.inner.jwt_verifier(self.jwks())
     }
 
     /// The store where ending a task revokes its grant's tokens.
@@ -307,6 +332,7 @@ pub struct GuardBuilder {
     revocations: Option<Arc<dyn RevocationStore>>,
     record_inputs: bool,
     broker: Option<Arc<dyn CredentialBroker>>,
+    trusted_chain_keys: Vec<JwtPublicKey>,
 }
 
 impl Default for GuardBuilder {
@@ -335,6 +361,7 @@ impl Default for GuardBuilder {
             revocations: None,
             record_inputs: true,
             broker: None,
+            trusted_chain_keys: Vec::new(),
         }
     }
 }
@@ -538,6 +565,15 @@ impl GuardBuilder {
         self
     }
 
+    /// Trusts the keys of `jwks` (another guard's [`Guard::jwks`]) for chain tokens, besides
+    /// this guard's own: the guard of a tool server or sub-agent continues chains handed on by
+    /// the guard whose keys these are ([`Guard::resume_chain`]). Grant and call tokens are
+    /// still verified with this guard's own keys only.
+    pub fn trust_chain_keys(mut self, jwks: Jwks) -> Self {
+        self.trusted_chain_keys.extend(jwks.keys().iter().cloned());
+        self
+    }
+
     /// Compiles the policy and checks the tools.
     pub fn build(self) -> Result<Guard, BuildError> {
         check_limits(&self.limits)?;
@@ -596,6 +632,8 @@ impl GuardBuilder {
                 record_inputs: self.record_inputs,
                 broker: self.broker,
                 unrevoked: Mutex::new(Vec::new()),
+                trusted_chain_keys: self.trusted_chain_keys,
+                chain_resumptions: Mutex::new(()),
             }),
         })
     }

@@ -91,9 +91,9 @@ pub use identity::{Identity, IdentityBuilder};
 pub use ids::{CallId, GrantId, TaskId, TicketId};
 pub use intent::{Intent, IntentBuilder};
 pub use jwt::{
-    verify_grant, CallClaims, GrantClaims, Jwks, JwtError, JwtKeys, JwtPublicKey, JwtSigningKey,
-    JwtVerifier, MemoryRevocations, RevocationError, RevocationStore, CALL_TOKEN_TTL,
-    CALL_TOKEN_TYPE, GRANT_TOKEN_TYPE,
+    verify_grant, CallClaims, ChainClaims, ChainLevel, GrantClaims, Jwks, JwtError, JwtKeys,
+    JwtPublicKey, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationError, RevocationStore,
+    CALL_TOKEN_TTL, CALL_TOKEN_TYPE, CHAIN_TOKEN_TTL, CHAIN_TOKEN_TYPE, GRANT_TOKEN_TYPE,
 };
 pub use kinds::{Impact, ParseImpactError, ParseRoleError, Role};
 pub use ledger::{Durability, FileLedger, Ledger, MemoryLedger};

@@ -10,7 +10,7 @@ use crate::approval::{Approver, UsedApprovals};
 use crate::approval_store::ApprovalStore;
 use crate::clock::Clock;
 use crate::credential::{Credential, CredentialBroker};
-use crate::jwt::{JwtKeys, RevocationStore};
+use crate::jwt::{Jwks, JwtKeys, JwtPublicKey, JwtVerifier, RevocationStore};
 use crate::ledger::Ledger;
 use crate::limits::Limits;
 use crate::policy::PolicyEngine;
@@ -62,6 +62,10 @@ pub(crate) struct Runtime {
     pub(crate) broker: Option<Arc<dyn CredentialBroker>>,
     /// Credentials of ended tasks that the broker failed to revoke, until it does.
     pub(crate) unrevoked: Mutex<Vec<Credential>>,
+    /// Other guards' keys trusted for chain tokens.
+    pub(crate) trusted_chain_keys: Vec<JwtPublicKey>,
+    /// Held while a chain token is verified and spent.
+    pub(crate) chain_resumptions: Mutex<()>,
 }
 
 impl Runtime {
@@ -93,6 +97,25 @@ impl Runtime {
     pub(crate) fn sign_jwt<C: serde::Serialize>(&self, typ: &str, claims: &C) -> String {
         let keys = self.jwt_keys.read().unwrap_or_else(|p| p.into_inner());
         crate::jwt::encode(&keys, typ, claims)
+    }
+
+    /// A verifier of tokens signed by `keys`, with this guard's issuer, audience, clock and
+    /// revocation store.
+    pub(crate) fn jwt_verifier(&self, keys: Jwks) -> JwtVerifier {
+        JwtVerifier::with_shared(keys, self.revocations.clone(), self.clock.clone())
+            .issuer(self.jwt_issuer.clone())
+            .audience(self.jwt_audience.clone())
+    }
+
+    /// The verifier of chain tokens: this guard's keys and the keys it trusts for chains.
+    pub(crate) fn chain_verifier(&self) -> JwtVerifier {
+        let own = self
+            .jwt_keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .jwks();
+        let keys = own.keys().iter().chain(&self.trusted_chain_keys).cloned();
+        self.jwt_verifier(Jwks::new(keys))
     }
 
     /// Whether `who` is a human who may resume or approve: not empty, not an agent URI, not

@@ -36,6 +36,8 @@ pub use revocation::{MemoryRevocations, RevocationError, RevocationStore};
 pub const GRANT_TOKEN_TYPE: &str = "aw-grant+jwt";
 /// The header `typ` of a call token.
 pub const CALL_TOKEN_TYPE: &str = "aw-call+jwt";
+/// The header `typ` of a chain token.
+pub const CHAIN_TOKEN_TYPE: &str = "aw-chain+jwt";
 /// The only `alg` accepted.
 const ALG: &str = "EdDSA";
 /// Longer tokens are refused before any decoding.
@@ -242,6 +244,83 @@ impl CallClaims {
     }
 }
 
+/// One identity of a delegation chain, as a chain token carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChainLevel {
+    /// The non-human identity.
+    pub sub: String,
+    /// Its accountable human owner.
+    pub owner: String,
+    /// Its role (`orchestrator`, `executor`, `escalation`).
+    pub role: String,
+}
+
+/// The claims of a chain token: the chain context a task hands to a sub-agent or tool server
+/// in another process, which continues it with
+/// [`Guard::resume_chain`](crate::Guard::resume_chain). See `docs/tokens.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChainClaims {
+    /// Issuer: the guard that minted it.
+    pub iss: String,
+    /// Subject: the identity of the task that handed the work on.
+    pub sub: String,
+    /// Audience.
+    #[serde(with = "audience")]
+    pub aud: Vec<String>,
+    /// The identity's accountable human owner.
+    pub owner: String,
+    /// The identity's role.
+    pub role: String,
+    /// The identities above `sub` in its delegation chain, root first: they still answer for
+    /// the work (kill switch, four eyes) where it continues.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegators: Vec<ChainLevel>,
+    /// The id of the task that handed the work on.
+    pub task: String,
+    /// That task's grant id.
+    pub grant: String,
+    /// The ids of the grants that grant was delegated from, root first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<String>,
+    /// The task's declared goal.
+    pub goal: String,
+    /// The scope patterns handed on, space-separated: the grant's, or fewer.
+    pub scope: String,
+    /// The depth the continued task is delegated at: its calls without a parent sit one below.
+    pub depth: u32,
+    /// Calls decided in the chain so far.
+    pub calls: u64,
+    /// The chain's cumulative impact so far.
+    pub impact: u32,
+    /// The chain's labels so far (`secret`, `untrusted`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// The expiry of the handing task's grant (Unix seconds): a continued task's grant never
+    /// outlives it.
+    pub grant_exp: i64,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Not before (Unix seconds).
+    pub nbf: i64,
+    /// Expiry (Unix seconds): [`CHAIN_TOKEN_TTL`] after issue, never after the grant's.
+    pub exp: i64,
+    /// The token's id: a token continues a chain once.
+    pub jti: String,
+}
+
+impl ChainClaims {
+    /// The scope patterns handed on, in order.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+}
+
+/// How long a chain token may wait to be used (the task it starts lives as long as the grant
+/// it came from allows).
+pub const CHAIN_TOKEN_TTL: time::Duration = time::Duration::minutes(5);
+
 /// How long a call token lives at most (it never outlives its grant).
 pub const CALL_TOKEN_TTL: time::Duration = time::Duration::minutes(5);
 
@@ -309,6 +388,24 @@ impl Registered for GrantClaims {
 }
 
 impl Registered for CallClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+    fn aud(&self) -> &[String] {
+        &self.aud
+    }
+    fn times(&self) -> (i64, i64) {
+        (self.nbf, self.exp)
+    }
+    fn revocable(&self) -> Vec<&str> {
+        [self.jti.as_str(), self.grant.as_str()]
+            .into_iter()
+            .chain(self.lineage.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+impl Registered for ChainClaims {
     fn iss(&self) -> &str {
         &self.iss
     }
@@ -470,6 +567,19 @@ impl JwtVerifier {
                 claims.tool
             )))
         }
+    }
+
+    /// Verifies a chain token's signature, type, issuer, audience, times and revocation (its
+    /// `jti` is revoked once used, so a token continues a chain once), and that every scope
+    /// pattern in it parses.
+    pub fn verify_chain(&self, token: &str) -> Result<ChainClaims, JwtError> {
+        let claims: ChainClaims = self.verify(token, CHAIN_TOKEN_TYPE)?;
+        if let Some(bad) = claims.scopes().find(|s| ScopePattern::parse(s).is_err()) {
+            return Err(JwtError::Malformed(format!(
+                "`scope` holds an invalid scope pattern `{bad}`"
+            )));
+        }
+        Ok(claims)
     }
 
     fn verify<C: Registered>(&self, token: &str, typ: &str) -> Result<C, JwtError> {

@@ -161,7 +161,7 @@ impl TaskInner {
             self.runtime.clone(),
             identity,
             intent,
-            Some(self),
+            super::Parent::Local(self),
             Some(ttl),
             crate::limits::TaskLimits::default(),
         )

@@ -6,6 +6,7 @@ mod declassify;
 mod deferred;
 mod escalate;
 mod explain;
+mod handoff;
 mod input;
 mod pipeline;
 mod record;
@@ -55,6 +56,8 @@ pub use warrant::{Outcome, Refusal, RefusalKind, RunError, Warrant};
 /// identity's ceiling alone.
 #[derive(Debug, Clone)]
 struct Level {
+    /// The identity's id, as given.
+    id: String,
     /// The identity, as the kill switch compares it.
     principal: Principal,
     ceiling: ScopeSet,
@@ -64,6 +67,18 @@ struct Level {
     /// Whether this level's ceiling and intent bound the scopes of the levels below.
     bounds: bool,
 }
+
+/// Where a task comes from.
+pub(crate) enum Parent<'a> {
+    /// Begun by the guard: the root of a task tree.
+    Root,
+    /// Delegated (or escalated) from a task in this process: it shares its chain.
+    Local(&'a TaskInner),
+    /// Continuing a chain handed on from another process (see [`handoff`]).
+    Handed(Box<handoff::Handed>),
+}
+
+pub(crate) use handoff::resume;
 
 impl TaskInner {
     /// The levels whose ceilings and intents bound this task's scopes.
@@ -128,13 +143,17 @@ impl Task {
         runtime: Arc<Runtime>,
         identity: Identity,
         intent: Intent,
-        parent: Option<&TaskInner>,
+        parent: Parent<'_>,
         elevated_for: Option<time::Duration>,
         limits: TaskLimits,
     ) -> Result<Task, Error> {
         let now = runtime.clock.now();
+        let local = match &parent {
+            Parent::Local(p) => Some(*p),
+            _ => None,
+        };
         // Sub-tasks share their tree's limits, as they share its chain.
-        let limits = parent.map_or(limits, |p| p.limits);
+        let limits = local.map_or(limits, |p| p.limits);
         if let Some((limit, problem)) = limits.problem() {
             return Err(crate::error::BuildError::InvalidLimits {
                 limit: limit.into(),
@@ -142,9 +161,13 @@ impl Task {
             }
             .into());
         }
+        let mut lineage = match &parent {
+            Parent::Root => Vec::new(),
+            Parent::Local(p) => p.lineage.clone(),
+            Parent::Handed(h) => h.levels.clone(),
+        };
         let suspended = runtime.suspended.read().map_or(true, |set| {
-            set.contains(&identity.principal)
-                || parent.is_some_and(|p| p.lineage.iter().any(|l| set.contains(&l.principal)))
+            set.contains(&identity.principal) || lineage.iter().any(|l| set.contains(&l.principal))
         });
         if suspended {
             return Err(TaskError::Suspended {
@@ -156,13 +179,13 @@ impl Task {
         if let Ok(mut agents) = runtime.agents.write() {
             agents.insert(identity.principal.clone());
         }
-        let mut lineage = parent.map(|p| p.lineage.clone()).unwrap_or_default();
         if elevated_for.is_some() {
             // An approved escalation: the levels above still answer for it (kill switch, four
             // eyes) but no longer bound its scopes.
             lineage.iter_mut().for_each(|l| l.bounds = false);
         }
         lineage.push(Level {
+            id: identity.id.clone(),
             principal: identity.principal.clone(),
             ceiling: identity.ceiling.clone(),
             intent: intent.scopes.clone(),
@@ -189,17 +212,30 @@ impl Task {
             let ttl = limits.grant_ttl.unwrap_or(runtime.limits.grant_ttl);
             time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX)
         });
+        let (parent_grant, chain, base_depth, parent_task, handed) = match parent {
+            Parent::Root => (
+                None,
+                Arc::new(Chain::new(runtime.limits.history_window)),
+                0,
+                None,
+                None,
+            ),
+            Parent::Local(p) => (
+                Some(p.grant.clone()),
+                p.chain.clone(),
+                p.base_depth.saturating_add(1),
+                Some(p.id),
+                None,
+            ),
+            Parent::Handed(h) => (h.grant, h.chain, h.depth, h.task, Some(h.detail)),
+        };
         let grant = Arc::new(Grant::issue(
             scopes,
             now,
             ttl,
             identity.role == Role::Escalation,
-            parent.map(|p| p.grant.clone()),
+            parent_grant,
         ));
-        let chain = parent.map_or_else(
-            || Arc::new(Chain::new(runtime.limits.history_window)),
-            |p| p.chain.clone(),
-        );
         let id = TaskId::new();
         let credential = match &runtime.broker {
             None => None,
@@ -232,23 +268,18 @@ impl Task {
             &grant,
             &limits,
         );
-        let span = telemetry::task_span(
-            id,
-            &identity,
-            &intent,
-            &runtime.env,
-            parent.map(|p| &p.span),
-        );
+        let span =
+            telemetry::task_span(id, &identity, &intent, &runtime.env, local.map(|p| &p.span));
         let inner = Arc::new(TaskInner {
             runtime,
             id,
-            parent_task: parent.map(|p| p.id),
+            parent_task,
             identity,
             intent,
             lineage,
             grant,
             chain,
-            base_depth: parent.map_or(0, |p| p.base_depth.saturating_add(1)),
+            base_depth,
             limits,
             input,
             tools: Mutex::new(Vec::new()),
@@ -258,7 +289,7 @@ impl Task {
             span,
             credential: Mutex::new(credential),
         });
-        let begun = json!({
+        let mut begun = json!({
             "intent": {
                 "goal": inner.intent.goal,
                 "scopes": inner.intent.scopes.to_strings(),
@@ -268,6 +299,9 @@ impl Task {
             "env": inner.runtime.env,
             "parent_task_id": inner.parent_task.map(|t| t.to_string()),
         });
+        if let Some(handed) = handed {
+            begun["resumed_from"] = handed;
+        }
         let mut issued = json!({
             "grant_id": inner.grant.id().to_string(),
             "scopes": inner.grant.scopes(),
@@ -388,7 +422,7 @@ impl Task {
             inner.runtime.clone(),
             identity,
             intent,
-            Some(inner),
+            Parent::Local(inner),
             None,
             TaskLimits::default(),
         )

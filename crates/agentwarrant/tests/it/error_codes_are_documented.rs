@@ -82,6 +82,9 @@ fn every_library_code() -> BTreeSet<&'static str> {
             identity: "agent://a/b".into(),
             problem: "p".into(),
         },
+        TaskError::ChainTokenInvalid {
+            problem: "p".into(),
+        },
         TaskError::CredentialNotRevoked {
             task: "t".into(),
             credential: "c".into(),

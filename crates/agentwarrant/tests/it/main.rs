@@ -47,6 +47,10 @@ mod rotated_ledgers_chain_across_files;
 // Labels, delegation, revocation and call counts across a task tree.
 mod chain_tracks_the_task_tree;
 
+// Chain tokens: a task's chain continued by a guard in another process, depth, scopes, labels
+// and the identities above carried over; bad tokens refused.
+mod chain_continues_across_processes;
+
 // Tasks and calls as OpenTelemetry GenAI spans, decisions and approvals as metric events.
 mod spans_follow_tasks_and_calls;
 
