@@ -472,7 +472,8 @@ impl GuardCore {
         approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
         jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
-        record_policy_inputs = true, redact_secrets = true, credential_broker = None))]
+        record_policy_inputs = true, redact_secrets = true, credential_broker = None,
+        trust_chain_keys = Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -494,6 +495,7 @@ impl GuardCore {
         record_policy_inputs: bool,
         redact_secrets: bool,
         credential_broker: Option<Py<PyAny>>,
+        trust_chain_keys: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
@@ -530,6 +532,9 @@ impl GuardCore {
         }
         if let Some(broker) = credential_broker {
             builder = builder.credential_broker(crate::credential::PyBroker::new(py, broker)?);
+        }
+        for jwks in &trust_chain_keys {
+            builder = builder.trust_chain_keys(crate::jwt::jwks(py, jwks)?);
         }
 
         if let Some(approver) = approver {
@@ -762,6 +767,25 @@ impl GuardCore {
             .map_err(|e| error(py, &e))?;
         Ok(TaskCore::new(task))
     }
+
+    /// Continues a chain handed on by another process's `chain_token()` as a task of
+    /// `identity` under `intent` (default: the handed goal and scopes); raises `TaskError`
+    /// (`chain_token_invalid`).
+    #[pyo3(signature = (token, identity, intent = None))]
+    fn resume_chain(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        identity: &Identity,
+        intent: Option<&Intent>,
+    ) -> PyResult<TaskCore> {
+        let (identity, intent) = (identity.0.clone(), intent.map(|i| i.0.clone()));
+        let guard = &self.guard;
+        let task = py
+            .detach(|| guard.resume_chain(token, identity, intent))
+            .map_err(|e| error(py, &e))?;
+        Ok(TaskCore::new(task))
+    }
 }
 
 /// The native task. Its calls run concurrently; `end` revokes the grant. Whether it has
@@ -974,6 +998,24 @@ impl TaskCore {
         self.task.grant_token().map_err(|e| error(py, &e))
     }
 
+    /// The task's chain as a token (`aw-chain+jwt`) for another process, handing on the
+    /// grant's scopes or only `scopes`; raises `TaskError` (`chain_token_invalid`,
+    /// `task_ended`).
+    #[pyo3(signature = (scopes = None))]
+    fn chain_token(&self, py: Python<'_>, scopes: Option<Vec<String>>) -> PyResult<String> {
+        match scopes {
+            None => self.task.chain_token(),
+            Some(scopes) => self.task.chain_token_for(scopes),
+        }
+        .map_err(|e| error(py, &e))
+    }
+
+    /// The labels the task's chain holds now, sorted.
+    #[getter]
+    fn chain_labels(&self) -> Vec<String> {
+        self.task.chain_labels()
+    }
+
     /// Clears `label` from the task tree, stating `reason`, through the policy (and its
     /// approver where the policy asks); raises the refusal.
     fn declassify(&self, py: Python<'_>, label: &str, reason: &str) -> PyResult<()> {
@@ -1050,6 +1092,31 @@ impl Warrant {
             warrant: Mutex::new(Some(warrant)),
         }
     }
+
+    /// Runs `f` on the warrant while it is not completed; `TaskError` (`warrant_used`) after.
+    fn with_live<T>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce(&agentwarrant::Warrant) -> PyResult<T>,
+    ) -> PyResult<T> {
+        let warrant = self
+            .warrant
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("warrant state is poisoned"))?;
+        match warrant.as_ref() {
+            Some(warrant) => f(warrant),
+            None => Err(raise_code(
+                py,
+                Class::TaskError,
+                &format!(
+                    "the warrant of call `{}` was already completed: {what} before",
+                    self.call_id
+                ),
+                "warrant_used",
+            )),
+        }
+    }
 }
 
 #[pymethods]
@@ -1086,22 +1153,16 @@ impl Warrant {
     /// This call as a JWT (EdDSA, `typ` `aw-call+jwt`) bound to its tool and exact args, for
     /// a downstream service; raises `TaskError` (`warrant_used`) once the warrant completed.
     fn jwt(&self, py: Python<'_>) -> PyResult<String> {
-        let warrant = self
-            .warrant
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("warrant state is poisoned"))?;
-        match warrant.as_ref() {
-            Some(warrant) => Ok(warrant.jwt()),
-            None => Err(raise_code(
-                py,
-                Class::TaskError,
-                &format!(
-                    "the warrant of call `{}` was already completed: take its JWT before",
-                    self.call_id
-                ),
-                "warrant_used",
-            )),
-        }
+        self.with_live(py, "take its JWT", |w| Ok(w.jwt()))
+    }
+
+    /// The chain as a token (`aw-chain+jwt`) for the tool this warrant authorizes when it
+    /// runs in another process, whose guard continues it with `guard.resume_chain`; raises
+    /// `TaskError` (`warrant_used`) once the warrant completed.
+    fn chain_token(&self, py: Python<'_>) -> PyResult<String> {
+        self.with_live(py, "take its chain token", |w| {
+            w.chain_token().map_err(|e| error(py, &e))
+        })
     }
 
     /// Records the outcome (`call.completed`): ok, or `error`; `labels` are the result's

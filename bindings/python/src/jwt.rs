@@ -52,7 +52,7 @@ impl RevocationStore for Revoked {
 }
 
 /// The JWKS of a dict (or of its JSON text).
-fn jwks(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Jwks> {
+pub(crate) fn jwks(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Jwks> {
     let parsed = if let Ok(text) = document.downcast::<PyString>() {
         Jwks::from_json_str(&text.to_cow()?)
     } else {

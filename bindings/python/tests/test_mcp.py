@@ -7,7 +7,7 @@ on every version it accepts."""
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncContextManager
+from typing import Any, AsyncContextManager, List, Tuple
 
 import pytest
 
@@ -16,7 +16,7 @@ pytest.importorskip("mcp")
 import agentwarrant as aw
 from agentwarrant.integrations.mcp import GuardMiddleware, guard_client, guard_server
 
-from conftest import INJECTED_PAGE, SCRIPT_DECIDED, STORY_TOOLS, decided, explode, sent, story_specs
+from conftest import INJECTED_PAGE, SCRIPT_DECIDED, STORY_TOOLS, decided, explode, only_alice, sent, story_specs
 
 try:  # mcp 2.x
     from mcp import Client
@@ -265,3 +265,57 @@ async def test_a_pending_served_call_runs_when_called_again_after_approval(resea
             done = await client.call_tool("send_email", MAIL)
     assert not is_error(done) and sent == ["partner@example.org"]
     assert decided(guard.ledger) == [("send_email", "approved")]
+
+
+TOOL_SERVER = dict(
+    id="agent://acme/research-tools",
+    owner="bob@acme.com",
+    ceiling=["web.fetch:*", "secrets.read:*", "email.send:*"],
+)
+SERVER_GOAL = dict(goal="serve research tools", scopes=["web.fetch:*"])
+
+
+def decided_depths(ledger: aw.MemoryLedger) -> List[Tuple[str, int]]:
+    """(tool, depth) of every call.decided record, from the policy input it was decided on."""
+    return [
+        (r["tool"], r["decision"]["input"]["chain"]["depth"]) for r in ledger.records() if r["kind"] == "call.decided"
+    ]
+
+
+async def test_the_chain_crosses_to_a_guarded_server_and_its_labels_come_back(researcher, goal):
+    # Two processes' guards: the agent's, and the tool server's, which trusts the agent's keys.
+    agent_guard = aw.Guard(approver=only_alice, ledger=aw.MemoryLedger())
+    server_guard = aw.Guard(approver=only_alice, ledger=aw.MemoryLedger(), trust_chain_keys=agent_guard.jwks())
+    server = make_server()
+    guard_server(server, server_guard, specs=story_specs(), identity=aw.Identity(**TOOL_SERVER), intent=aw.Intent(**SERVER_GOAL))  # type: ignore[arg-type]
+    # The agent's own spec of fetch_page says nothing of its result: the server labels it.
+    agent_specs = {**story_specs(), "fetch_page": aw.ToolSpec("fetch_page", impact="low", external=True, scopes=["web.fetch:{url:url}"])}
+    async with connect(server) as client:
+        tools = await guard_client(client, agent_guard, specs=agent_specs)
+        async with agent_guard.task(researcher, goal) as task:
+            page = await tools.call_tool("fetch_page", {"url": "https://blog.example.com/x"})
+            assert not is_error(page) and text(page) == INJECTED_PAGE
+            # The server's label came back with the result and joined the agent's chain.
+            assert task.chain_labels == ["untrusted"]
+    # On the server, the call sat below the agent's call, in a task that continued its chain.
+    assert decided_depths(agent_guard.ledger) == [("fetch_page", 1)]
+    assert decided_depths(server_guard.ledger) == [("fetch_page", 2)]
+    begun = [r for r in server_guard.ledger.records() if r["kind"] == "task.begun"]
+    assert begun[0]["identity"] == TOOL_SERVER["id"]
+    assert begun[0]["detail"]["resumed_from"]["identity"] == researcher.id
+    assert begun[0]["detail"]["resumed_from"]["scopes"] == "web.fetch:* email.send:alice@acme.com"
+
+
+async def test_a_chain_token_the_server_does_not_trust_refuses_the_served_call(researcher, goal):
+    sent.clear()
+    agent_guard = aw.Guard(approver=only_alice, ledger=aw.MemoryLedger())
+    stranger = aw.Guard(ledger=aw.MemoryLedger())  # the server trusts another guard's keys only
+    server_guard = aw.Guard(approver=only_alice, ledger=aw.MemoryLedger(), trust_chain_keys=[stranger.jwks()])
+    server = make_server()
+    guard_server(server, server_guard, specs=story_specs(), identity=aw.Identity(**TOOL_SERVER), intent=aw.Intent(**SERVER_GOAL))  # type: ignore[arg-type]
+    async with connect(server) as client:
+        tools = await guard_client(client, agent_guard, specs=story_specs())
+        async with agent_guard.task(researcher, goal):
+            mail = await tools.call_tool("send_email", {"to": "alice@acme.com", "body": "summary"})
+    assert is_error(mail) and "chain_token_invalid" in text(mail)
+    assert sent == [] and decided(server_guard.ledger) == []

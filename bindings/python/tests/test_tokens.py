@@ -214,3 +214,58 @@ def test_a_jwt_key_must_be_a_32_byte_seed() -> None:
     with pytest.raises(aw.JwtError) as bad_jwks:
         aw.verify_grant("a.b.c", {"keys": []}, "logs.read:api")
     assert bad_jwks.value.code == "jwks_invalid"
+
+
+# -- chain tokens: the chain continued by a guard in another process
+
+
+def worker() -> aw.Identity:
+    return aw.Identity("agent://acme/refund-worker", owner="bob@acme.com", ceiling=["pay.refund:*", "logs.read:*"])
+
+
+def test_a_chain_token_continues_the_chain_in_another_guard_once() -> None:
+    caller, task = guard_and_task()
+    server = aw.Guard(trust_chain_keys=caller.jwks())
+    server.add_tool(aw.ToolSpec("refund", impact="low", scopes=["pay.refund:order/{order}"]))
+    with task:
+        warrant = task.authorize("refund", {"order": "42"})
+        token = warrant.chain_token()
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert jwt.get_unverified_header(token)["typ"] == "aw-chain+jwt"
+        assert (claims["sub"], claims["depth"], claims["scope"]) == (refunder().id, 1, "pay.refund:order/* logs.read:api")
+        with server.resume_chain(token, worker()) as continued:
+            assert continued.grant_scopes == ["pay.refund:order/*", "logs.read:api"]
+            assert continued.authorize("refund", {"order": "43"}).depth == 2
+        with pytest.raises(aw.TaskError) as replayed:
+            server.resume_chain(token, worker())
+        assert replayed.value.code == "chain_token_invalid" and "already used" in str(replayed.value)
+        warrant.complete()
+        with pytest.raises(aw.TaskError) as used:
+            warrant.chain_token()
+        assert used.value.code == "warrant_used"
+
+
+def test_chain_tokens_hand_on_fewer_scopes_never_more() -> None:
+    caller, task = guard_and_task()
+    server = aw.Guard(trust_chain_keys=[caller.jwks()])
+    with task:
+        with pytest.raises(aw.TaskError) as wider:
+            task.chain_token(scopes=["pay.refund:*"])
+        assert wider.value.code == "chain_token_invalid"
+        token = task.chain_token(scopes=["logs.read:api"])
+        with pytest.raises(aw.TaskError) as greedy:
+            server.resume_chain(token, worker(), aw.Intent("refund more", scopes=["pay.refund:order/*"]))
+        assert greedy.value.code == "chain_token_invalid"
+        with server.resume_chain(task.chain_token(scopes=["logs.read:api"]), worker()) as continued:
+            assert continued.grant_scopes == ["logs.read:api"]
+
+
+def test_a_guard_that_does_not_trust_the_callers_keys_refuses_its_chain_tokens() -> None:
+    _, task = guard_and_task()
+    with task:
+        token = task.chain_token()
+        with pytest.raises(aw.TaskError) as refused:
+            aw.Guard().resume_chain(token, worker())
+    assert refused.value.code == "chain_token_invalid" and "trust_chain_keys" in str(refused.value)
+    with pytest.raises(aw.JwtError):
+        aw.Guard(trust_chain_keys={"keys": []})

@@ -350,17 +350,18 @@ def _langchain_tool(obj: object) -> Any:
 # --------------------------------------------------------------------------- calls
 
 
-def _complete(warrant: Warrant, error: Optional[BaseException], span: Any = None) -> None:
-    """Records the outcome (the engine adds the spec's ``result_labels``) and ends the call's
-    span; the tool has run, so a ledger failure is logged, not raised."""
+def _complete(warrant: Warrant, error: Optional[BaseException], span: Any = None, labels: Sequence[str] = ()) -> None:
+    """Records the outcome with the result's ``labels`` (the engine adds the spec's
+    ``result_labels``) and ends the call's span; the tool has run, so a ledger failure is
+    logged, not raised."""
     message = None
     if error is not None:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     try:
         if message is not None:
-            warrant.complete(error=message)
+            warrant.complete(error=message, labels=list(labels))
         else:
-            warrant.complete()
+            warrant.complete(labels=list(labels))
     except GuardError:
         _log.exception("agentwarrant: could not record the outcome of call %s", warrant.call_id)
     _otel.completed(span, message)
@@ -412,9 +413,11 @@ async def _arun_call(
     fn: Callable[[], Awaitable[R]],
     failed: Optional[Callable[[R], Optional[str]]] = None,
     span: Any = None,
+    labels: Optional[Callable[[R], Sequence[str]]] = None,
 ) -> R:
     """:func:`_run_call` for a coroutine function; ``failed`` tells a result that reports an
-    error (e.g. an MCP error result), recorded as the call's error."""
+    error (e.g. an MCP error result), recorded as the call's error; ``labels`` the labels a
+    result carries back (e.g. from a tool server that continued the chain)."""
     span = _call_span(root, warrant, span)
     token = _current_call.set((root, warrant))
     try:
@@ -429,7 +432,8 @@ async def _arun_call(
         raise
     _current_call.reset(token)
     error = None if failed is None else failed(result)
-    _complete(warrant, None if error is None else RuntimeError(error), span)
+    returned = () if labels is None else labels(result)
+    _complete(warrant, None if error is None else RuntimeError(error), span, returned)
     return result
 
 
@@ -606,6 +610,21 @@ class Task:
         grant's id). It dies with the task. Raises :class:`TaskError` once the task ended."""
         return self._core.grant_token()
 
+    def chain_token(self, scopes: Optional[Sequence[str]] = None) -> str:
+        """The task's chain as a signed token (``aw-chain+jwt``) for a sub-agent or tool server
+        in another process, whose guard continues it with :meth:`Guard.resume_chain`: depth,
+        the grant's scopes (or only ``scopes``, each within the grant), labels, calls,
+        cumulative impact and the identities above carry over. Carry it like a trace header;
+        it is spent by its first use and lives five minutes. Raises :class:`TaskError`
+        (``chain_token_invalid`` for a scope the grant does not hold, ``task_ended``)."""
+        return self._core.chain_token(None if scopes is None else list(scopes))
+
+    @property
+    def chain_labels(self) -> List[str]:
+        """The labels the task's chain holds now (``secret``, ``untrusted``, ...), sorted: what
+        a tool server continuing a chain sends back with its result."""
+        return self._core.chain_labels
+
     @property
     def credential(self) -> Optional[Credential]:
         """The task's just-in-time credential from the guard's :class:`CredentialBroker`, what
@@ -705,6 +724,17 @@ class Approvals:
         return f"Approvals(waiting={len(self.waiting())})"
 
 
+def _jwks_list(
+    keys: Union[Mapping[str, Any], str, Sequence[Union[Mapping[str, Any], str]], None],
+) -> List[Union[Dict[str, Any], str]]:
+    """One JWKS (a dict or JSON text), a list of them, or none, as a list."""
+    if keys is None:
+        return []
+    if isinstance(keys, (str, Mapping)):
+        keys = [keys]
+    return [k if isinstance(k, str) else dict(k) for k in keys]
+
+
 def _ticket_id(ticket: Union[Ticket, str]) -> str:
     return ticket.id if isinstance(ticket, Ticket) else ticket
 
@@ -748,6 +778,8 @@ class Guard:
       policy; ``False`` makes records smaller and calls a little cheaper.
     - ``credential_broker``: a :class:`CredentialBroker` that mints each task's just-in-time
       credential (``task.credential``) and revokes it when the task ends.
+    - ``trust_chain_keys``: another guard's :meth:`jwks` (a dict or its JSON text), or a list
+      of them, whose chain tokens this guard continues (:meth:`resume_chain`) besides its own.
     - ``redact_secrets``: secrets found by their shape in what the ledger records (API tokens,
       private keys, passwords in URLs, card numbers, ...) become ``[REDACTED:kind]``; the
       default. ``False`` leaves every arg not declared sensitive as given.
@@ -775,6 +807,7 @@ class Guard:
         record_policy_inputs: bool = True,
         redact_secrets: bool = True,
         credential_broker: Optional[CredentialBroker] = None,
+        trust_chain_keys: Union[Mapping[str, Any], str, Sequence[Union[Mapping[str, Any], str]], None] = None,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
@@ -798,6 +831,7 @@ class Guard:
             record_policy_inputs=record_policy_inputs,
             redact_secrets=redact_secrets,
             credential_broker=credential_broker,
+            trust_chain_keys=_jwks_list(trust_chain_keys),
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None
@@ -945,6 +979,21 @@ class Guard:
             grant_ttl_s=grant_ttl,
         )
         return Task(self, core)
+
+    def resume_chain(self, token: str, identity: Identity, intent: Union[Intent, None] = None) -> Task:
+        """Continues, as a task of ``identity``, a chain handed on by another process's
+        :meth:`Task.chain_token` (or a warrant's ``chain_token()``). Its calls sit below the
+        handing call's depth, its grant lies within the scopes handed on (``intent`` defaults
+        to the handed goal and scopes; one asking for more is refused), the chain's labels,
+        calls and cumulative impact carry over, and the identities above still answer for it.
+        Use it as a context manager. Raises :class:`TaskError` (``chain_token_invalid``) for a
+        forged, altered, expired, replayed or untrusted token; trust another guard's keys with
+        ``Guard(trust_chain_keys=its_jwks)``."""
+        if not isinstance(identity, Identity):
+            raise TypeError(f"`identity` must be an agentwarrant.Identity, got {type(identity).__name__}")
+        if intent is not None and not isinstance(intent, Intent):
+            raise TypeError(f"`intent` must be an agentwarrant.Intent or None, got {type(intent).__name__}")
+        return Task(self, self._core.resume_chain(token, identity, intent))
 
     def _refuse_bare_goal(self, goal: str, call: str) -> None:
         """A bare goal string is an intent without scopes: with scoped tools declared, every

@@ -23,6 +23,15 @@ which task its calls run in; without one, ``guard_server`` raises ``ConfigError`
 A refused call comes back as a ``CallToolResult`` with ``isError: true`` and a short text the
 model can act on; a tool error is recorded as the call's outcome.
 
+The chain crosses the wire: the guarded client sends each call's chain token
+(``warrant.chain_token()``) in the request's ``_meta`` under ``agentwarrant/chain``; a guarded
+server that knows its own identity (``identity=``, or ``task=`` a Task, whose identity it takes)
+continues that chain for the call (``guard.resume_chain``: depth keeps counting, scopes only
+narrow, labels carry over) and sends the chain's labels back in the result's ``_meta`` under
+``agentwarrant/labels``, which the client adds to its own chain. A token that does not verify
+refuses the call (``chain_token_invalid``); the server's guard must trust the client's keys
+(``Guard(trust_chain_keys=client_jwks)``). Requests without a token run as before.
+
 A served call that needs approval (``approvals=``): ``"approver"`` (default) asks the guard's
 approver; ``"elicit"`` asks the client's user through MCP elicitation (the request as the
 message, a form asking whether to approve and who approves; the engine checks the answer). It
@@ -41,11 +50,18 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Literal, Mapp
 from mcp.types import CallToolResult
 
 from agentwarrant._guard import Guard, Task, _arun_call
-from agentwarrant._native import Identity, Intent, Ticket, ToolSpec
-from agentwarrant.errors import ConfigError, NoActiveTask, Refused
+from agentwarrant._native import Identity, Intent, Ticket, ToolSpec, Warrant
+from agentwarrant.errors import ConfigError, NoActiveTask, Refused, TaskError
 from agentwarrant.integrations._common import Specs, file_answer, refusal_message, resolve_specs
 
-__all__ = ["GuardMiddleware", "GuardedClient", "guard_client", "guard_server", "refused_result"]
+__all__ = ["CHAIN_META", "LABELS_META", "GuardMiddleware", "GuardedClient", "guard_client", "guard_server", "refused_result"]
+
+CHAIN_META = "agentwarrant/chain"
+"""The ``_meta`` key of a request that carries the caller's chain token."""
+LABELS_META = "agentwarrant/labels"
+"""The ``_meta`` key of a result that carries the labels of the chain it continued."""
+# A server sends back at most this many labels (more are a hostile or broken server's).
+_MAX_RETURNED_LABELS = 64
 
 _log = logging.getLogger("agentwarrant")
 
@@ -111,19 +127,52 @@ def _error_text(result: Any) -> Optional[str]:
     return "; ".join(t for t in texts if t) or "the tool reported an error"
 
 
+def _meta_get(meta: Any, key: str) -> Any:
+    """``key`` of a ``_meta``: a dict (mcp 2.x), or a model whose extra fields hold it (1.x)."""
+    if meta is None:
+        return None
+    if isinstance(meta, Mapping):
+        return meta.get(key)
+    return (getattr(meta, "model_extra", None) or {}).get(key)
+
+
+def _returned_labels(result: Any) -> List[str]:
+    """The labels a tool server that continued the chain sent back with its result."""
+    result = getattr(result, "root", result)
+    meta = result.get("_meta") if isinstance(result, Mapping) else getattr(result, "meta", None)
+    labels = _meta_get(meta, LABELS_META)
+    if not isinstance(labels, list):
+        return []
+    return [label for label in labels if isinstance(label, str)][:_MAX_RETURNED_LABELS]
+
+
+def _with_labels(result: Any, labels: List[str]) -> Any:
+    """``result`` (a model, a ``ServerResult`` or a dict) carrying ``labels`` in its ``_meta``."""
+    if not labels:
+        return result
+    inner = getattr(result, "root", result)
+    if isinstance(inner, dict):
+        inner.setdefault("_meta", {})[LABELS_META] = labels
+    elif hasattr(inner, "meta"):
+        inner.meta = {**(inner.meta or {}), LABELS_META: labels}
+    return result
+
+
 async def _guarded(
     task: Task,
     name: str,
     arguments: Optional[Mapping[str, Any]],
-    call: Callable[[], Awaitable[Any]],
+    call: Callable[[Warrant], Awaitable[Any]],
     refused: Callable[[CallToolResult], Any] = lambda result: result,
     approvals: Approvals = "approver",
     session: Any = None,
 ) -> Any:
-    """Authorizes the ``tools/call`` of ``name`` in ``task``, then runs ``call`` as that call.
+    """Authorizes the ``tools/call`` of ``name`` in ``task``, then runs ``call(warrant)`` as
+    that call.
 
     A refusal is returned as the tool-error result the model sees (wrapped by ``refused``); an
-    error result (or a raise) is recorded as the call's error.
+    error result (or a raise) is recorded as the call's error; labels a server sends back join
+    the chain.
     """
     args = dict(arguments or {})
     span = None
@@ -147,7 +196,12 @@ async def _guarded(
     except Refused as refusal:
         return refused(refused_result(refusal))
     return await _arun_call(
-        task._root, warrant, call, failed=lambda result: _error_text(getattr(result, "root", result)), span=span
+        task._root,
+        warrant,
+        lambda: call(warrant),
+        failed=lambda result: _error_text(getattr(result, "root", result)),
+        span=span,
+        labels=_returned_labels,
     )
 
 
@@ -169,7 +223,16 @@ class GuardedClient:
     async def call_tool(self, name: str, arguments: Optional[Mapping[str, Any]] = None, *args: Any, **kwargs: Any) -> Any:
         task = self._guard.current_task()
         plain = None if arguments is None else dict(arguments)
-        return await _guarded(task, name, arguments, lambda: self._client.call_tool(name, plain, *args, **kwargs))
+        meta = dict(kwargs.pop("meta", None) or {})
+
+        def call(warrant: Warrant) -> Awaitable[Any]:
+            # The chain goes with the call, like a trace header: the server continues it.
+            pending: Awaitable[Any] = self._client.call_tool(
+                name, plain, *args, meta={**meta, CHAIN_META: warrant.chain_token()}, **kwargs
+            )
+            return pending
+
+        return await _guarded(task, name, arguments, call)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -263,17 +326,43 @@ class GuardMiddleware:
                 weakref.finalize(key, task.end)  # the session is gone: end its task
         return task
 
-    async def _call(self, ctx: Any, name: str, arguments: Mapping[str, Any], call: Callable[[], Awaitable[Any]], wrap: Callable[[CallToolResult], Any]) -> Any:
+    def _own_identity(self) -> Optional[Identity]:
+        """The identity this server's calls run as, when it has one of its own."""
+        if self._identity is not None:
+            return self._identity
+        return self.task.identity if isinstance(self.task, Task) else None
+
+    async def _call(
+        self,
+        ctx: Any,
+        name: str,
+        arguments: Mapping[str, Any],
+        call: Callable[[], Awaitable[Any]],
+        wrap: Callable[[CallToolResult], Any],
+        meta: Any = None,
+    ) -> Any:
         if self.default is not None and self.guard.spec(name) is None:
             # A tool registered after wrapping gets the default spec, as one listed at wrap time.
             self.guard.add_tool(self.default.with_name(name))
+        token = _meta_get(meta, CHAIN_META)
+        identity = self._own_identity()
+        session = getattr(ctx, "session", None)
+        if isinstance(token, str) and identity is not None:
+            try:
+                continued = self.guard.resume_chain(token, identity)
+            except TaskError as error:
+                _log.error("agentwarrant: MCP tools/call of `%s` refused: %s", name, error)
+                return wrap(_error_result(f"refused: `{name}` cannot run: the caller's chain token was refused ({error.code})."))
+            with continued:
+                result = await _guarded(continued, name, arguments, lambda _: call(), wrap, self.approvals, session)
+                return _with_labels(result, continued.chain_labels)
         try:
             task = self._task(ctx)
         except NoActiveTask as error:
             # Fail closed, and say so to the host instead of an "Internal server error".
             _log.error("agentwarrant: MCP tools/call of `%s` refused: %s", name, error)
             return wrap(_error_result(f"refused: `{name}` cannot run: no agentwarrant task is active for this server."))
-        return await _guarded(task, name, arguments, call, wrap, self.approvals, getattr(ctx, "session", None))
+        return await _guarded(task, name, arguments, lambda _: call(), wrap, self.approvals, session)
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         if ctx.method != "tools/call" or ctx.request_id is None:
@@ -283,7 +372,8 @@ class GuardMiddleware:
         arguments = params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, Mapping):
             return await call_next(ctx)  # malformed: the server's validation answers
-        return await self._call(ctx, name, arguments, lambda: call_next(ctx), lambda result: result)
+        meta = getattr(ctx, "meta", None) or params.get("_meta")
+        return await self._call(ctx, name, arguments, lambda: call_next(ctx), lambda result: result, meta)
 
 
 def _server_tool_names(server: Any) -> List[str]:
@@ -314,7 +404,7 @@ def _guard_v1_handler(lowlevel: Any, middleware: GuardMiddleware) -> None:
             ctx = None
         params = request.params
         return await middleware._call(
-            ctx, params.name, dict(params.arguments or {}), lambda: original(request), server_result
+            ctx, params.name, dict(params.arguments or {}), lambda: original(request), server_result, params.meta
         )
 
     handlers[types.CallToolRequest] = guarded_call_tool
