@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentwarrant::{
-    ApprovalAnswer, Approver, ApproverError, CallId, Ledger, Limits, Outcome, Policy, ToolCall,
+    ApprovalAnswer, ApproverError, CallId, Ledger, Limits, Outcome, Policy, ToolCall,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -322,49 +322,30 @@ fn store_error(py: Python<'_>, error: &agentwarrant::ApprovalStoreError) -> PyEr
 /// context (so an async caller's event loop is found), and a late answer refuses the call.
 struct PyApprover {
     callable: Py<PyAny>,
-    timeout: Option<Duration>,
 }
 
 impl PyApprover {
+    /// The answer of the Python side's approver, which bounds it by the guard's approval
+    /// timeout itself (on a daemon thread, which never outlives the interpreter's exit).
     fn decide(
         &self,
         request: &agentwarrant::ApprovalRequest,
     ) -> Result<ApprovalAnswer, ApproverError> {
-        let Some(timeout) = self.timeout else {
-            return Python::attach(|py| ask(py, &self.callable, None, request));
-        };
-        let (callable, context) = Python::attach(|py| {
-            let context = py
-                .import("contextvars")
-                .and_then(|m| m.call_method0("copy_context"))
-                .map(Bound::unbind)
-                .map_err(|e| {
-                    ApproverError::new(format!("cannot copy the caller's context: {e}"))
-                })?;
-            Ok::<_, ApproverError>((self.callable.clone_ref(py), context))
-        })?;
-        let in_context = move |request: &agentwarrant::ApprovalRequest| {
-            Python::attach(|py| ask(py, &callable, Some(&context), request))
-        };
-        agentwarrant::Timeout::new(in_context, timeout).decide(request)
+        Python::attach(|py| ask(py, &self.callable, request))
     }
 }
 
-/// Calls `callable(request)` (inside `context.run` when given) and reads its answer.
+/// Calls `callable(request)` and reads its answer.
 fn ask(
     py: Python<'_>,
     callable: &Py<PyAny>,
-    context: Option<&Py<PyAny>>,
     request: &agentwarrant::ApprovalRequest,
 ) -> Result<ApprovalAnswer, ApproverError> {
     let request = ApprovalRequest(request.clone());
-    let answer = match context {
-        Some(context) => context
-            .bind(py)
-            .call_method1("run", (callable.bind(py), request)),
-        None => callable.bind(py).call1((request,)),
-    }
-    .map_err(|e| ApproverError::new(format!("the approver raised: {e}")))?;
+    let answer = callable
+        .bind(py)
+        .call1((request,))
+        .map_err(|e| ApproverError::new(format!("the approver raised: {e}")))?;
     interpret(&answer)
 }
 
@@ -469,7 +450,7 @@ fn ledger(
 impl GuardCore {
     #[new]
     #[pyo3(signature = (*, policy_dir = None, tools = Vec::new(), default_tool = None,
-        approver = None, approval_timeout_s = None, ledger = None, env = "dev".to_owned(),
+        approver = None, ledger = None, env = "dev".to_owned(),
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
         jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
         record_policy_inputs = true, redact_secrets = true, credential_broker = None,
@@ -481,7 +462,6 @@ impl GuardCore {
         tools: Vec<ToolSpec>,
         default_tool: Option<ToolSpec>,
         approver: Option<Py<PyAny>>,
-        approval_timeout_s: Option<f64>,
         ledger: Option<&Bound<'_, PyAny>>,
         env: String,
         policy_limits: Option<&Bound<'_, PyAny>>,
@@ -541,10 +521,7 @@ impl GuardCore {
             if !approver.bind(py).is_callable() {
                 return Err(PyTypeError::new_err("`approver` must be callable"));
             }
-            let approver = PyApprover {
-                callable: approver,
-                timeout: seconds(py, approval_timeout_s, "approval_timeout")?,
-            };
+            let approver = PyApprover { callable: approver };
             builder = builder
                 .approver(move |request: &agentwarrant::ApprovalRequest| approver.decide(request));
         }

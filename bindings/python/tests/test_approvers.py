@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, List
@@ -146,7 +148,7 @@ async def test_slow_coroutine_approver_times_out_closed():
     async with guard.task(ops(), INTENT):
         with pytest.raises(aw.ApprovalRequired):
             await amigrate("main")
-    # The library's Timeout refused it: the one approval timeout, for sync and async approvers.
+    # The guard's approval timeout refused it: the one timeout, for sync and async approvers.
     assert "no answer within 0.05 s" in last_answer(guard)["detail"]["reason"] and ran == []
 
 
@@ -289,3 +291,31 @@ def test_a_malformed_standing_approval_refuses_the_call():
     with guard.task(ops(), INTENT):
         assert_denied(lambda: migrate("main"), reason="approval_invalid", kind="approval_denied")
     assert ran == []
+
+
+def test_an_approver_still_running_at_exit_does_not_hold_up_or_crash_the_interpreter(tmp_path: Any) -> None:
+    # The timed-out approver is still asleep when the script ends: the interpreter exits at
+    # once, cleanly, without waiting for it.
+    script = tmp_path / "slow_approver.py"
+    script.write_text(
+        "import time\n"
+        "import agentwarrant as aw\n"
+        "def approver(request):\n"
+        "    time.sleep(3)\n"
+        "    print('approver finished')\n"
+        "    return request.approve('bob@acme.com')\n"
+        "guard = aw.Guard(approver=approver, approval_timeout=0.05)\n"
+        "@guard.tool(impact='critical', scopes=['db.migrate:{db}'])\n"
+        "def migrate(db: str) -> str:\n"
+        "    return db\n"
+        "bot = aw.Identity('agent://acme/ops', owner='alice@acme.com', ceiling=['db.migrate:*'])\n"
+        "with guard.task(bot, aw.Intent('migrate', scopes=['db.migrate:*'])):\n"
+        "    try:\n"
+        "        migrate('main')\n"
+        "    except aw.ApprovalRequired as refused:\n"
+        "        print(refused.reasons)\n"
+    )
+    for _ in range(3):
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "approval_timeout" in done.stdout and "approver finished" not in done.stdout

@@ -163,7 +163,7 @@ async def _as_coroutine(awaitable: Awaitable[R]) -> R:
 
 def _await_answer(awaitable: Awaitable[object]) -> object:
     """The answer of a coroutine approver: on the async caller's loop when there is one. The
-    guard's approval timeout bounds the wait (natively, for every approver)."""
+    guard's approval timeout bounds the wait (see :func:`_adapt_approver`)."""
     loop = _approval_loop.get()
     if loop is not None and loop.is_running():
         return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop).result()
@@ -187,7 +187,11 @@ def _answer_of(approver: Approver, request: ApprovalRequest) -> object:
     return result
 
 
-def _adapt_approver(approver: Approver, approved_by: Optional[str]) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
+def _adapt_approver(
+    approver: Approver, approved_by: Optional[str], timeout: Optional[float]
+) -> Callable[[ApprovalRequest], Tuple[Any, ...]]:
+    """The approver in the native protocol; with a ``timeout``, bounded by it."""
+
     def answer(request: ApprovalRequest) -> Tuple[Any, ...]:
         try:
             result: object = approver(request)
@@ -200,7 +204,25 @@ def _adapt_approver(approver: Approver, approved_by: Optional[str]) -> Callable[
             return ("error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         return _interpret(result, request, approved_by)
 
-    return answer
+    if timeout is None:
+        return answer
+
+    def bounded(request: ApprovalRequest) -> Tuple[Any, ...]:
+        # The approver runs in the caller's context on a daemon thread: past the timeout the
+        # call is refused at once, and an approver still running then never holds up (or
+        # outlives) the interpreter's exit.
+        context = contextvars.copy_context()
+        answers: List[Tuple[Any, ...]] = []
+        worker = threading.Thread(
+            target=lambda: answers.append(context.run(answer, request)), name="agentwarrant-approver", daemon=True
+        )
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive() or not answers:
+            return ("timeout", f"no answer within {timeout} s")
+        return answers[0]
+
+    return bounded
 
 
 def _authorize(core: TaskCore, tool: str, args: Mapping[str, Any], parent: Optional[Warrant]) -> Warrant:
@@ -811,13 +833,12 @@ class Guard:
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
-        native_approver = None if approver is None else _adapt_approver(approver, approved_by)
+        native_approver = None if approver is None else _adapt_approver(approver, approved_by, approval_timeout)
         self._core = GuardCore(
             policy_dir=None if policy_dir is None else os.fspath(policy_dir),
             tools=list(tools),
             default_tool=default_tool,
             approver=native_approver,
-            approval_timeout_s=approval_timeout,
             ledger=ledger,
             env=env,
             policy_limits=None if limits is None else dict(limits),

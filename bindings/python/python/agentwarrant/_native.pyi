@@ -295,7 +295,6 @@ class GuardCore:
         tools: Sequence[ToolSpec] = ...,
         default_tool: Optional[ToolSpec] = None,
         approver: Optional[Callable[[ApprovalRequest], Tuple[Any, ...]]] = None,
-        approval_timeout_s: Optional[float] = None,
         ledger: Union[MemoryLedger, FileLedger, _Path, None] = None,
         env: str = ...,
         policy_limits: Optional[Dict[str, int]] = None,
