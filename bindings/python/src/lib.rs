@@ -62,6 +62,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ledger::verify_text, m)?)?;
     m.add_function(wrap_pyfunction!(reason_codes, m)?)?;
     m.add_function(wrap_pyfunction!(jwt::verify_grant, m)?)?;
+    m.add_function(wrap_pyfunction!(spec::propose_named_scopes, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::run_scenario_file, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::run_scenario_text, m)?)?;

@@ -321,3 +321,25 @@ impl Intent {
         )
     }
 }
+
+/// Proposes the scopes a user's `request` names for `specs` (a sequence of ToolSpecs, or a
+/// dict of them): each literal of the request (an email address, a URL, an IBAN or account
+/// number, a quoted name) filled into every scope template whose one placeholder takes it.
+/// Returns dicts `{"scope", "tool", "literal"}`, in the order the literals appear.
+#[pyfunction]
+pub(crate) fn propose_named_scopes<'py>(
+    py: Python<'py>,
+    request: &str,
+    specs: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let specs = match specs.downcast::<pyo3::types::PyDict>() {
+        Ok(dict) => dict.values().extract::<Vec<ToolSpec>>()?,
+        Err(_) => specs.extract::<Vec<ToolSpec>>()?,
+    };
+    let specs: Vec<agentwarrant::ToolSpec> = specs.into_iter().map(|s| s.0).collect();
+    let named: Vec<serde_json::Value> = agentwarrant::propose_named_scopes(request, &specs)
+        .into_iter()
+        .map(|n| serde_json::json!({"scope": n.scope, "tool": n.tool, "literal": n.literal}))
+        .collect();
+    crate::convert::to_py(py, &serde_json::Value::Array(named))
+}

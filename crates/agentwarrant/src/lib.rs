@@ -110,7 +110,7 @@ pub use task::{
     Authorization, Explanation, Outcome, Refusal, RefusalKind, RunError, Task, TaskRunner, Warrant,
 };
 pub use token::{Claims, SigningKey, TokenError, UnverifiedToken, VerifiedWarrant};
-pub use tool::{ToolCall, ToolSpec, ToolSpecBuilder};
+pub use tool::{propose_named_scopes, NamedScope, ToolCall, ToolSpec, ToolSpecBuilder};
 
 /// The README's examples compile and run as doc tests.
 #[doc = include_str!("../../../README.md")]

@@ -36,6 +36,16 @@ enum Kind {
 }
 
 impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Literal => "literal",
+            Kind::Email => "email",
+            Kind::Path => "path",
+            Kind::Url => "url",
+            Kind::Text => "text",
+        }
+    }
+
     fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "email" => Kind::Email,
@@ -148,6 +158,17 @@ impl ScopeTemplate {
     /// The template as written.
     pub(crate) fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The arg and the type (`email`, `url`, `text`, `path`, or `literal` when untyped) of the
+    /// template's one placeholder; `None` when it has none or several.
+    pub(crate) fn sole_placeholder(&self) -> Option<(&str, &'static str)> {
+        let mut args = self.pieces.iter().filter_map(|p| match p {
+            Piece::Arg { name, kind, .. } => Some((name.as_str(), kind.as_str())),
+            Piece::Text(_) => None,
+        });
+        let sole = args.next()?;
+        args.next().is_none().then_some(sole)
     }
 
     /// The names of the args the template reads.

@@ -11,6 +11,10 @@ use crate::kinds::{Impact, Role};
 use crate::scope::Scope;
 use crate::template::ScopeTemplate;
 
+mod named;
+
+pub use named::{propose_named_scopes, NamedScope};
+
 /// Whether `text` is a label: a lowercase word (`secret`, `pii`, `rbac`, `team.finance`).
 fn is_label(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())

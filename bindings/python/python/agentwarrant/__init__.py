@@ -43,6 +43,7 @@ from agentwarrant._native import (
     ToolSpec,
     Warrant,
     __version__,
+    propose_named_scopes,
     reason_codes,
     verify,
     verify_grant,

@@ -45,6 +45,7 @@ __all__ = [
     "verify_text",
     "reason_codes",
     "verify_grant",
+    "propose_named_scopes",
     "cli",
     "run_scenario_file",
     "run_scenario_text",
@@ -389,6 +390,7 @@ class ManualClock:
 def verify(path: _Path) -> LedgerHead: ...
 def verify_text(text: str) -> LedgerHead: ...
 def reason_codes() -> List[Tuple[str, str]]: ...
+def propose_named_scopes(request: str, specs: Union[Sequence[ToolSpec], Mapping[str, ToolSpec]]) -> List[Dict[str, str]]: ...
 def verify_grant(
     token: str,
     jwks: Union[Mapping[str, Any], str],

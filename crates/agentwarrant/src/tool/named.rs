@@ -1,0 +1,178 @@
+//! Targets the user named: scopes proposed for a task's intent from the literals in the user's
+//! request (addresses, URLs, account numbers, quoted names), each filled into the tool scope
+//! templates whose placeholder takes that kind of value.
+//!
+//! A target the user typed is the user's choice; one the agent picked after reading untrusted
+//! content may be an attacker's (DESIGN "Modeling tools"). An intent that names its targets
+//! with literal, wildcard-free scopes lets the policy tell the two apart.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::ToolSpec;
+
+/// A scope a user's request names, proposed for the task's intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NamedScope {
+    /// The scope, filled and normalised by the tool's template (`email.send:bob@acme.com`).
+    pub scope: String,
+    /// The tool whose template it fills.
+    pub tool: String,
+    /// The literal of the request it was made from, as written.
+    pub literal: String,
+}
+
+/// What a literal of the request looks like, and so which placeholders it may fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Email,
+    Url,
+    /// An account or reference number: an IBAN, or a run of digits (4 or more).
+    Account,
+    /// Text in quotes: a name, a title.
+    Quoted,
+}
+
+impl Class {
+    /// Whether a literal of this class may fill a placeholder of type `kind`.
+    fn fills(self, kind: &str) -> bool {
+        matches!(
+            (self, kind),
+            (Class::Email, "email" | "literal")
+                | (Class::Url, "url")
+                | (Class::Account, "literal" | "text")
+                | (Class::Quoted, "text")
+        )
+    }
+}
+
+/// The literals of `request`, in order of appearance, each once.
+fn literals(request: &str) -> Vec<(Class, String)> {
+    static PATTERN: OnceLock<Option<Regex>> = OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        Regex::new(concat!(
+            r#"(?P<url>\bhttps?://[^\s"'<>()\[\]{}]+)"#,
+            r#"|(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"#,
+            r#"|"(?P<dq>[^"\n]{1,200})"|“(?P<cq>[^”\n]{1,200})”|(?:^|[\s(])'(?P<sq>[^'\n]{1,200})'"#,
+            r#"|(?P<iban>\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\b)"#,
+            r#"|(?P<number>\b[0-9][0-9-]{2,}[0-9]\b)"#,
+        ))
+        .ok()
+    });
+    let Some(pattern) = pattern else {
+        return Vec::new();
+    };
+    let mut found: Vec<(Class, String)> = Vec::new();
+    for captures in pattern.captures_iter(request) {
+        let (class, text) = if let Some(m) = captures.name("url") {
+            // A sentence's punctuation is not part of the URL it ends.
+            let url = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
+            (Class::Url, url)
+        } else if let Some(m) = captures.name("email") {
+            (Class::Email, m.as_str().trim_end_matches('.'))
+        } else if let Some(m) = ["dq", "cq", "sq"].iter().find_map(|n| captures.name(n)) {
+            (Class::Quoted, m.as_str().trim())
+        } else if let Some(m) = captures.name("iban").or_else(|| captures.name("number")) {
+            (Class::Account, m.as_str())
+        } else {
+            continue;
+        };
+        let literal = (class, text.to_owned());
+        if !text.is_empty() && !found.contains(&literal) {
+            found.push(literal);
+        }
+    }
+    found
+}
+
+/// Proposes the scopes a user's `request` names for `tools`: each literal of the request (an
+/// email address, a URL, an IBAN or account number, a quoted name) filled into every scope
+/// template with one placeholder of a type that takes it (`{to:email}` an address, `{url:url}`
+/// a URL, `{name:text}` a quoted name or a number, an untyped `{id}` an address or a number),
+/// normalised as a call's args would be. Literals that no template takes, or that a template
+/// refuses, propose nothing.
+///
+/// Review the proposal and put what the user meant into the intent: these literal scopes are
+/// the targets the user named, which the policy can tell from targets the agent chose.
+///
+/// ```
+/// use agentwarrant::{propose_named_scopes, Impact, ToolSpec};
+/// let send = ToolSpec::builder("send_money", Impact::High)
+///     .scope("bank.transfer:{recipient}")
+///     .build()?;
+/// let mail = ToolSpec::builder("send_email", Impact::Medium)
+///     .scope("email.send:{to:email}")
+///     .build()?;
+/// let request = "Pay the invoice to GB29NWBK60161331926819 and tell Bob@Example.COM it's done.";
+/// let named: Vec<String> = propose_named_scopes(request, &[send, mail])
+///     .into_iter()
+///     .map(|n| n.scope)
+///     .collect();
+/// assert_eq!(
+///     named,
+///     [
+///         "bank.transfer:GB29NWBK60161331926819",
+///         "bank.transfer:Bob@Example.COM", // an untyped placeholder takes an address too
+///         "email.send:Bob@example.com",    // `{to:email}` lowercases the domain
+///     ]
+/// );
+/// # Ok::<(), agentwarrant::BuildError>(())
+/// ```
+pub fn propose_named_scopes(request: &str, tools: &[ToolSpec]) -> Vec<NamedScope> {
+    let literals = literals(request);
+    let mut named: Vec<NamedScope> = Vec::new();
+    for (class, literal) in &literals {
+        for tool in tools {
+            for template in &tool.scopes {
+                let Some((arg, kind)) = template.sole_placeholder() else {
+                    continue;
+                };
+                if !class.fills(kind) {
+                    continue;
+                }
+                let args = Map::from_iter([(arg.to_owned(), Value::String(literal.clone()))]);
+                for scope in template.render(&args, 1).unwrap_or_default() {
+                    if !named.iter().any(|n| n.scope == scope) {
+                        named.push(NamedScope {
+                            scope,
+                            tool: tool.name.clone(),
+                            literal: literal.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    named
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_found_once_in_order_without_trailing_punctuation() {
+        let found = literals(
+            "Email alice@acme.com the page https://blog.example.com/a?b=1. \
+             Book \"Le Marais Boutique\", ref 2024-0042, then alice@acme.com again.",
+        );
+        assert_eq!(
+            found,
+            [
+                (Class::Email, "alice@acme.com".to_owned()),
+                (Class::Url, "https://blog.example.com/a?b=1".to_owned()),
+                (Class::Quoted, "Le Marais Boutique".to_owned()),
+                (Class::Account, "2024-0042".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_request_without_literals_proposes_nothing() {
+        assert!(literals("summarise my inbox").is_empty());
+        assert!(propose_named_scopes("", &[]).is_empty());
+    }
+}
