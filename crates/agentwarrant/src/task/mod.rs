@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover, ThreadApprover};
 use crate::approval_store::Ticket;
-use crate::chain::Chain;
+use crate::chain::{Chain, Thresholds};
 use crate::clock::rfc3339;
 use crate::credential::{BrokerError, Credential, CredentialRequest};
 use crate::error::{Error, TaskError};
@@ -197,7 +197,12 @@ impl Task {
             parent.map(|p| p.grant.clone()),
         ));
         let chain = parent.map_or_else(
-            || Arc::new(Chain::new(runtime.limits.history_window)),
+            || {
+                Arc::new(Chain::new(
+                    runtime.limits.history_window,
+                    Thresholds::of(&runtime.limits),
+                ))
+            },
             |p| p.chain.clone(),
         );
         let id = TaskId::new();
