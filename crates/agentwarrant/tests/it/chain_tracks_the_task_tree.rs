@@ -578,3 +578,41 @@ fn signal_thresholds_out_of_range_are_refused_at_build() {
         assert_eq!(error.code(), "invalid_limits", "{limits:?}");
     }
 }
+
+#[test]
+fn sequence_rules_over_a_missing_or_empty_history_do_not_fire_and_do_not_fail() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = agentwarrant::Policy::default_bundle()
+        .with_dir(root.join("../../examples/policies/sequence"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("policies/tests/base_input.json")).unwrap(),
+    )
+    .unwrap();
+    let decide = |history: serde_json::Value| {
+        let mut input = base.clone();
+        input["call"]["tool"] = json!("delete_ticket");
+        match history {
+            serde_json::Value::Null => {
+                input["chain"].as_object_mut().unwrap().remove("history");
+            }
+            history => input["chain"]["history"] = history,
+        }
+        engine.decide_json(&input)
+    };
+
+    for history in [
+        serde_json::Value::Null,
+        json!({"recent": [], "counts": {}}),
+        json!({"recent": null, "counts": "none"}),
+        json!({"counts": {"bulk_export": "many"}}),
+    ] {
+        let decision = decide(history.clone());
+        assert_eq!(decision.effect, Effect::Allow, "{history}: {decision:?}");
+    }
+    let after_export = decide(json!({"recent": [], "counts": {"bulk_export": 1}}));
+    assert_eq!(after_export.effect, Effect::Deny);
+    assert_eq!(after_export.reasons[0].code.as_str(), "delete_after_export");
+}
