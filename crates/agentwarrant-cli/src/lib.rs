@@ -151,6 +151,10 @@ enum Command {
         /// A policy directory replacing the default bundle.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// A policy directory whose rules are added to the policy (the default bundle, or
+        /// `--policy`'s); repeatable.
+        #[arg(long = "add-policy", value_name = "DIR")]
+        add_policy: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -275,9 +279,10 @@ where
         Command::Test {
             files,
             policy,
+            add_policy,
             format,
             backend,
-        } => test(&files, policy, format, backend.into()),
+        } => test(&files, policy, add_policy, format, backend.into()),
     };
     match result {
         Ok(code) => code,
@@ -490,11 +495,13 @@ fn scenario_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 fn test(
     args: &[PathBuf],
     policy_dir: Option<PathBuf>,
+    add_policy_dirs: Vec<PathBuf>,
     format: Format,
     backend: Backend,
 ) -> Result<u8, String> {
     let options = RunOptions {
         policy_dir,
+        add_policy_dirs,
         backend,
     };
     let mut json = Vec::new();

@@ -496,3 +496,22 @@ fn verify_and_log_take_a_rotated_ledger_by_its_directory_and_name_a_missing_file
         "nothing was written"
     );
 }
+
+#[test]
+fn test_adds_a_policy_directory_to_the_default_bundle() {
+    let rules = repo("examples/policies/sequence");
+    let scenarios = rules.join("scenarios");
+    let added = agentwarrant(&[
+        "test",
+        scenarios.to_str().unwrap(),
+        "--add-policy",
+        rules.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert_eq!(added.status.code(), Some(0), "{stdout}");
+    // The bundle's rules still apply: the files also expect its `outside_ceiling`.
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    // Without the added rules, the files that expect them fail.
+    let bare = agentwarrant(&["test", scenarios.to_str().unwrap()]);
+    assert_eq!(bare.status.code(), Some(1));
+}

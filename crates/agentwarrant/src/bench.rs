@@ -36,21 +36,35 @@ impl Task {
         inner.credential(now).is_ok() && inner.validate(call, true).is_ok()
     }
 
-    /// Chain tracking of one top-level allowed call: `begin_call` and `commit`.
-    pub fn bench_chain(&self, call: &BenchCall) {
-        let mut decisions = self.inner.chain.decide();
-        let (snapshot, _) = decisions.begin_call(None, self.inner.base_depth);
+    /// Chain tracking of one top-level allowed call as the pipeline does it: `begin_call`,
+    /// the call's signals (remembered for later calls), and `commit` (history and counts
+    /// included); how many signals it raised.
+    pub fn bench_chain(&self, call: &BenchCall) -> usize {
+        let inner = &self.inner;
+        let mut decisions = inner.chain.decide();
+        let (snapshot, _) = decisions.begin_call(None, inner.base_depth);
+        let now = inner.runtime.clock.now();
+        let signals = inner.signals(&mut decisions, &call.call, &call.examined, now, true);
         let spec = &call.examined.spec;
         decisions.commit(
             CallId::new(),
             snapshot.depth,
             Contribution {
                 tool: spec.name.clone(),
+                called: call.call.tool.clone(),
+                approved: false,
                 labels: spec.reads.clone(),
                 destinations: call.examined.destinations.clone(),
                 weight: spec.impact.weight(),
             },
         );
+        signals.len()
+    }
+
+    /// How many entries each structure of the task tree's chain tracker holds, by name: what
+    /// its retained memory is made of.
+    pub fn bench_chain_footprint(&self) -> Vec<(&'static str, usize)> {
+        self.inner.chain.footprint()
     }
 
     /// Validates `call` and takes the chain's snapshot for it (not committed); `None` when
@@ -58,9 +72,11 @@ impl Task {
     pub fn bench_prepare(&self, call: &ToolCall) -> Option<BenchCall> {
         let inner = &self.inner;
         let now = inner.runtime.clock.now();
-        let (chain, _) = inner.chain.decide().begin_call(None, inner.base_depth);
+        let mut decisions = inner.chain.decide();
+        let (chain, _) = decisions.begin_call(None, inner.base_depth);
         inner.credential(now).ok()?;
-        let examined = inner.validate(call, true).ok()?;
+        let mut examined = inner.validate(call, true).ok()?;
+        examined.signals = inner.signals(&mut decisions, call, &examined, now, false);
         Some(BenchCall {
             call: call.clone(),
             call_id: CallId::new(),

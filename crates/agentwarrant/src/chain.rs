@@ -1,12 +1,14 @@
 //! The chain tracker: depth, call counts, labels, destinations and cumulative impact of a task
-//! tree, in bounded memory.
+//! tree, the history of its last calls that ran, and the signals a call raises against them,
+//! in bounded memory.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
 use crate::ids::CallId;
+use crate::limits::Limits;
 
 /// What the policy sees of the chain so far, for one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,15 +23,189 @@ pub(crate) struct ChainSnapshot {
     pub(crate) labels: Arc<[String]>,
     pub(crate) destinations: Arc<[String]>,
     pub(crate) impact_total: u32,
+    /// The last [`HISTORY_LEN`] calls that ran, oldest first (shared, as the sets are).
+    pub(crate) history: Arc<[Arc<Ran>]>,
+    /// Calls that ran, per tool as called, sorted by name (see [`MAX_COUNTED_TOOLS`]).
+    pub(crate) counts: Counts,
+}
+
+/// Calls that ran per tool name, sorted by name.
+pub(crate) type Counts = Arc<[(Arc<str>, u64)]>;
+
+/// How many calls that ran the history keeps (`chain.history.recent`).
+pub(crate) const HISTORY_LEN: usize = 16;
+
+/// How many distinct tool names `chain.history.counts` counts; calls of further names are
+/// counted together under [`OTHER_TOOLS`].
+pub(crate) const MAX_COUNTED_TOOLS: usize = 64;
+
+/// The name the calls of tools past [`MAX_COUNTED_TOOLS`] are counted under.
+pub(crate) const OTHER_TOOLS: &str = "*";
+
+/// How many of the last calls `repeated_call` compares a call with.
+pub(crate) const REPEAT_WINDOW: usize = Limits::MAX_REPEATED_CALLS as usize + 1;
+
+/// One call that ran, as sequence rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ran {
+    pub(crate) call: CallId,
+    /// The tool as called (an undeclared tool run under the default tool keeps its own name).
+    pub(crate) tool: Arc<str>,
+    /// Whether a human approved it (`effect` `approval`), or the policy allowed it (`allow`).
+    pub(crate) approved: bool,
+    /// What it read: its tool's `reads`, then its result's labels once it completed.
+    pub(crate) labels: Vec<String>,
+    pub(crate) destinations: Vec<String>,
 }
 
 /// What an allowed call adds to the chain.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Contribution {
+    /// The tool's declared name (`tools_used`).
     pub(crate) tool: String,
+    /// The tool's name as called (the history).
+    pub(crate) called: String,
+    pub(crate) approved: bool,
     pub(crate) labels: Vec<String>,
     pub(crate) destinations: Vec<String>,
     pub(crate) weight: u32,
+}
+
+/// What the engine noticed about a call, for the policy (`chain.signals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// The call sends to a destination that no call of the tree that ran has named before and
+    /// that the task's intent does not name.
+    NewDestination { destination: String },
+    /// The same tool with the same args was called `earlier` times among the tree's last
+    /// [`REPEAT_WINDOW`] calls.
+    RepeatedCall { tool: String, earlier: u32 },
+    /// `calls` calls (this one included) within `window_s` seconds.
+    Burst { calls: u32, window_s: u64 },
+    /// None of the scopes the call requires has an action the intent names.
+    UnimpliedTool { tool: String },
+}
+
+impl Signal {
+    /// The signal's `kind`, as the policy reads it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Signal::NewDestination { .. } => "new_destination",
+            Signal::RepeatedCall { .. } => "repeated_call",
+            Signal::Burst { .. } => "burst",
+            Signal::UnimpliedTool { .. } => "unimplied_tool",
+        }
+    }
+}
+
+/// When a call raises `repeated_call` and `burst` (from [`Limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Thresholds {
+    pub(crate) repeated_calls: u32,
+    pub(crate) burst_calls: u32,
+    pub(crate) burst_window: time::Duration,
+}
+
+impl Thresholds {
+    pub(crate) fn of(limits: &Limits) -> Self {
+        Self {
+            repeated_calls: limits.repeated_calls,
+            burst_calls: limits.burst_calls,
+            burst_window: time::Duration::try_from(limits.burst_window)
+                .unwrap_or(time::Duration::MAX),
+        }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self::of(&Limits::default())
+    }
+}
+
+/// What the signals of one call are computed from.
+pub(crate) struct Probe<'a> {
+    /// The tool as called.
+    pub(crate) tool: &'a str,
+    /// A hash of the tool and the args (equal calls, equal hashes).
+    pub(crate) digest: u64,
+    pub(crate) destinations: &'a [String],
+    /// Whether the task's intent names a destination.
+    pub(crate) named: &'a dyn Fn(&str) -> bool,
+    /// Whether the intent implies the tool (see [`Signal::UnimpliedTool`]).
+    pub(crate) implied: bool,
+    pub(crate) now: OffsetDateTime,
+}
+
+/// The history of calls that ran: a ring of the last [`HISTORY_LEN`] and the counts per tool,
+/// each with its shared list, rebuilt when it changes.
+#[derive(Debug)]
+struct History {
+    ring: VecDeque<Arc<Ran>>,
+    list: Arc<[Arc<Ran>]>,
+    counts: BTreeMap<Arc<str>, u64>,
+    counts_list: Counts,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self {
+            ring: VecDeque::with_capacity(HISTORY_LEN),
+            list: Arc::from(Vec::new()),
+            counts: BTreeMap::new(),
+            counts_list: Arc::from(Vec::new()),
+        }
+    }
+}
+
+impl History {
+    fn ran(&mut self, contribution: &Contribution, call: CallId, labels: Vec<String>) {
+        let known = self
+            .counts
+            .get_key_value(contribution.called.as_str())
+            .map(|(name, _)| name.clone());
+        let tool = known.unwrap_or_else(|| Arc::from(contribution.called.as_str()));
+        let counted = if self.counts.contains_key(&tool) || self.counts.len() < MAX_COUNTED_TOOLS {
+            tool.clone()
+        } else {
+            Arc::from(OTHER_TOOLS)
+        };
+        *self.counts.entry(counted).or_insert(0) += 1;
+        self.counts_list = self
+            .counts
+            .iter()
+            .map(|(name, count)| (name.clone(), *count))
+            .collect();
+        if self.ring.len() >= HISTORY_LEN {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(Arc::new(Ran {
+            call,
+            tool,
+            approved: contribution.approved,
+            labels,
+            destinations: contribution.destinations.clone(),
+        }));
+        self.list = self.ring.iter().cloned().collect();
+    }
+
+    /// Adds a completed call's result labels to its entry, while it is still in the ring.
+    fn labelled(&mut self, call: CallId, labels: &[String]) {
+        let Some(entry) = self.ring.iter_mut().find(|ran| ran.call == call) else {
+            return;
+        };
+        let new: Vec<&String> = labels
+            .iter()
+            .filter(|l| !entry.labels.contains(l))
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        let mut ran = Ran::clone(entry);
+        ran.labels.extend(new.into_iter().cloned());
+        *entry = Arc::new(ran);
+        self.list = self.ring.iter().cloned().collect();
+    }
 }
 
 /// A sorted set of strings and its shared list, rebuilt only when the set changes (rarely: a
@@ -95,6 +271,11 @@ struct State {
     refusals: VecDeque<(OffsetDateTime, String)>,
     /// Why the tree is suspended, until a human reinstates it.
     suspended: Option<String>,
+    history: History,
+    /// Hashes of the last [`REPEAT_WINDOW`] calls that reached the policy (`repeated_call`).
+    repeats: VecDeque<u64>,
+    /// When the last `burst_calls` calls that reached the policy were decided (`burst`).
+    times: VecDeque<OffsetDateTime>,
 }
 
 /// When repeated refusals suspend a task tree.
@@ -111,6 +292,7 @@ pub(crate) struct Pivoting {
 pub(crate) struct Chain {
     state: Mutex<State>,
     window: usize,
+    thresholds: Thresholds,
 }
 
 /// The parent named by a call is not a known allowed call of this task tree.
@@ -118,17 +300,24 @@ pub(crate) struct Chain {
 pub(crate) struct UnknownParent;
 
 impl Chain {
-    pub(crate) fn new(window: usize) -> Self {
+    pub(crate) fn new(window: usize, thresholds: Thresholds) -> Self {
         Self {
             state: Mutex::new(State::default()),
             window: window.max(1),
+            thresholds,
         }
     }
 
     /// A chain continued from another process (a chain token): its calls, labels and
     /// cumulative impact so far count here as if made here.
-    pub(crate) fn resumed(window: usize, calls: u64, labels: Vec<String>, impact: u32) -> Self {
-        let chain = Self::new(window);
+    pub(crate) fn resumed(
+        window: usize,
+        thresholds: Thresholds,
+        calls: u64,
+        labels: Vec<String>,
+        impact: u32,
+    ) -> Self {
+        let chain = Self::new(window, thresholds);
         {
             let mut decisions = chain.decide();
             let state = &mut *decisions.state;
@@ -158,6 +347,7 @@ impl Chain {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             window: self.window,
+            thresholds: self.thresholds,
         }
     }
 
@@ -178,11 +368,32 @@ impl Chain {
         true
     }
 
-    /// Adds labels from a call's result (e.g. `untrusted` for fetched web content).
-    pub(crate) fn add_labels(&self, labels: impl IntoIterator<Item = String>) {
+    /// Adds labels from the result of `call` (e.g. `untrusted` for fetched web content), to
+    /// the tree and to the call's history entry.
+    pub(crate) fn add_labels(&self, call: CallId, labels: &[String]) {
         let mut decisions = self.decide();
-        decisions.state.labels.extend(labels);
+        decisions.state.labels.extend(labels.iter().cloned());
+        decisions.state.history.labelled(call, labels);
         decisions.state.version += 1;
+    }
+
+    /// How many entries each of the tracker's structures holds: what its memory is made of.
+    #[cfg(any(test, feature = "bench"))]
+    pub(crate) fn footprint(&self) -> Vec<(&'static str, usize)> {
+        let decisions = self.decide();
+        let state = &*decisions.state;
+        vec![
+            ("tools_used", state.tools_used.set.len()),
+            ("labels", state.labels.set.len()),
+            ("destinations", state.destinations.set.len()),
+            ("parents", state.recent.len()),
+            ("refusals", state.refusals.len()),
+            ("history", state.history.ring.len()),
+            ("history_list", state.history.list.len()),
+            ("counts", state.history.counts.len()),
+            ("repeats", state.repeats.len()),
+            ("times", state.times.len()),
+        ]
     }
 }
 
@@ -190,6 +401,7 @@ impl Chain {
 pub(crate) struct Decisions<'a> {
     state: MutexGuard<'a, State>,
     window: usize,
+    thresholds: Thresholds,
 }
 
 impl Decisions<'_> {
@@ -243,7 +455,74 @@ impl Decisions<'_> {
             labels: state.labels.list.clone(),
             destinations: state.destinations.list.clone(),
             impact_total: state.impact_total,
+            history: state.history.list.clone(),
+            counts: state.history.counts_list.clone(),
         }
+    }
+
+    /// The signals `probe`'s call raises against the chain as it stands, without recording
+    /// the call (an explanation, a decision taken again).
+    pub(crate) fn signals(&self, probe: &Probe<'_>) -> Vec<Signal> {
+        let state = &*self.state;
+        let mut signals = Vec::new();
+        for (index, destination) in probe.destinations.iter().enumerate() {
+            let repeated = probe.destinations[..index].contains(destination);
+            if !repeated
+                && !state.destinations.set.contains(destination)
+                && !(probe.named)(destination)
+            {
+                signals.push(Signal::NewDestination {
+                    destination: destination.clone(),
+                });
+            }
+        }
+        let earlier = state.repeats.iter().filter(|d| **d == probe.digest).count();
+        if earlier >= self.thresholds.repeated_calls as usize {
+            signals.push(Signal::RepeatedCall {
+                tool: probe.tool.to_owned(),
+                earlier: u32::try_from(earlier).unwrap_or(u32::MAX),
+            });
+        }
+        // The ring holds the last `burst_calls` calls in the order they were decided: when
+        // it is full and its oldest is within the window, so are all of them. (A clock that
+        // steps back makes the oldest look recent: the signal errs towards raising.)
+        let window = self.thresholds.burst_window;
+        let full = state.times.len() >= self.thresholds.burst_calls as usize;
+        if full
+            && state
+                .times
+                .front()
+                .is_some_and(|at| probe.now - *at < window)
+        {
+            signals.push(Signal::Burst {
+                calls: u32::try_from(state.times.len() + 1).unwrap_or(u32::MAX),
+                window_s: u64::try_from(window.whole_seconds()).unwrap_or(0),
+            });
+        }
+        if !probe.implied {
+            signals.push(Signal::UnimpliedTool {
+                tool: probe.tool.to_owned(),
+            });
+        }
+        signals
+    }
+
+    /// The signals `probe`'s call raises (see [`Decisions::signals`]); the call is then
+    /// remembered for the signals of later calls.
+    pub(crate) fn observe(&mut self, probe: &Probe<'_>) -> Vec<Signal> {
+        let signals = self.signals(probe);
+        let keep = self.thresholds.burst_calls as usize;
+        let state = &mut *self.state;
+        if state.repeats.len() >= REPEAT_WINDOW {
+            state.repeats.pop_front();
+        }
+        state.repeats.push_back(probe.digest);
+        while state.times.len() >= keep.max(1) {
+            state.times.pop_front();
+        }
+        state.times.push_back(probe.now);
+        state.version += 1;
+        signals
     }
 
     /// Changes with every call counted, committed or labelled: equal versions mean an equal
@@ -314,6 +593,13 @@ impl Decisions<'_> {
     pub(crate) fn commit(&mut self, call: CallId, depth: u32, contribution: Contribution) {
         let window = self.window;
         let state = &mut *self.state;
+        let mut labels: Vec<String> = Vec::with_capacity(contribution.labels.len());
+        for label in &contribution.labels {
+            if !labels.contains(label) {
+                labels.push(label.clone());
+            }
+        }
+        state.history.ran(&contribution, call, labels);
         state.tools_used.extend([contribution.tool]);
         state.labels.extend(contribution.labels);
         state
@@ -334,7 +620,7 @@ mod tests {
 
     #[test]
     fn depth_follows_parents_and_unknown_parents_are_reported() {
-        let chain = Chain::new(8);
+        let chain = Chain::new(8, Thresholds::default());
         let mut decisions = chain.decide();
         let (first, ok) = decisions.begin_call(None, 0);
         assert_eq!((first.depth, first.calls, ok), (1, 0, Ok(())));
@@ -348,7 +634,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_by_the_window() {
-        let chain = Chain::new(4);
+        let chain = Chain::new(4, Thresholds::default());
         for _ in 0..100 {
             let mut decisions = chain.decide();
             let _ = decisions.begin_call(None, 0);
@@ -356,5 +642,139 @@ mod tests {
         }
         let state = chain.decide().state;
         assert_eq!((state.recent.len(), state.calls), (4, 100));
+    }
+
+    fn probe<'a>(
+        tool: &'a str,
+        digest: u64,
+        destinations: &'a [String],
+        now: OffsetDateTime,
+    ) -> Probe<'a> {
+        Probe {
+            tool,
+            digest,
+            destinations,
+            named: &|d: &str| d == "named@acme.com",
+            implied: tool != "stray",
+            now,
+        }
+    }
+
+    fn ran(tool: &str, destinations: &[&str]) -> Contribution {
+        Contribution {
+            tool: tool.into(),
+            called: tool.into(),
+            labels: vec!["pii".into(), "pii".into()],
+            destinations: destinations.iter().map(|d| (*d).to_owned()).collect(),
+            ..Contribution::default()
+        }
+    }
+
+    fn kinds(signals: &[Signal]) -> Vec<&'static str> {
+        signals.iter().map(Signal::kind).collect()
+    }
+
+    #[test]
+    fn a_destination_is_new_until_a_call_to_it_ran_unless_the_intent_names_it() {
+        let chain = Chain::new(8, Thresholds::default());
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let to = |d: &str| vec![d.to_owned()];
+        let mut decisions = chain.decide();
+        let x = to("x@evil.com");
+        let signals = decisions.observe(&probe("send", 1, &x, now));
+        assert_eq!(
+            signals,
+            [Signal::NewDestination {
+                destination: "x@evil.com".into()
+            }]
+        );
+        let named = to("named@acme.com");
+        assert!(decisions.signals(&probe("send", 2, &named, now)).is_empty());
+        decisions.commit(CallId::new(), 1, ran("send", &["x@evil.com"]));
+        assert!(decisions.signals(&probe("send", 3, &x, now)).is_empty());
+        // One signal per destination, however often the call names it.
+        let twice = vec!["y@evil.com".to_owned(), "y@evil.com".to_owned()];
+        assert_eq!(decisions.signals(&probe("send", 4, &twice, now)).len(), 1);
+    }
+
+    #[test]
+    fn the_third_identical_call_repeats_and_a_burst_needs_the_window() {
+        let thresholds = Thresholds {
+            repeated_calls: 2,
+            burst_calls: 3,
+            burst_window: time::Duration::seconds(10),
+        };
+        let chain = Chain::new(8, thresholds);
+        let mut decisions = chain.decide();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut seen = Vec::new();
+        for n in 0..4 {
+            let at = start + time::Duration::seconds(n);
+            seen.push(kinds(&decisions.observe(&probe("search", 7, &[], at))));
+        }
+        assert_eq!(
+            seen,
+            [
+                vec![],
+                vec![],
+                vec!["repeated_call"],
+                vec!["repeated_call", "burst"]
+            ]
+        );
+        // Other args are another call; calls spread out are no burst.
+        let later = start + time::Duration::seconds(60);
+        assert!(decisions
+            .observe(&probe("search", 8, &[], later))
+            .is_empty());
+        assert_eq!(
+            kinds(&decisions.signals(&probe("stray", 9, &[], later))),
+            ["unimplied_tool"]
+        );
+    }
+
+    #[test]
+    fn history_keeps_the_last_calls_that_ran_and_counts_every_one() {
+        let chain = Chain::new(4, Thresholds::default());
+        let mut calls = Vec::new();
+        for n in 0..(HISTORY_LEN + 3) {
+            let call = CallId::new();
+            calls.push(call);
+            let tool = if n % 2 == 0 { "refund" } else { "lookup" };
+            chain.decide().commit(call, 1, ran(tool, &[]));
+        }
+        let last = *calls.last().unwrap();
+        chain.add_labels(last, &["untrusted".to_owned(), "pii".to_owned()]);
+        // A call gone from the ring keeps its labels in the tree only.
+        chain.add_labels(calls[0], &["secret".to_owned()]);
+        let (snapshot, _) = chain.decide().peek(None, 0);
+        assert_eq!(snapshot.history.len(), HISTORY_LEN);
+        assert_eq!(snapshot.history[HISTORY_LEN - 1].call, last);
+        assert_eq!(
+            snapshot.history[HISTORY_LEN - 1].labels,
+            ["pii", "untrusted"]
+        );
+        let counts: Vec<(&str, u64)> = snapshot.counts.iter().map(|(t, n)| (&**t, *n)).collect();
+        assert_eq!(counts, [("lookup", 9), ("refund", 10)]);
+    }
+
+    #[test]
+    fn tools_past_the_counted_ones_are_counted_together() {
+        let chain = Chain::new(4, Thresholds::default());
+        for n in 0..(MAX_COUNTED_TOOLS + 5) {
+            chain
+                .decide()
+                .commit(CallId::new(), 1, ran(&format!("t{n}"), &[]));
+        }
+        chain.decide().commit(CallId::new(), 1, ran("t0", &[]));
+        let (snapshot, _) = chain.decide().peek(None, 0);
+        assert_eq!(snapshot.counts.len(), MAX_COUNTED_TOOLS + 1);
+        let count = |name: &str| {
+            snapshot
+                .counts
+                .iter()
+                .find(|(t, _)| &**t == name)
+                .map(|c| c.1)
+        };
+        assert_eq!((count("t0"), count(OTHER_TOOLS)), (Some(2), Some(5)));
     }
 }

@@ -660,6 +660,7 @@ fn check_limits(limits: &Limits) -> Result<(), BuildError> {
         ("grant_ttl", limits.grant_ttl, Limits::MAX_TTL),
         ("approval_ttl", limits.approval_ttl, Limits::MAX_TTL),
         ("refusal_window", limits.refusal_window, Limits::MAX_TTL),
+        ("burst_window", limits.burst_window, Limits::MAX_TTL),
         (
             "policy_timeout",
             limits.policy_timeout,
@@ -675,6 +676,24 @@ fn check_limits(limits: &Limits) -> Result<(), BuildError> {
                     value.as_secs_f64(),
                     max.as_secs()
                 ),
+            });
+        }
+    }
+    // The chain remembers that many calls for each signal: bounded, and never zero (a
+    // threshold of 0 would raise the signal on every call).
+    let counts = [
+        (
+            "repeated_calls",
+            limits.repeated_calls,
+            Limits::MAX_REPEATED_CALLS,
+        ),
+        ("burst_calls", limits.burst_calls, Limits::MAX_BURST_CALLS),
+    ];
+    for (limit, value, max) in counts {
+        if value == 0 || value > max {
+            return Err(BuildError::InvalidLimits {
+                limit: limit.into(),
+                problem: format!("{value} is not within [1, {max}]"),
             });
         }
     }

@@ -51,6 +51,15 @@ pub struct Limits {
     pub max_tool_refusals: Option<u32>,
     /// The window the refusal counts look back over (default 10 minutes).
     pub refusal_window: Duration,
+    /// Earlier calls of the same tool with the same args, among the task tree's last 16 calls, from
+    /// which a call carries the `repeated_call` signal (default 2: the third identical call;
+    /// 1 to 15). See `docs/signals.md`.
+    pub repeated_calls: u32,
+    /// Calls within `burst_window` from which the next one carries the `burst` signal
+    /// (default 30: the 31st call within the window; 1 to 10,000).
+    pub burst_calls: u32,
+    /// The window `burst_calls` counts over (default 10 s).
+    pub burst_window: Duration,
 }
 
 impl Limits {
@@ -60,10 +69,18 @@ impl Limits {
     /// The longest one policy evaluation may be allowed to run: an hour.
     pub const MAX_POLICY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+    /// The largest [`Limits::repeated_calls`]: one less than the calls `repeated_call` looks
+    /// back over.
+    pub const MAX_REPEATED_CALLS: u32 = 15;
+
+    /// The largest [`Limits::burst_calls`]: the calls the chain remembers the time of.
+    pub const MAX_BURST_CALLS: u32 = 10_000;
+
     /// These limits with the ones the policy reads set from their JSON form,
     /// `{"max_depth": 2, "max_calls": 50, "max_impact_total": 6}` (as scenario files and the
-    /// Python binding write them); `null` sets none. An unknown name, or a value that is not
-    /// a count, is an error naming it.
+    /// Python binding write them), and the signal thresholds `repeated_calls`, `burst_calls`
+    /// and `burst_window_s`; `null` sets none. An unknown name, or a value that is not a
+    /// count, is an error naming it.
     ///
     /// ```
     /// use agentwarrant::Limits;
@@ -82,6 +99,12 @@ impl Limits {
             max_calls: Option<u64>,
             #[serde(default)]
             max_impact_total: Option<u32>,
+            #[serde(default)]
+            repeated_calls: Option<u32>,
+            #[serde(default)]
+            burst_calls: Option<u32>,
+            #[serde(default)]
+            burst_window_s: Option<u64>,
         }
         if json.is_null() {
             return Ok(self);
@@ -90,6 +113,11 @@ impl Limits {
         self.max_depth = read.max_depth.or(self.max_depth);
         self.max_calls = read.max_calls.or(self.max_calls);
         self.max_impact_total = read.max_impact_total.or(self.max_impact_total);
+        self.repeated_calls = read.repeated_calls.unwrap_or(self.repeated_calls);
+        self.burst_calls = read.burst_calls.unwrap_or(self.burst_calls);
+        if let Some(seconds) = read.burst_window_s {
+            self.burst_window = Duration::from_secs(seconds);
+        }
         Ok(self)
     }
 
@@ -193,6 +221,9 @@ impl Default for Limits {
             max_refusals: Some(20),
             max_tool_refusals: Some(5),
             refusal_window: Duration::from_secs(10 * 60),
+            repeated_calls: 2,
+            burst_calls: 30,
+            burst_window: Duration::from_secs(10),
         }
     }
 }

@@ -187,6 +187,12 @@ impl ScopeSet {
         self.patterns.iter().any(|p| p.matches(scope))
     }
 
+    /// Whether any pattern's action part matches `action`, whatever the resource: the set
+    /// names that kind of action (the `unimplied_tool` signal).
+    pub(crate) fn contains_action(&self, action: &str) -> bool {
+        self.patterns.iter().any(|p| p.action.matches(action))
+    }
+
     /// The patterns, in the order given.
     pub fn patterns(&self) -> &[ScopePattern] {
         &self.patterns

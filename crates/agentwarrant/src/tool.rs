@@ -4,6 +4,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::general_category::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::error::BuildError;
 use crate::ids::CallId;
@@ -21,6 +23,18 @@ fn is_label(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A label as the rules compare it: Unicode compatibility forms (NFKC), invisible format
+/// characters removed, surrounding whitespace dropped, lowercased. A result labelled `Secret`,
+/// ` secret` or `secret\u{200b}` is labelled `secret`, so that it arms the rules about
+/// `secret` instead of silently missing them.
+pub(crate) fn normalise_label(text: &str) -> String {
+    let visible: String = text
+        .nfkc()
+        .filter(|c| c.general_category() != GeneralCategory::Format)
+        .collect();
+    visible.trim().to_lowercase()
 }
 
 /// The text of a scalar, or of each element of a list of scalars (a call's destinations).

@@ -80,3 +80,53 @@ fn an_intent_on_the_root_identity_is_an_error_naming_its_path() {
     let error = agentwarrant::testing::run_str(text, "x.json", &RunOptions::default()).unwrap_err();
     assert_eq!(error.path, "identity.intent");
 }
+
+/// Each directory of `examples/policies/` holds rules added to the default bundle and, in its
+/// `scenarios/`, files that pin them: calls that fire each rule and calls that do not.
+#[test]
+fn example_policies_pass_their_scenarios_on_top_of_the_default_bundle() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 2,
+        "the example policies are missing from {}",
+        root.display()
+    );
+    let mut failures = Vec::new();
+    let mut files = 0;
+    for dir in dirs {
+        let options = RunOptions {
+            add_policy_dirs: vec![dir.clone()],
+            ..RunOptions::default()
+        };
+        let mut scenarios: Vec<PathBuf> = std::fs::read_dir(dir.join("scenarios"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        scenarios.sort();
+        for file in scenarios {
+            files += 1;
+            match run_file(&file, &options) {
+                Ok(report) if report.passed => {}
+                Ok(report) => {
+                    for step in report.failures() {
+                        failures.push(format!("{}: {step}", file.display()));
+                    }
+                }
+                Err(error) => failures.push(error.to_string()),
+            }
+        }
+    }
+    assert!(files >= 12, "only {files} example scenario files");
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

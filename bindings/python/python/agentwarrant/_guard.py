@@ -791,7 +791,9 @@ class Guard:
       ``approved_by`` is the human principal that a plain ``True`` stands for.
     - ``ledger``: a :class:`MemoryLedger` (default), a :class:`FileLedger` or a path.
     - ``default_tool``: the spec of tools that were not declared (otherwise ``unknown_tool``).
-    - ``limits``: the default bundle's ``max_depth``, ``max_calls``, ``max_impact_total``.
+    - ``limits``: the default bundle's ``max_depth``, ``max_calls``, ``max_impact_total``, and
+      the thresholds of the ``repeated_call`` and ``burst`` signals (``repeated_calls``,
+      ``burst_calls``, ``burst_window_s``; docs/signals.md).
     - ``jwt_key``: the 32-byte Ed25519 seed that signs grant and call tokens (default: a random
       key of this guard's own), ``jwt_kid`` its key id; ``jwt_issuer`` and ``jwt_audience``
       the tokens' ``iss`` and ``aud`` (default ``agentwarrant``, ``agentwarrant-tools``).

@@ -11,11 +11,13 @@ use serde_json::json;
 use super::pipeline;
 use super::warrant::{Outcome, Refusal};
 use super::TaskInner;
-use crate::tool::{ToolCall, DECLASSIFY};
+use crate::tool::{normalise_label, ToolCall, DECLASSIFY};
 
 impl TaskInner {
     /// See [`Task::declassify`](super::Task::declassify).
     pub(super) fn declassify(self: &Arc<Self>, label: &str, why: &str) -> Result<(), Refusal> {
+        // The label as the tree holds it (see `normalise_label`): `Secret` clears `secret`.
+        let label = &normalise_label(label);
         let call = ToolCall::new(DECLASSIFY, json!({ "label": label, "reason": why }));
         if why.trim().is_empty() {
             return Err(self.refuse_invalid(&call, "a declassification states its reason".into()));

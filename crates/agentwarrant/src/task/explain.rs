@@ -79,7 +79,8 @@ impl fmt::Display for Explanation {
 /// Explains `call` in `task`; see [`Explanation`].
 pub(crate) fn explain(task: &Arc<TaskInner>, call: &ToolCall) -> Explanation {
     let now = task.runtime.clock.now();
-    let (chain, parent) = task.chain.decide().peek(call.parent, task.base_depth);
+    let mut decisions = task.chain.decide();
+    let (chain, parent) = decisions.peek(call.parent, task.base_depth);
     let mut explanation = Explanation {
         tool: call.tool.clone(),
         decision: None,
@@ -91,13 +92,15 @@ pub(crate) fn explain(task: &Arc<TaskInner>, call: &ToolCall) -> Explanation {
         explanation.refused = Some(reason);
         return explanation;
     }
-    let examined = match task.validate(call, parent.is_ok()) {
+    let mut examined = match task.validate(call, parent.is_ok()) {
         Ok(examined) => examined,
         Err(reason) => {
             explanation.refused = Some(reason);
             return explanation;
         }
     };
+    examined.signals = task.signals(&mut decisions, call, &examined, now, false);
+    drop(decisions);
     explanation.scopes = examined
         .bands
         .iter()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 
 use super::{Level, Task, TaskInner, Warrant};
-use crate::chain::Chain;
+use crate::chain::{Chain, Thresholds};
 use crate::error::{Error, TaskError};
 use crate::grant::Grant;
 use crate::identity::Identity;
@@ -22,6 +22,7 @@ use crate::limits::TaskLimits;
 use crate::principal::Principal;
 use crate::runtime::Runtime;
 use crate::scope::{Scope, ScopeSet};
+use crate::tool::normalise_label;
 
 /// Longer tokens are not minted (a verifier refuses them too).
 const MAX_CHAIN_TOKEN_BYTES: usize = 16 * 1024;
@@ -292,8 +293,10 @@ pub(crate) fn resume(
         grant: Grant::handed(ids, handed_scopes, grant_exp),
         chain: Arc::new(Chain::resumed(
             runtime.limits.history_window,
+            Thresholds::of(&runtime.limits),
             claims.calls,
-            claims.labels.clone(),
+            // As every label the tree takes in (`Secret` is `secret`).
+            claims.labels.iter().map(|l| normalise_label(l)).collect(),
             claims.impact,
         )),
         depth: claims.depth,

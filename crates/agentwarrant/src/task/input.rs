@@ -6,8 +6,9 @@
 //! (ids, args, scopes). The values belong to the task: two tasks on two threads never touch
 //! the same reference count.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use regorus::Value;
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 pub(crate) use super::validate::Band;
 use super::validate::Examined;
 use super::TaskInner;
-use crate::chain::ChainSnapshot;
+use crate::chain::{ChainSnapshot, Counts, Decisions, Probe, Ran, Signal};
 use crate::clock::rfc3339;
 use crate::grant::Grant;
 use crate::identity::Identity;
@@ -78,6 +79,16 @@ keys! {
     band_intent = "intent",
     band_drift = "drift",
     band_outside_ceiling = "outside_ceiling",
+    signals = "signals",
+    history = "history",
+    recent = "recent",
+    counts = "counts",
+    effect = "effect",
+    effect_allow = "allow",
+    effect_approval = "approval",
+    destination = "destination",
+    earlier = "earlier",
+    window_s = "window_s",
 }
 
 /// FNV-1a: arg names are short, and hashing them must cost less than the allocation the
@@ -119,6 +130,15 @@ fn uuid(id: uuid::Uuid) -> Value {
 /// A list of the chain and the array made of it.
 type CachedList = Option<(Arc<[String]>, Value)>;
 
+/// The chain's history as regorus values: the `recent` array and each entry's object (an
+/// entry is built once, when its call ran), and the `counts` object.
+#[derive(Default)]
+struct HistoryCache {
+    recent: Option<(Arc<[Arc<Ran>]>, Value)>,
+    entries: Vec<(Arc<Ran>, Value)>,
+    counts: Option<(Counts, Value)>,
+}
+
 /// The parts of the input document that stay the same for a task.
 pub(crate) struct TaskInput {
     keys: Keys,
@@ -135,6 +155,9 @@ pub(crate) struct TaskInput {
     /// The chain's `tools_used`, `labels` and `destinations` as arrays, rebuilt only when the
     /// chain hands out a new list (it does so only when a set changes).
     chain_lists: Mutex<[CachedList; 3]>,
+    history: Mutex<HistoryCache>,
+    /// `chain.signals` of most calls: an empty array, allocated once.
+    no_signals: Value,
     arg_names: Mutex<ArgNames>,
 }
 
@@ -156,6 +179,7 @@ pub(crate) struct CallFacts<'a> {
     pub(crate) destinations: &'a [String],
     pub(crate) chain: &'a ChainSnapshot,
     pub(crate) drift: Vec<(&'static str, String)>,
+    pub(crate) signals: &'a [Signal],
 }
 
 impl TaskInput {
@@ -221,6 +245,8 @@ impl TaskInput {
             grant: Mutex::new(None),
             specs: Mutex::new(Vec::new()),
             chain_lists: Mutex::new([None, None, None]),
+            history: Mutex::new(HistoryCache::default()),
+            no_signals: Value::new_array(),
             arg_names: Mutex::new(ArgNames::default()),
             keys,
         }
@@ -262,6 +288,101 @@ impl TaskInput {
             }
         }
         values
+    }
+
+    /// The chain's `history` object, from the cache while the chain's lists are the same.
+    fn history(&self, chain: &ChainSnapshot) -> Value {
+        let k = &self.keys;
+        let mut cache = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = &mut *cache;
+        let recent = match &cache.recent {
+            Some((seen, array)) if Arc::ptr_eq(seen, &chain.history) => array.clone(),
+            _ => {
+                let entries: Vec<(Arc<Ran>, Value)> = chain
+                    .history
+                    .iter()
+                    .map(|ran| {
+                        let built = cache
+                            .entries
+                            .iter()
+                            .find(|(seen, _)| Arc::ptr_eq(seen, ran))
+                            .map(|(_, value)| value.clone());
+                        let value = built.unwrap_or_else(|| {
+                            let effect = if ran.approved {
+                                k.effect_approval.clone()
+                            } else {
+                                k.effect_allow.clone()
+                            };
+                            kept([
+                                (k.tool.clone(), Value::from(&*ran.tool)),
+                                (k.effect.clone(), effect),
+                                (
+                                    k.labels.clone(),
+                                    strings(ran.labels.iter().map(String::as_str)),
+                                ),
+                                (
+                                    k.destinations.clone(),
+                                    strings(ran.destinations.iter().map(String::as_str)),
+                                ),
+                            ])
+                        });
+                        (ran.clone(), value)
+                    })
+                    .collect();
+                let array = Value::from(entries.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>());
+                cache.entries = entries;
+                cache.recent = Some((chain.history.clone(), array.clone()));
+                array
+            }
+        };
+        let counts = match &cache.counts {
+            Some((seen, object)) if Arc::ptr_eq(seen, &chain.counts) => object.clone(),
+            _ => {
+                let object = object_of(
+                    chain
+                        .counts
+                        .iter()
+                        .map(|(tool, count)| (Value::from(&**tool), Value::from(*count))),
+                );
+                cache.counts = Some((chain.counts.clone(), object.clone()));
+                object
+            }
+        };
+        object([(k.recent.clone(), recent), (k.counts.clone(), counts)])
+    }
+
+    /// The `signals` array: each `{"kind": ..., "detail": {...}}`.
+    fn signals(&self, signals: &[Signal]) -> Value {
+        let k = &self.keys;
+        if signals.is_empty() {
+            return self.no_signals.clone();
+        }
+        let text = |text: &str| Value::from(text);
+        Value::from(
+            signals
+                .iter()
+                .map(|signal| {
+                    let detail = match signal {
+                        Signal::NewDestination { destination } => {
+                            object([(k.destination.clone(), text(destination))])
+                        }
+                        Signal::RepeatedCall { tool, earlier } => object([
+                            (k.tool.clone(), text(tool)),
+                            (k.earlier.clone(), Value::from(*earlier)),
+                        ]),
+                        Signal::Burst { calls, window_s } => object([
+                            (k.calls.clone(), Value::from(*calls)),
+                            (k.window_s.clone(), Value::from(*window_s)),
+                        ]),
+                        Signal::UnimpliedTool { tool } => object([(k.tool.clone(), text(tool))]),
+                    };
+                    object([
+                        (k.kind.clone(), Value::from(signal.kind())),
+                        (k.detail.clone(), detail),
+                    ])
+                })
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// The tool's `spec` object and name value.
@@ -366,6 +487,8 @@ impl TaskInput {
             (k.destinations.clone(), destinations),
             (k.impact_total.clone(), Value::from(chain.impact_total)),
             (k.drift.clone(), drift),
+            (k.signals.clone(), self.signals(facts.signals)),
+            (k.history.clone(), self.history(chain)),
         ]);
         let context = object([(k.time.clone(), Value::from(rfc3339(facts.now)))]);
         object([
@@ -415,14 +538,57 @@ impl TaskInner {
             destinations: &examined.destinations,
             chain,
             drift,
+            signals: &examined.signals,
         })
+    }
+
+    /// The signals a validated call raises against the chain (`chain.signals`). With
+    /// `record`, the call is remembered for the signals of later calls (the pipeline);
+    /// without, nothing changes (an explanation).
+    pub(crate) fn signals(
+        &self,
+        decisions: &mut Decisions<'_>,
+        call: &ToolCall,
+        examined: &Examined,
+        now: OffsetDateTime,
+        record: bool,
+    ) -> Vec<Signal> {
+        let mut hasher = DefaultHasher::new();
+        call.tool.hash(&mut hasher);
+        examined.args_digest.hash(&mut hasher);
+        // A tool is implied when the intent names the action of a scope it requires, at every
+        // level of the delegation chain that bounds this task (as the bands are computed).
+        let implied = examined.required.iter().any(|scope| {
+            self.bounding()
+                .all(|l| l.intent.contains_action(scope.action()))
+        });
+        // Named: the destination appears in the task's goal, as the user wrote it (case
+        // aside). Computed only for a destination no call has sent to yet.
+        let goal = OnceCell::new();
+        let named = |destination: &str| {
+            let goal: &String = goal.get_or_init(|| self.intent.goal.to_lowercase());
+            !destination.is_empty() && goal.contains(&destination.to_lowercase())
+        };
+        let probe = Probe {
+            tool: &call.tool,
+            digest: hasher.finish(),
+            destinations: &examined.destinations,
+            named: &named,
+            implied,
+            now,
+        };
+        if record {
+            decisions.observe(&probe)
+        } else {
+            decisions.signals(&probe)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{Chain, Contribution};
+    use crate::chain::{Chain, Contribution, Thresholds};
     use crate::kinds::{Impact, Role};
     use serde_json::{json, Value as Json};
 
@@ -497,6 +663,22 @@ mod tests {
                 "destinations": ["https://example.com/a", "x@acme.com"],
                 "impact_total": 1,
                 "drift": facts.drift.iter().map(|(kind, detail)| json!({"kind": kind, "detail": detail})).collect::<Vec<_>>(),
+                "signals": [
+                    {"kind": "new_destination", "detail": {"destination": "b@evil.com"}},
+                    {"kind": "repeated_call", "detail": {"tool": "send_email", "earlier": 2}},
+                    {"kind": "burst", "detail": {"calls": 31, "window_s": 10}},
+                    {"kind": "unimplied_tool", "detail": {"tool": "send_email"}},
+                ],
+                // The calls that ran, oldest first, each as called and as it was decided.
+                "history": {
+                    "recent": [
+                        {"tool": "read_file", "effect": "allow", "labels": ["secret", "pii"],
+                         "destinations": ["x@acme.com"]},
+                        {"tool": "web_get", "effect": "approval", "labels": ["untrusted", "pii"],
+                         "destinations": ["https://example.com/a"]},
+                    ],
+                    "counts": {"read_file": 1, "web_get": 1},
+                },
             },
             "context": {"time": rfc3339(facts.now)},
         }))
@@ -524,13 +706,15 @@ mod tests {
             false,
             None,
         );
-        let chain = Chain::new(8);
+        let chain = Chain::new(8, Thresholds::default());
         let _ = chain.decide().begin_call(None, 0);
         chain.decide().commit(
             CallId::new(),
             1,
             Contribution {
                 tool: "read_file".into(),
+                called: "read_file".into(),
+                approved: false,
                 labels: vec!["secret".into(), "pii".into()],
                 destinations: vec!["x@acme.com".into()],
                 weight: 1,
@@ -542,6 +726,8 @@ mod tests {
             1,
             Contribution {
                 tool: "fetch_url".into(),
+                called: "web_get".into(),
+                approved: true,
                 labels: vec!["untrusted".into(), "pii".into()],
                 destinations: vec!["https://example.com/a".into()],
                 weight: 0,
@@ -590,6 +776,22 @@ mod tests {
             ];
             let destinations = vec!["a@acme.com".to_owned(), "b@evil.com".to_owned()];
             let call_id = CallId::new();
+            let signals = [
+                Signal::NewDestination {
+                    destination: "b@evil.com".into(),
+                },
+                Signal::RepeatedCall {
+                    tool: "send_email".into(),
+                    earlier: 2,
+                },
+                Signal::Burst {
+                    calls: 31,
+                    window_s: 10,
+                },
+                Signal::UnimpliedTool {
+                    tool: "send_email".into(),
+                },
+            ];
             let facts = || CallFacts {
                 grant: &grant,
                 now,
@@ -601,6 +803,7 @@ mod tests {
                 destinations: &destinations,
                 chain: &snapshot,
                 drift: vec![("scope_outside_intent", "email.send:b@evil.com".into())],
+                signals: &signals,
             };
             let want = reference(&identity, &intent, task_id, "prod", &facts());
             // Twice: the second document comes from the task's caches.

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover, ThreadApprover};
 use crate::approval_store::Ticket;
-use crate::chain::Chain;
+use crate::chain::{Chain, Thresholds};
 use crate::clock::rfc3339;
 use crate::credential::{BrokerError, Credential, CredentialRequest};
 use crate::error::{Error, TaskError};
@@ -215,7 +215,10 @@ impl Task {
         let (parent_grant, chain, base_depth, parent_task, handed) = match parent {
             Parent::Root => (
                 None,
-                Arc::new(Chain::new(runtime.limits.history_window)),
+                Arc::new(Chain::new(
+                    runtime.limits.history_window,
+                    Thresholds::of(&runtime.limits),
+                )),
                 0,
                 None,
                 None,

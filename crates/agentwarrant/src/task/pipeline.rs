@@ -183,9 +183,10 @@ impl<'a> Call<'a> {
             )));
         }
         task.credential(self.now).map_err(Stop::early)?;
-        let examined = task
+        let mut examined = task
             .validate(&self.call, parent.is_ok())
             .map_err(Stop::early)?;
+        examined.signals = task.signals(&mut decisions, &self.call, &examined, self.now, true);
         let decision = self.evaluate(&chain, &examined);
         match decision.effect {
             Effect::Deny => Err(Stop::after_policy(
@@ -570,6 +571,8 @@ impl<'a> Call<'a> {
             self.depth,
             Contribution {
                 tool: spec.name.clone(),
+                called: self.call.tool.clone(),
+                approved: !approvers.is_empty(),
                 labels: spec.reads.clone(),
                 destinations: examined.destinations.clone(),
                 weight: spec.impact.weight(),

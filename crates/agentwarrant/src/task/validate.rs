@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::TaskInner;
 use crate::canonical::{canonical_json, sha256_hex};
+use crate::chain::Signal;
 use crate::reason::{Reason, ReasonCode};
 use crate::scope::Scope;
 use crate::tool::{ToolCall, ToolSpec};
@@ -42,6 +43,9 @@ pub(crate) struct Examined {
     pub(crate) bands: Vec<(Scope, Band)>,
     pub(crate) destinations: Vec<String>,
     pub(crate) args_digest: String,
+    /// What the chain noticed about the call (filled in the chain stage; see
+    /// [`TaskInner::signals`]).
+    pub(crate) signals: Vec<Signal>,
 }
 
 /// The depth of a JSON value's nesting (a scalar is 0), stopping early past `limit`.
@@ -121,6 +125,7 @@ impl TaskInner {
             bands,
             args_digest: sha256_hex(&encoded),
             spec,
+            signals: Vec::new(),
         })
     }
 

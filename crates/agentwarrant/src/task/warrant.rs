@@ -13,6 +13,7 @@ use crate::ledger::{OutcomeRecord, RecordKind};
 use crate::policy::Decision;
 use crate::reason::{Reason, ReasonCode};
 use crate::token::Claims;
+use crate::tool::normalise_label;
 
 /// How a tool call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +201,16 @@ impl Warrant {
                 ..status("abandoned")
             },
             Some(mut outcome) => {
+                // SECURITY: the rules compare labels exactly; an outcome's labels come from
+                // the caller's code at run time, after every build-time check, so they are
+                // normalised here (`Secret` is `secret`), never dropped.
+                let mut labels: Vec<String> = Vec::with_capacity(outcome.labels.len());
+                for label in outcome.labels.iter().map(|l| normalise_label(l)) {
+                    if !label.is_empty() && !labels.contains(&label) {
+                        labels.push(label);
+                    }
+                }
+                outcome.labels = labels;
                 // The spec's `result_labels` join the outcome's own (a union, in order).
                 let spec = self.task.tool(&self.tool);
                 for label in spec.iter().flat_map(|spec| &spec.result_labels) {
@@ -207,7 +218,7 @@ impl Warrant {
                         outcome.labels.push(label.clone());
                     }
                 }
-                self.task.chain.add_labels(outcome.labels.iter().cloned());
+                self.task.chain.add_labels(self.call_id, &outcome.labels);
                 OutcomeRecord {
                     status: if outcome.error.is_some() {
                         "error"

@@ -199,6 +199,10 @@ impl ScenarioReport {
 pub struct RunOptions {
     /// A policy directory replacing the default bundle.
     pub policy_dir: Option<PathBuf>,
+    /// Policy directories whose modules (and `data.json`) are added to the policy (the
+    /// default bundle, or `policy_dir`'s): rules of your own next to the bundle's, as in
+    /// `examples/policies/`.
+    pub add_policy_dirs: Vec<PathBuf>,
     /// The regorus evaluator.
     pub backend: Backend,
 }

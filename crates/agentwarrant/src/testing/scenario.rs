@@ -285,10 +285,15 @@ pub(super) fn play(
         path,
         message,
     };
-    let policy = match &options.policy_dir {
+    let mut policy = match &options.policy_dir {
         Some(dir) => Policy::from_dir(dir).map_err(|e| fail(("$".into(), e.to_string())))?,
         None => Policy::default_bundle(),
     };
+    for dir in &options.add_policy_dirs {
+        policy = policy
+            .with_dir(dir)
+            .map_err(|e| fail(("$".into(), e.to_string())))?;
+    }
     let approver = ScriptedApprover::new(scenario.approver.script());
     let ledger = FileLedger::open(ledger_path).map_err(|e| fail(("$".into(), e.to_string())))?;
     let tools = scenario

@@ -457,3 +457,162 @@ fn a_task_can_have_limits_of_its_own_shared_by_its_sub_tasks() {
     let error = guard.begin_with(ops(), anything(), never).unwrap_err();
     assert_eq!(error.code(), "invalid_limits");
 }
+
+#[test]
+fn result_labels_in_another_case_or_spacing_still_arm_the_rules() {
+    for label in ["Secret", " secret", "SECRET\u{200b}", "ｓｅｃｒｅｔ"] {
+        let guard = builder().build().unwrap();
+        let task = guard.begin(ops(), anything()).unwrap();
+        task.authorize(logs("vault"))
+            .unwrap()
+            .complete(Outcome::ok().with_labels([label]))
+            .unwrap();
+
+        let refusal = task.authorize(email("x@evil.com")).unwrap_err();
+        assert!(refusal.has(&ReasonCode::Exfiltration), "{label:?}");
+    }
+}
+
+#[test]
+fn a_tool_spec_with_a_label_the_rules_would_miss_is_refused_at_build() {
+    for label in ["Secret", " secret", "secret ", "se cret", ""] {
+        let reads = ToolSpec::builder("read", Impact::Low)
+            .reads([label])
+            .build();
+        let tags = ToolSpec::builder("grant", Impact::Low)
+            .tags([label])
+            .build();
+        let results = ToolSpec::builder("fetch", Impact::Low)
+            .result_labels([label])
+            .build();
+        for built in [reads, tags, results] {
+            assert_eq!(built.unwrap_err().code(), "invalid_tool", "{label:?}");
+        }
+    }
+}
+
+#[test]
+fn the_input_carries_the_history_of_calls_that_ran_and_the_signals_of_this_call() {
+    let guard = builder().approver(approve_as(BOB)).build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+
+    // Before any call: an empty history and no signals.
+    let first = task.explain(&logs("api")).input.unwrap();
+    assert_eq!(
+        first["chain"]["history"],
+        json!({"recent": [], "counts": {}})
+    );
+    assert_eq!(first["chain"]["signals"], json!([]));
+
+    task.authorize(logs("api"))
+        .unwrap()
+        .complete(Outcome::ok().with_labels(["PII"]))
+        .unwrap();
+    task.authorize(secret())
+        .unwrap()
+        .complete(Outcome::ok())
+        .unwrap();
+    let _ = task.authorize(email("x@evil.com")).unwrap_err();
+
+    let input = task.explain(&email("y@evil.com")).input.unwrap();
+    assert_eq!(
+        input["chain"]["history"],
+        json!({
+            "recent": [
+                {"tool": "read_logs", "effect": "allow", "labels": ["pii"], "destinations": []},
+                {"tool": "read_secret", "effect": "approval", "labels": ["secret"],
+                 "destinations": []},
+            ],
+            "counts": {"read_logs": 1, "read_secret": 1},
+        })
+    );
+    assert_eq!(
+        input["chain"]["signals"],
+        json!([{"kind": "new_destination", "detail": {"destination": "y@evil.com"}}])
+    );
+}
+
+#[test]
+fn explaining_a_call_raises_its_signals_without_remembering_it() {
+    let guard = builder().build().unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    for _ in 0..5 {
+        let input = task.explain(&logs("api")).input.unwrap();
+        assert_eq!(input["chain"]["signals"], json!([]));
+    }
+    for _ in 0..2 {
+        let _ = task.authorize(logs("api")).unwrap();
+    }
+    let input = task.explain(&logs("api")).input.unwrap();
+    assert_eq!(
+        input["chain"]["signals"],
+        json!([{"kind": "repeated_call", "detail": {"tool": "read_logs", "earlier": 2}}])
+    );
+}
+
+#[test]
+fn signal_thresholds_out_of_range_are_refused_at_build() {
+    for limits in [
+        Limits {
+            repeated_calls: 0,
+            ..Limits::default()
+        },
+        Limits {
+            repeated_calls: 16,
+            ..Limits::default()
+        },
+        Limits {
+            burst_calls: 0,
+            ..Limits::default()
+        },
+        Limits {
+            burst_calls: Limits::MAX_BURST_CALLS + 1,
+            ..Limits::default()
+        },
+        Limits {
+            burst_window: std::time::Duration::ZERO,
+            ..Limits::default()
+        },
+    ] {
+        let error = builder().limits(limits).build().unwrap_err();
+        assert_eq!(error.code(), "invalid_limits", "{limits:?}");
+    }
+}
+
+#[test]
+fn sequence_rules_over_a_missing_or_empty_history_do_not_fire_and_do_not_fail() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = agentwarrant::Policy::default_bundle()
+        .with_dir(root.join("../../examples/policies/sequence"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("policies/tests/base_input.json")).unwrap(),
+    )
+    .unwrap();
+    let decide = |history: serde_json::Value| {
+        let mut input = base.clone();
+        input["call"]["tool"] = json!("delete_ticket");
+        match history {
+            serde_json::Value::Null => {
+                input["chain"].as_object_mut().unwrap().remove("history");
+            }
+            history => input["chain"]["history"] = history,
+        }
+        engine.decide_json(&input)
+    };
+
+    for history in [
+        serde_json::Value::Null,
+        json!({"recent": [], "counts": {}}),
+        json!({"recent": null, "counts": "none"}),
+        json!({"counts": {"bulk_export": "many"}}),
+    ] {
+        let decision = decide(history.clone());
+        assert_eq!(decision.effect, Effect::Allow, "{history}: {decision:?}");
+    }
+    let after_export = decide(json!({"recent": [], "counts": {"bulk_export": 1}}));
+    assert_eq!(after_export.effect, Effect::Deny);
+    assert_eq!(after_export.reasons[0].code.as_str(), "delete_after_export");
+}
