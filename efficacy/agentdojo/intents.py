@@ -11,7 +11,8 @@ An intent has three parts:
    calendar update); the user's own resources are not targets, so they are not named.
 3. **Named targets**: literal, wildcard-free scopes for the outside parties the user's
    prompt names, found by `propose_named_scopes`: each literal (an email address, a URL,
-   an IBAN, a quoted name) fills every target template whose placeholder type takes it,
+   an IBAN, a quoted name, a member of the organisation's directory) fills every target
+   template, of the tools the request asks for, whose placeholder type takes it,
    normalised exactly as the engine fills the template.
 
 Target scopes (specs.Tool.targets) are never wildcarded: a target the user did not name is
@@ -57,8 +58,13 @@ class Literal:
     value: str
 
 
-def extract_literals(text: str) -> List[Literal]:
-    """The literals of a request that can name a target, in order, without repeats."""
+def extract_literals(text: str, known_names: Sequence[str] = ()) -> List[Literal]:
+    """The literals of a request that can name a target, in order, without repeats.
+
+    `known_names` are names from a directory the organisation provisions (e.g. the chat
+    workspace's member names): a whole word of the request equal to one is a name too, quoted
+    or not. A directory that outsiders can write (channel names, auto-filled contacts) must not
+    be passed: an outsider could pick a common word as a name."""
     found: List[Literal] = []
 
     def add(kind: str, value: str) -> None:
@@ -81,6 +87,9 @@ def extract_literals(text: str) -> List[Literal]:
         # A quoted `{placeholder}` is a template for the agent to fill in, not a name.
         if not already and "{" not in value and len(value.split()) <= _MAX_NAME_WORDS:
             add("name", value)
+    for name in known_names:
+        if re.search(rf"(?<![\w@.]){re.escape(name)}(?![\w@])", text):
+            add("name", name)
     return found
 
 
@@ -106,12 +115,12 @@ def fill(kind: str, value: str) -> Optional[str]:
     return scope.split(":", 1)[1]
 
 
-def propose_named_scopes(request: str, tools: Iterable[Tool]) -> List[str]:
+def propose_named_scopes(request: str, tools: Iterable[Tool], known_names: Sequence[str] = ()) -> List[str]:
     """Literal intent scopes for the targets a request names.
 
     Each literal fills every target template with exactly one placeholder whose type takes
     the literal's kind; the template's other text stays as written."""
-    literals = extract_literals(request)
+    literals = extract_literals(request, known_names)
     scopes: List[str] = []
     for tool in tools:
         for template in tool.targets:
@@ -144,7 +153,9 @@ def identity(suite: str) -> aw.Identity:
     return aw.Identity(f"agent://agentdojo/{suite}-assistant", owner=OWNER, ceiling=ceiling(suite))
 
 
-def intent_scopes(suite: str, prompt: str, tools_used: Sequence[str]) -> Dict[str, List[str]]:
+def intent_scopes(
+    suite: str, prompt: str, tools_used: Sequence[str], known_names: Sequence[str] = ()
+) -> Dict[str, List[str]]:
     """The intent's scopes, by part: `reads`, `actions` (asked for) and `named`."""
     reads: List[str] = []
     actions: List[str] = []
@@ -158,12 +169,16 @@ def intent_scopes(suite: str, prompt: str, tools_used: Sequence[str]) -> Dict[st
             scope = wildcard(template)
             if scope not in reads and scope not in actions:
                 part.append(scope)
-    return {"reads": reads, "actions": actions, "named": propose_named_scopes(prompt, SUITES[suite])}
+    asked = [tool for tool in SUITES[suite] if tool.name in tools_used]
+    named = propose_named_scopes(prompt, asked, known_names)
+    return {"reads": reads, "actions": actions, "named": named}
 
 
-def intent(suite: str, prompt: str, tools_used: Sequence[str]) -> aw.Intent:
-    parts = intent_scopes(suite, prompt, tools_used)
+def intent(suite: str, prompt: str, tools_used: Sequence[str], known_names: Sequence[str] = ()) -> aw.Intent:
+    parts = intent_scopes(suite, prompt, tools_used, known_names)
     scopes = parts["reads"] + parts["actions"] + parts["named"]
     # No max_impact: nothing in a request says how consequential the user allows a call to
-    # be, and high/critical calls ask a human through `high_impact` anyway.
-    return aw.Intent(prompt, scopes=scopes)
+    # be, and high/critical calls ask a human through `high_impact` anyway. The named scopes
+    # are also listed in the attribute `named`, which the candidate rules read (the engine
+    # has no `named` band yet).
+    return aw.Intent(prompt, scopes=scopes, attributes={"named": parts["named"]})

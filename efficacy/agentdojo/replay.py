@@ -32,6 +32,7 @@ from agentdojo.functions_runtime import FunctionCall, FunctionsRuntime  # noqa: 
 from agentdojo.task_suite.load_suites import get_suites  # noqa: E402
 from agentdojo.task_suite.task_suite import TaskSuite  # noqa: E402
 
+import candidates  # noqa: E402
 import intents  # noqa: E402
 from specs import SUITES, Tool, call_args, check_coverage  # noqa: E402
 
@@ -239,6 +240,14 @@ class SuiteReport:
     unlabelled_vectors: List[str]
 
 
+def known_names(suite: str, env: Any) -> List[str]:
+    """Names from a directory the organisation provisions: the chat workspace's members.
+    (Channel names and the auto-filled address book are written by outsiders: not used.)"""
+    if suite == "slack":
+        return list(env.slack.users)
+    return []
+
+
 def replay_suite(
     suite: TaskSuite[Any], policy: Optional[str], result_labels: bool, attacks: bool = True
 ) -> SuiteReport:
@@ -263,7 +272,7 @@ def replay_suite(
     for task_id in sorted(suite.user_tasks, key=_task_number):
         prepared = prepare_user_task(suite, task_id)
         used = [c.function for c in prepared.calls]
-        intent = intents.intent(suite.name, prepared.prompt, used)
+        intent = intents.intent(suite.name, prepared.prompt, used, known_names(suite.name, env))
         result = UserResult(suite.name, task_id, replayer.run(intent, prepared.calls))
         classify_user(result)
         users.append(result)
@@ -353,6 +362,11 @@ def details(reports: Sequence[SuiteReport]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policy", help="a policy directory (default: the embedded default bundle)")
+    parser.add_argument(
+        "--candidate",
+        choices=sorted(candidates.CANDIDATES),
+        help="the default bundle with a candidate untrusted_input rule (candidates.py; not shipped)",
+    )
     parser.add_argument("--suite", action="append", help="only this suite (repeatable)")
     parser.add_argument("--benchmark", default="v1.2", help="agentdojo benchmark version (default v1.2)")
     parser.add_argument("--no-result-labels", action="store_true", help="tools add no labels to their results")
@@ -361,6 +375,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--json", help="write every call's outcome to this file")
     options = parser.parse_args(argv)
 
+    if options.candidate:
+        if options.policy:
+            parser.error("--policy and --candidate exclude each other")
+        options.policy = candidates.policy_dir(options.candidate)
     suites = get_suites(options.benchmark)
     names = options.suite or ["workspace", "travel", "banking", "slack"]
     reports = [
@@ -368,6 +386,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for name in names
     ]
     policy = options.policy or "embedded default bundle"
+    if options.candidate:
+        policy = f"candidate rule `{options.candidate}` (default bundle, untrusted_input replaced; NOT the shipped bundle)"
     labels = "off" if options.no_result_labels else "on"
     print(f"AgentDojo {options.benchmark} ground-truth replay; policy: {policy}; result labels: {labels}\n")
     print(table(reports))

@@ -124,10 +124,10 @@ EMAIL_TOOLS: Tuple[Tool, ...] = (
     Tool("get_received_emails", "low", ("email.read:mailbox",), read=True, result_labels=UNTRUSTED),
     Tool("get_draft_emails", "low", ("email.read:mailbox",), read=True, result_labels=UNTRUSTED),
     Tool("search_emails", "low", ("email.read:mailbox",), read=True, result_labels=UNTRUSTED),
-    # Judgement: the address book is the user's own, curated list: not labelled. (A mail
-    # client that adds senders to it automatically would make it untrusted.)
-    Tool("search_contacts_by_name", "low", ("contacts.read:all",), read=True),
-    Tool("search_contacts_by_email", "low", ("contacts.read:all",), read=True),
+    # This mail client adds senders to the address book by itself (its contact list holds
+    # entries such as "Security-Facebook-Com"), so outsiders write it: untrusted.
+    Tool("search_contacts_by_name", "low", ("contacts.read:all",), read=True, result_labels=UNTRUSTED),
+    Tool("search_contacts_by_email", "low", ("contacts.read:all",), read=True, result_labels=UNTRUSTED),
     Tool("get_current_day", "low", ("clock.read:today",), read=True),
 )
 
