@@ -14,7 +14,9 @@ scopes of the user's own resources, such as `calendar.create:own`, as named.)
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Dict
 
@@ -47,6 +49,55 @@ named(scope) if {
 }
 """
 
+_DRIFT = """
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	consequential
+	some _, band in bands
+	band == "drift"
+}
+"""
+
+_SINK_UNNAMED = """
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	spec.sink == true
+	some scope in input.call.required_scopes
+	not named(scope)
+}
+
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	impact_rank[spec.impact] >= impact_rank.medium
+	some _, band in bands
+	band == "drift"
+}
+"""
+
+_WARN = """
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	asked_by_design
+	some scope in input.call.required_scopes
+	not named(scope)
+}
+
+# The conditions of the bundle's by-design approval reasons (restated: a rule cannot read
+# the set it helps define).
+asked_by_design if spec.impact in {"high", "critical"}
+
+asked_by_design if spec.reversible == false
+
+asked_by_design if listed(spec.tags, "rbac")
+
+asked_by_design if {
+	listed(spec.tags, "financial")
+	spec.external == true
+}
+
+asked_by_design if listed(spec.reads, "secret")
+"""
+
 CANDIDATES: Dict[str, str] = {
     # Untrusted content bites only where a consequential call needs a scope the user did not
     # name literally: own resources reached through a wildcard intent scope count as unnamed.
@@ -63,34 +114,16 @@ require_approval contains "untrusted_input" if {
     # Untrusted content bites only where a consequential call needs a scope outside the
     # intent (the drift band): targets the user named and the kinds of change the request
     # asked for on the user's own resources pass; `scope_drift` asks as well.
-    "drift": _CONSEQUENTIAL
-    + """
-require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	consequential
-	some _, band in bands
-	band == "drift"
-}
-""",
-    # In between: a sink needs every scope named (data goes where the user said, or to the
-    # user's own fixed resources); any other consequential call only needs to stay inside
-    # the intent.
-    "sink-unnamed": _NAMED
-    + """
-require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	spec.sink == true
-	some scope in input.call.required_scopes
-	not named(scope)
-}
-
-require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	impact_rank[spec.impact] >= impact_rank.medium
-	some _, band in bands
-	band == "drift"
-}
-""",
+    "drift": _CONSEQUENTIAL + _DRIFT,
+    # In between: a sink needs every scope named (what it sends goes only where the user
+    # said); any other consequential call only needs to stay inside the intent.
+    "sink-unnamed": _NAMED + _SINK_UNNAMED,
+    # `drift`, plus a warning on calls a person is asked about anyway: a consequential call
+    # that already needs a by-design approval and touches a scope the user did not name
+    # carries `untrusted_input` too, so the person sees that untrusted content was read.
+    "drift-warn": _CONSEQUENTIAL + _NAMED + _DRIFT + _WARN,
+    # `sink-unnamed` with the same warning.
+    "sink-unnamed-warn": _NAMED + _SINK_UNNAMED + _WARN,
 }
 
 
@@ -105,6 +138,7 @@ def bundle(name: str) -> str:
 def policy_dir(name: str) -> str:
     """A temporary policy directory holding candidate `name`."""
     directory = tempfile.mkdtemp(prefix=f"aw-candidate-{name}-")
+    atexit.register(shutil.rmtree, directory, True)
     with open(os.path.join(directory, "agentwarrant.rego"), "w", encoding="utf-8") as out:
         out.write(bundle(name))
     return directory
