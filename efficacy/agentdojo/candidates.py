@@ -124,6 +124,26 @@ require_approval contains "untrusted_input" if {
     "drift-warn": _CONSEQUENTIAL + _NAMED + _DRIFT + _WARN,
     # `sink-unnamed` with the same warning.
     "sink-unnamed-warn": _NAMED + _SINK_UNNAMED + _WARN,
+    # Like `sink-unnamed-warn`, but a sink passes as soon as one of its scopes is named and
+    # none drifts: an event created in the user's own calendar with the invitee the user
+    # named. A sink that names no target at all (an event without invitees) still needs
+    # its content to come from the user when untrusted content was read.
+    "sink-named-warn": _CONSEQUENTIAL
+    + _NAMED
+    + _DRIFT
+    + """
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	spec.sink == true
+	not some_named
+}
+
+some_named if {
+	some scope in input.call.required_scopes
+	named(scope)
+}
+"""
+    + _WARN,
 }
 
 
