@@ -11,7 +11,7 @@ An intent has three parts:
    calendar update); the user's own resources are not targets, so they are not named.
 3. **Named targets**: literal, wildcard-free scopes for the outside parties the user's
    prompt names, found by `propose_named_scopes`: each literal (an email address, a URL,
-   an IBAN, a quoted name, a member of the organisation's directory) fills every target
+   an IBAN, a quoted name; optionally a name of the organisation's directory) fills every target
    template, of the tools the request asks for, whose placeholder type takes it,
    normalised exactly as the engine fills the template.
 

@@ -259,7 +259,11 @@ def known_names(suite: str, env: Any) -> List[str]:
 
 
 def replay_suite(
-    suite: TaskSuite[Any], policy: Optional[str], result_labels: bool, attacks: bool = True
+    suite: TaskSuite[Any],
+    policy: Optional[str],
+    result_labels: bool,
+    attacks: bool = True,
+    directory_names: bool = False,
 ) -> SuiteReport:
     missing = check_coverage(suite.name, [f.name for f in suite.tools])
     if missing:
@@ -282,7 +286,8 @@ def replay_suite(
     for task_id in sorted(suite.user_tasks, key=_task_number):
         prepared = prepare_user_task(suite, task_id)
         used = [c.function for c in prepared.calls]
-        intent = intents.intent(suite.name, prepared.prompt, used, known_names(suite.name, env))
+        names = known_names(suite.name, env) if directory_names else []
+        intent = intents.intent(suite.name, prepared.prompt, used, names)
         result = UserResult(suite.name, task_id, replayer.run(intent, prepared.calls))
         classify_user(result)
         users.append(result)
@@ -384,6 +389,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--benchmark", default="v1.2", help="agentdojo benchmark version (default v1.2)")
     parser.add_argument("--no-result-labels", action="store_true", help="tools add no labels to their results")
     parser.add_argument("--no-attacks", action="store_true", help="replay the user tasks only")
+    parser.add_argument(
+        "--directory-names",
+        action="store_true",
+        help="names of the organisation's directory (slack members) in the request name targets too",
+    )
     parser.add_argument("--details", action="store_true", help="list every task with friction and every attack not blocked")
     parser.add_argument("--json", help="write every call's outcome to this file")
     options = parser.parse_args(argv)
@@ -395,14 +405,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     suites = get_suites(options.benchmark)
     names = options.suite or ["workspace", "travel", "banking", "slack"]
     reports = [
-        replay_suite(suites[name], options.policy, not options.no_result_labels, not options.no_attacks)
+        replay_suite(
+            suites[name],
+            options.policy,
+            not options.no_result_labels,
+            not options.no_attacks,
+            options.directory_names,
+        )
         for name in names
     ]
     policy = options.policy or "embedded default bundle"
     if options.candidate:
         policy = f"candidate rule `{options.candidate}` (default bundle, untrusted_input replaced; NOT the shipped bundle)"
     labels = "off" if options.no_result_labels else "on"
-    print(f"AgentDojo {options.benchmark} ground-truth replay; policy: {policy}; result labels: {labels}\n")
+    directory = "on" if options.directory_names else "off"
+    print(
+        f"AgentDojo {options.benchmark} ground-truth replay; policy: {policy}; "
+        f"result labels: {labels}; directory names: {directory}\n"
+    )
     print(table(reports))
     print()
     print(breakdown(reports))
