@@ -1,7 +1,8 @@
 """Replays AgentDojo's ground-truth tool calls through an agentwarrant guard.
 
-    python efficacy/agentdojo/replay.py [--policy DIR] [--suite NAME] [--no-result-labels]
-                                        [--benchmark v1.2] [--details] [--json FILE]
+    python efficacy/agentdojo/replay.py [--policy DIR | --candidate NAME] [--suite NAME]
+        [--benchmark v1.2] [--no-result-labels] [--directory-names] [--no-attacks]
+        [--details] [--json FILE]
 
 For each user task: its ground-truth calls, in a fresh task of one guard per suite, each call
 authorized and completed (the tool's result labels added at completion); a scripted approver
@@ -21,7 +22,7 @@ import json
 import os
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,10 +60,6 @@ class CallOutcome:
     tool: str
     effect: str  # "allowed", "approved" or "denied"
     reasons: List[str]
-
-    @property
-    def needless(self) -> List[str]:
-        return [r for r in self.reasons if r not in BY_DESIGN] if self.effect != "allowed" else []
 
 
 @dataclass
@@ -102,23 +99,9 @@ class Replayer:
     def __init__(self, suite: str, policy: Optional[str], result_labels: bool) -> None:
         self.suite = suite
         tools: Sequence[Tool] = SUITES[suite]
-        specs = [t.spec() for t in tools]
         if not result_labels:
-            specs = [
-                aw.ToolSpec(
-                    s.name,
-                    impact=s.impact,
-                    reversible=s.reversible,
-                    external=s.external,
-                    sink=s.sink,
-                    reads=s.reads,
-                    tags=s.tags,
-                    scopes=s.scopes,
-                    destination_arg=s.destination_arg,
-                    sensitive_args=s.sensitive_args,
-                )
-                for s in specs
-            ]
+            tools = [replace(t, result_labels=()) for t in tools]
+        specs = [t.spec() for t in tools]
         self.recorder = Recorder()
         self.guard = aw.Guard(
             tools=specs,
