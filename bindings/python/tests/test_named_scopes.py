@@ -24,7 +24,6 @@ def test_the_literals_of_a_request_become_the_scopes_of_the_tools_that_take_them
         "hotel.book:GB29NWBK60161331926819",  # the tools in the order given
         "bank.transfer:GB29NWBK60161331926819",
         "email.send:Carol@acme.com",
-        "bank.transfer:Carol@Acme.COM",
     ]
     assert proposed[0] == {"scope": "web.fetch:https://docs.example.com/q3.html", "tool": "fetch", "literal": "https://Docs.Example.com/q3.html"}
     assert aw.propose_named_scopes("summarise my inbox", list(SPECS.values())) == []

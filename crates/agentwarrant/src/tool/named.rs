@@ -25,6 +25,9 @@ pub struct NamedScope {
     pub literal: String,
 }
 
+/// Quoted text of more words than this is a message, not a name.
+const MAX_NAME_WORDS: usize = 6;
+
 /// What a literal of the request looks like, and so which placeholders it may fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -41,7 +44,7 @@ impl Class {
     fn fills(self, kind: &str) -> bool {
         matches!(
             (self, kind),
-            (Class::Email, "email" | "literal")
+            (Class::Email, "email")
                 | (Class::Url, "url")
                 | (Class::Account, "literal" | "text")
                 | (Class::Quoted, "text")
@@ -54,7 +57,7 @@ fn literals(request: &str) -> Vec<(Class, String)> {
     static PATTERN: OnceLock<Option<Regex>> = OnceLock::new();
     let pattern = PATTERN.get_or_init(|| {
         Regex::new(concat!(
-            r#"(?P<url>\bhttps?://[^\s"'<>()\[\]{}]+)"#,
+            r#"(?P<url>\b(?:https?://|www\.)[^\s"'<>()\[\]{}]+)"#,
             r#"|(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"#,
             r#"|"(?P<dq>[^"\n]{1,200})"|“(?P<cq>[^”\n]{1,200})”|(?:^|[\s(])'(?P<sq>[^'\n]{1,200})'"#,
             r#"|(?P<iban>\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\b)"#,
@@ -68,20 +71,40 @@ fn literals(request: &str) -> Vec<(Class, String)> {
     let mut found: Vec<(Class, String)> = Vec::new();
     for captures in pattern.captures_iter(request) {
         let (class, text) = if let Some(m) = captures.name("url") {
-            // A sentence's punctuation is not part of the URL it ends.
-            let url = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
-            (Class::Url, url)
+            // A sentence's punctuation is not part of the URL it ends, nor is the next
+            // sentence run into it ("www.example.com.They wrote").
+            let url = m.as_str();
+            let url = url
+                .char_indices()
+                .find(|&(i, c)| {
+                    c == '.' && url[i + 1..].starts_with(|n: char| n.is_ascii_uppercase())
+                })
+                .map_or(url, |(i, _)| &url[..i])
+                .trim_end_matches(['.', ',', ';', ':', '!', '?']);
+            if url.contains('@') {
+                continue; // the domain of an address
+            }
+            match url.strip_prefix("www.") {
+                Some(_) => (Class::Url, format!("https://{url}")),
+                None => (Class::Url, url.to_owned()),
+            }
         } else if let Some(m) = captures.name("email") {
-            (Class::Email, m.as_str().trim_end_matches('.'))
+            (Class::Email, m.as_str().trim_end_matches('.').to_owned())
         } else if let Some(m) = ["dq", "cq", "sq"].iter().find_map(|n| captures.name(n)) {
-            (Class::Quoted, m.as_str().trim())
+            let quoted = m.as_str().trim();
+            // Quoted text of many words is a message to write, and a `{placeholder}` a
+            // template to fill in: neither names a target.
+            if quoted.split_whitespace().count() > MAX_NAME_WORDS || quoted.contains('{') {
+                continue;
+            }
+            (Class::Quoted, quoted.to_owned())
         } else if let Some(m) = captures.name("iban").or_else(|| captures.name("number")) {
-            (Class::Account, m.as_str())
+            (Class::Account, m.as_str().to_owned())
         } else {
             continue;
         };
-        let literal = (class, text.to_owned());
-        if !text.is_empty() && !found.contains(&literal) {
+        let literal = (class, text);
+        if !literal.1.is_empty() && !found.contains(&literal) {
             found.push(literal);
         }
     }
@@ -91,7 +114,8 @@ fn literals(request: &str) -> Vec<(Class, String)> {
 /// Proposes the scopes a user's `request` names for `tools`: each literal of the request (an
 /// email address, a URL, an IBAN or account number, a quoted name) filled into every scope
 /// template with one placeholder of a type that takes it (`{to:email}` an address, `{url:url}`
-/// a URL, `{name:text}` a quoted name or a number, an untyped `{id}` an address or a number),
+/// a URL (`www.` ones as `https://`), `{name:text}` a quoted name of at most six words or a
+/// number, an untyped `{id}` a number),
 /// normalised as a call's args would be. Literals that no template takes, or that a template
 /// refuses, propose nothing.
 ///
@@ -115,8 +139,7 @@ fn literals(request: &str) -> Vec<(Class, String)> {
 ///     named,
 ///     [
 ///         "bank.transfer:GB29NWBK60161331926819",
-///         "bank.transfer:Bob@Example.COM", // an untyped placeholder takes an address too
-///         "email.send:Bob@example.com",    // `{to:email}` lowercases the domain
+///         "email.send:Bob@example.com", // `{to:email}` lowercases the domain
 ///     ]
 /// );
 /// # Ok::<(), agentwarrant::BuildError>(())
@@ -157,7 +180,9 @@ mod tests {
     fn literals_are_found_once_in_order_without_trailing_punctuation() {
         let found = literals(
             "Email alice@acme.com the page https://blog.example.com/a?b=1. \
-             Book \"Le Marais Boutique\", ref 2024-0042, then alice@acme.com again.",
+             Book \"Le Marais Boutique\", ref 2024-0042, then alice@acme.com again; \
+             see www.example.org.They wrote \"please write a long reply to every one of them\" \
+             and \"{name}\".",
         );
         assert_eq!(
             found,
@@ -166,6 +191,7 @@ mod tests {
                 (Class::Url, "https://blog.example.com/a?b=1".to_owned()),
                 (Class::Quoted, "Le Marais Boutique".to_owned()),
                 (Class::Account, "2024-0042".to_owned()),
+                (Class::Url, "https://www.example.org".to_owned()),
             ]
         );
     }
