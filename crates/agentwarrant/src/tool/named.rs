@@ -74,11 +74,12 @@ fn literals(request: &str) -> Vec<(Class, String)> {
             // A sentence's punctuation is not part of the URL it ends, nor is the next
             // sentence run into it ("www.example.com.They wrote").
             let url = m.as_str();
+            let next_sentence = |rest: &str| {
+                rest.starts_with(|n: char| n.is_ascii_uppercase()) && !rest.contains(['.', '/'])
+            };
             let url = url
                 .char_indices()
-                .find(|&(i, c)| {
-                    c == '.' && url[i + 1..].starts_with(|n: char| n.is_ascii_uppercase())
-                })
+                .find(|&(i, c)| c == '.' && next_sentence(&url[i + 1..]))
                 .map_or(url, |(i, _)| &url[..i])
                 .trim_end_matches(['.', ',', ';', ':', '!', '?']);
             if url.contains('@') {
@@ -181,7 +182,8 @@ mod tests {
         let found = literals(
             "Email alice@acme.com the page https://blog.example.com/a?b=1. \
              Book \"Le Marais Boutique\", ref 2024-0042, then alice@acme.com again; \
-             see www.example.org.They wrote \"please write a long reply to every one of them\" \
+             see www.example.org.They wrote on https://Docs.Example.com/Q3.html \
+             and \"please write a long reply to every one of them\" \
              and \"{name}\".",
         );
         assert_eq!(
@@ -192,6 +194,7 @@ mod tests {
                 (Class::Quoted, "Le Marais Boutique".to_owned()),
                 (Class::Account, "2024-0042".to_owned()),
                 (Class::Url, "https://www.example.org".to_owned()),
+                (Class::Url, "https://Docs.Example.com/Q3.html".to_owned()),
             ]
         );
     }
