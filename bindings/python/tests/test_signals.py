@@ -34,7 +34,7 @@ def test_signals_and_history_reach_the_policy_input() -> None:
 
 
 @pytest.mark.parametrize("limits", [{"burst_calls": 0}, {"repeated_calls": 16}, {"burst_window_s": 0}])
-def test_signal_thresholds_out_of_range_are_refused(limits: dict) -> None:
+def test_signal_thresholds_out_of_range_are_refused(limits: dict[str, int]) -> None:
     with pytest.raises(aw.ConfigError) as raised:
         aw.Guard(limits=limits)
     assert raised.value.code == "invalid_limits"
