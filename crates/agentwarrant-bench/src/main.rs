@@ -391,6 +391,23 @@ fn profile(what: &str, n: usize) {
                 black_box(rig.task.bench_input(p));
             }
         }
+        "chain" => {
+            // The chain stage alone, timed as a whole (no per-call clock reads): the mean.
+            let rig = rig(None);
+            guarded(&rig, &calls, 100, None);
+            let prepared: Vec<_> = calls
+                .iter()
+                .map(|c| rig.task.bench_prepare(c).unwrap())
+                .collect();
+            for _ in 0..3 {
+                let started = Instant::now();
+                for p in prepared.iter().cycle().take(n) {
+                    black_box(rig.task.bench_chain(p));
+                }
+                let ns = started.elapsed().as_nanos() as f64 / n as f64;
+                println!("chain stage: {ns:.0} ns per call (mean of {n})");
+            }
+        }
         "validate" => {
             let rig = rig(None);
             guarded(&rig, &calls, 100, None);
@@ -403,7 +420,9 @@ fn profile(what: &str, n: usize) {
                 black_box(throughput(2));
             }
         }
-        other => eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file, threads"),
+        other => {
+            eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file, threads, chain")
+        }
     }
 }
 

@@ -43,8 +43,9 @@ impl Task {
         let inner = &self.inner;
         let mut decisions = inner.chain.decide();
         let (snapshot, _) = decisions.begin_call(None, inner.base_depth);
-        let now = inner.runtime.clock.now();
-        let signals = inner.signals(&mut decisions, &call.call, &call.examined, now, true);
+        // The pipeline reads the clock once per call, before this stage; the call's own time
+        // stands in for it.
+        let signals = inner.signals(&mut decisions, &call.call, &call.examined, call.now, true);
         let spec = &call.examined.spec;
         decisions.commit(
             CallId::new(),

@@ -2,7 +2,7 @@
 //! tree, the history of its last calls that ran, and the signals a call raises against them,
 //! in bounded memory.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
@@ -143,8 +143,9 @@ pub(crate) struct Probe<'a> {
 struct History {
     ring: VecDeque<Arc<Ran>>,
     list: Arc<[Arc<Ran>]>,
-    counts: BTreeMap<Arc<str>, u64>,
-    counts_list: Counts,
+    /// Sorted by name; replaced as a whole (one allocation) when a count changes, since the
+    /// snapshots of earlier calls still share the old one.
+    counts: Counts,
 }
 
 impl Default for History {
@@ -152,39 +153,53 @@ impl Default for History {
         Self {
             ring: VecDeque::with_capacity(HISTORY_LEN),
             list: Arc::from(Vec::new()),
-            counts: BTreeMap::new(),
-            counts_list: Arc::from(Vec::new()),
+            counts: Arc::from(Vec::new()),
         }
     }
 }
 
 impl History {
-    fn ran(&mut self, contribution: &Contribution, call: CallId, labels: Vec<String>) {
-        let known = self
-            .counts
-            .get_key_value(contribution.called.as_str())
-            .map(|(name, _)| name.clone());
-        let tool = known.unwrap_or_else(|| Arc::from(contribution.called.as_str()));
-        let counted = if self.counts.contains_key(&tool) || self.counts.len() < MAX_COUNTED_TOOLS {
-            tool.clone()
-        } else {
-            Arc::from(OTHER_TOOLS)
+    fn ran(
+        &mut self,
+        called: &str,
+        approved: bool,
+        call: CallId,
+        labels: Vec<String>,
+        destinations: Vec<String>,
+    ) {
+        let find = |name: &str| self.counts.binary_search_by(|(n, _)| (**n).cmp(name));
+        let (tool, counted) = match find(called) {
+            Ok(at) => (self.counts[at].0.clone(), Ok(at)),
+            Err(at) if self.counts.len() < MAX_COUNTED_TOOLS => (Arc::from(called), Err(at)),
+            Err(_) => (Arc::from(called), find(OTHER_TOOLS)),
         };
-        *self.counts.entry(counted).or_insert(0) += 1;
-        self.counts_list = self
-            .counts
-            .iter()
-            .map(|(name, count)| (name.clone(), *count))
-            .collect();
+        self.counts = match counted {
+            Ok(at) => self
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(i, (name, count))| (name.clone(), count + u64::from(i == at)))
+                .collect(),
+            Err(at) => {
+                let name = if self.counts.len() < MAX_COUNTED_TOOLS {
+                    tool.clone()
+                } else {
+                    Arc::from(OTHER_TOOLS)
+                };
+                let mut counts = self.counts.to_vec();
+                counts.insert(at, (name, 1));
+                Arc::from(counts)
+            }
+        };
         if self.ring.len() >= HISTORY_LEN {
             self.ring.pop_front();
         }
         self.ring.push_back(Arc::new(Ran {
             call,
             tool,
-            approved: contribution.approved,
+            approved,
             labels,
-            destinations: contribution.destinations.clone(),
+            destinations,
         }));
         self.list = self.ring.iter().cloned().collect();
     }
@@ -456,7 +471,7 @@ impl Decisions<'_> {
             destinations: state.destinations.list.clone(),
             impact_total: state.impact_total,
             history: state.history.list.clone(),
-            counts: state.history.counts_list.clone(),
+            counts: state.history.counts.clone(),
         }
     }
 
@@ -593,19 +608,42 @@ impl Decisions<'_> {
     pub(crate) fn commit(&mut self, call: CallId, depth: u32, contribution: Contribution) {
         let window = self.window;
         let state = &mut *self.state;
-        let mut labels: Vec<String> = Vec::with_capacity(contribution.labels.len());
-        for label in &contribution.labels {
-            if !labels.contains(label) {
-                labels.push(label.clone());
+        let Contribution {
+            tool,
+            called,
+            approved,
+            labels: read,
+            destinations,
+            weight,
+        } = contribution;
+        // The sets copy only what they do not hold yet (rarely anything); the call's own
+        // labels and destinations move into its history entry.
+        let mut labels: Vec<String> = Vec::with_capacity(read.len());
+        for label in read {
+            if !labels.contains(&label) {
+                labels.push(label);
             }
         }
-        state.history.ran(&contribution, call, labels);
-        state.tools_used.extend([contribution.tool]);
-        state.labels.extend(contribution.labels);
+        let new = |set: &BTreeSet<String>, items: &[String]| -> Vec<String> {
+            items
+                .iter()
+                .filter(|i| !set.contains(*i))
+                .cloned()
+                .collect()
+        };
+        let new_labels = new(&state.labels.set, &labels);
+        state.labels.extend(new_labels);
+        let new_destinations = new(&state.destinations.set, &destinations);
         state
             .destinations
-            .extend_while(contribution.destinations, |len| len < window);
-        state.impact_total = state.impact_total.saturating_add(contribution.weight);
+            .extend_while(new_destinations, |len| len < window);
+        if !state.tools_used.set.contains(&tool) {
+            state.tools_used.extend([tool]);
+        }
+        state
+            .history
+            .ran(&called, approved, call, labels, destinations);
+        state.impact_total = state.impact_total.saturating_add(weight);
         if state.recent.len() >= window {
             state.recent.pop_front();
         }

@@ -8,7 +8,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use regorus::Value;
@@ -553,9 +553,12 @@ impl TaskInner {
         now: OffsetDateTime,
         record: bool,
     ) -> Vec<Signal> {
-        let mut hasher = DefaultHasher::new();
-        call.tool.hash(&mut hasher);
-        examined.args_digest.hash(&mut hasher);
+        // The args digest is already a SHA-256: 16 of its hex digits tell calls apart.
+        let mut hasher = Fnv::default();
+        hasher.write(call.tool.as_bytes());
+        hasher.write(&[0]);
+        let digest = &examined.args_digest;
+        hasher.write(digest.get(..16).unwrap_or(digest).as_bytes());
         // A tool is implied when the intent names the action of a scope it requires, at every
         // level of the delegation chain that bounds this task (as the bands are computed).
         let implied = examined.required.iter().any(|scope| {
