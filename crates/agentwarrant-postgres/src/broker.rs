@@ -25,6 +25,13 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_CONNECTION_LIMIT: u32 = 8;
 /// How long revoking waits for each of the role's sessions to end, in milliseconds.
 const TERMINATE_TIMEOUT_MS: i64 = 5_000;
+/// The advisory lock every broker, in every process, holds while it grants or revokes.
+///
+/// INVARIANT: `GRANT` and `DROP OWNED` rewrite the access list of the shared object (the
+/// database, a schema, a table) in place; two transactions doing it at once fail with `tuple
+/// concurrently updated`. Holding this lock for the length of the transaction serializes them
+/// across processes (the transactions are short: a few statements).
+const GRANT_LOCK: i64 = 0x6177_5f67_7261_6e74; // "aw_grant"
 
 /// One entry of the mapping: a grant holding `scope` gets `privileges` on `object`.
 #[derive(Debug, Clone)]
@@ -246,6 +253,7 @@ impl PostgresBroker {
                 )));
             }
             let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_catalog.pg_advisory_xact_lock($1)", &[&GRANT_LOCK])?;
             tx.execute(format!("REASSIGN OWNED BY {quoted} TO CURRENT_USER").as_str(), &[])?;
             tx.execute(format!("DROP OWNED BY {quoted}").as_str(), &[])?;
             tx.execute(format!("DROP ROLE {quoted}").as_str(), &[])?;
@@ -334,6 +342,10 @@ impl CredentialBroker for PostgresBroker {
 
         let dbname = self.with_client(&format!("create role `{role}`"), |client| {
             let mut tx = client.transaction()?;
+            tx.execute(
+                "SELECT pg_catalog.pg_advisory_xact_lock($1)",
+                &[&GRANT_LOCK],
+            )?;
             let dbname: String = tx
                 .query_one("SELECT current_database()::text", &[])?
                 .try_get(0)?;
