@@ -680,7 +680,10 @@ impl TaskInner {
         let own_fault = |r: &Reason| {
             matches!(
                 r.code,
-                ReasonCode::LedgerError | ReasonCode::PolicyError | ReasonCode::TaskSuspended
+                ReasonCode::LedgerError
+                    | ReasonCode::PolicyError
+                    | ReasonCode::TaskSuspended
+                    | ReasonCode::StoreUnavailable
             )
         };
         if reasons.iter().any(own_fault) {
