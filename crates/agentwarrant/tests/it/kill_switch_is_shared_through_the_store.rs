@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use agentwarrant::{
-    Guard, MemoryRevocations, Outcome, ReasonCode, RevocationError, RevocationStore, ToolCall,
+    Approval, ApprovalAnswer, ApprovalRequest, Guard, MemoryRevocations, Outcome, ReasonCode,
+    RevocationError, RevocationStore, ToolCall,
 };
 use serde_json::json;
 
@@ -122,4 +123,24 @@ fn a_store_that_cannot_answer_refuses_the_call_and_the_switch_reports_it() {
         .unwrap()
         .complete(Outcome::ok())
         .unwrap();
+}
+
+#[test]
+fn a_store_lost_while_a_human_decides_refuses_the_approved_call_as_unavailable() {
+    let store = Arc::new(Shared::default());
+    let during = store.clone();
+    let guard = builder()
+        .revocations(store.clone())
+        .approver(move |request: &ApprovalRequest| {
+            during.down.store(true, Ordering::SeqCst);
+            Ok(ApprovalAnswer::Approved(vec![Approval::of(request, BOB)]))
+        })
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), anything()).unwrap();
+    let secret = ToolCall::new("read_secret", json!({"path": "db/main"}));
+    let refusal = task.authorize(secret).unwrap_err();
+    // An outage, not a change of the grant: the reason says which.
+    assert!(refusal.has(&ReasonCode::StoreUnavailable), "{refusal:?}");
+    assert!(!refusal.has(&ReasonCode::GrantInvalid), "{refusal:?}");
 }
