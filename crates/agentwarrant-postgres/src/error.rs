@@ -36,6 +36,13 @@ pub enum BuildError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A fleet store configured so that it could not work (a bad schema name, a poll
+    /// interval not below the staleness bound).
+    #[error("the PostgreSQL store is not usable: {problem}")]
+    InvalidStore {
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl BuildError {
@@ -46,6 +53,7 @@ impl BuildError {
             BuildError::InvalidRolePrefix { .. } => "postgres_invalid_role_prefix",
             BuildError::InvalidScope { .. } => "postgres_invalid_scope",
             BuildError::InvalidGrant { .. } => "postgres_invalid_grant",
+            BuildError::InvalidStore { .. } => "postgres_invalid_store",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! PostgreSQL for agentwarrant: just-in-time database credentials.
+//! PostgreSQL for agentwarrant: just-in-time database credentials, and the kill switch and
+//! token revocations shared by a fleet of guards.
 //!
 //! [`PostgresBroker`] is a [`CredentialBroker`](agentwarrant::CredentialBroker): every task a
 //! guard begins gets a PostgreSQL login role of its own, with a random password, valid until
@@ -36,12 +37,20 @@
 //! task.end()?; // the role is gone, and so are its sessions
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`PostgresRevocations`] is a [`RevocationStore`](agentwarrant::RevocationStore) shared by
+//! every process of a fleet: an identity switched off with
+//! [`Guard::disable_identity`](agentwarrant::Guard::disable_identity) in one process is refused
+//! in all of them, pushed by `LISTEN/NOTIFY` and re-read by a bounded poll; while the store
+//! cannot be read, calls are refused (`store_unavailable`).
 
 mod broker;
 mod error;
 mod privilege;
+mod revocations;
 mod sql;
 
 pub use broker::{PostgresBroker, PostgresBrokerBuilder};
 pub use error::BuildError;
 pub use privilege::{Object, Privilege};
+pub use revocations::{PostgresRevocations, PostgresRevocationsBuilder};

@@ -24,3 +24,7 @@ mod hostile_names_stay_inert;
 
 // PostgreSQL down at a task's start or end: refused closed, revoked later, nothing lost.
 mod an_unreachable_server_fails_closed;
+
+// The kill switch and revoked tokens of a fleet: pushed to every process by NOTIFY, caught by
+// the poll when a notification is lost, refused closed while the store cannot be read.
+mod kill_switch_reaches_every_process;
