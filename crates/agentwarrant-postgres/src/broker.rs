@@ -147,6 +147,10 @@ impl PostgresBroker {
     /// alone (its task may be running in another process); it is reaped once it expires,
     /// which is when its grant expired. Returns the roles dropped.
     ///
+    /// `VALID UNTIL` stops new logins only: a session opened before the expiry lives on until
+    /// the role is revoked or reaped, which terminates it. Run the reaper periodically (every
+    /// minute, say) from one process of the fleet.
+    ///
     /// Every expired role is tried; if some could not be dropped, the error names them and
     /// the others are gone.
     pub fn reap(&self) -> Result<Vec<String>, BrokerError> {
