@@ -63,3 +63,47 @@ fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
         .batch_execute(&format!("DROP ROLE {}", quote(&stranger)))
         .unwrap();
 }
+
+#[test]
+fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
+    let url = server!();
+    let prefix = prefix();
+    let broker = || {
+        PostgresBroker::builder(&url)
+            .role_prefix(prefix.clone())
+            .build()
+            .unwrap()
+    };
+    let guard = agentwarrant::Guard::builder()
+        .limits(agentwarrant::Limits {
+            grant_ttl: std::time::Duration::from_secs(6),
+            ..agentwarrant::Limits::default()
+        })
+        .credential_broker(broker())
+        .build()
+        .unwrap();
+    let task = guard
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let credential = task.credential().unwrap();
+    let mut session = login(&credential).unwrap();
+    // The worker is killed; its role's validity passes while the session is open.
+    std::mem::forget(task);
+    let mut admin = admin(&url);
+    while admin
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1 AND rolvaliduntil < now()",
+            &[&credential.id()],
+        )
+        .unwrap()
+        .is_none()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // VALID UNTIL stops logins, not sessions: this one still works.
+    session.batch_execute("SELECT 1").unwrap();
+
+    assert_eq!(broker().reap().unwrap(), [credential.id()]);
+    assert!(session.batch_execute("SELECT 1").is_err());
+    assert!(!role_exists(&url, credential.id()));
+}
