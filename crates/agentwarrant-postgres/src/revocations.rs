@@ -154,9 +154,8 @@ impl RevocationStore for PostgresRevocations {
     fn revoke(&self, jti: &str, until: OffsetDateTime) -> Result<(), RevocationError> {
         let payload = json!({"revoked": jti, "until": until.unix_timestamp()}).to_string();
         let insert = format!(
-            "INSERT INTO {} (jti, until) VALUES ($1, to_timestamp($2)) \
-             ON CONFLICT (jti) DO UPDATE SET until = GREATEST({}.until, EXCLUDED.until), revoked_at = now()",
-            self.shared.table("revoked_tokens"),
+            "INSERT INTO {} AS kept (jti, until) VALUES ($1, to_timestamp($2)) \
+             ON CONFLICT (jti) DO UPDATE SET until = GREATEST(kept.until, EXCLUDED.until), revoked_at = now()",
             self.shared.table("revoked_tokens"),
         );
         let seconds = until.unix_timestamp() as f64;

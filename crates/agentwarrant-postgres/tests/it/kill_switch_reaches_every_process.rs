@@ -248,6 +248,12 @@ fn hostile_identities_and_revoked_tokens_reach_every_store() {
     let until = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
     one.revoke("jti'; DELETE FROM revoked_tokens; --", until)
         .unwrap();
+    // Revoked again (a retry, another process): kept, with the later expiry.
+    one.revoke(
+        "jti'; DELETE FROM revoked_tokens; --",
+        until + time::Duration::MINUTE,
+    )
+    .unwrap();
     let started = Instant::now();
     while !(two.is_identity_disabled(hostile).unwrap()
         && two
