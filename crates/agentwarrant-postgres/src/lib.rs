@@ -43,13 +43,18 @@
 //! [`Guard::disable_identity`](agentwarrant::Guard::disable_identity) in one process is refused
 //! in all of them, pushed by `LISTEN/NOTIFY` and re-read by a bounded poll; while the store
 //! cannot be read, calls are refused (`store_unavailable`).
+//!
+//! [`PostgresApprovals`] is an [`ApprovalStore`](agentwarrant::ApprovalStore) on a table: a call
+//! paused in one process is answered from any other.
 
+mod approvals;
 mod broker;
 mod error;
 mod privilege;
 mod revocations;
 mod sql;
 
+pub use approvals::{PostgresApprovals, PostgresApprovalsBuilder};
 pub use broker::{PostgresBroker, PostgresBrokerBuilder};
 pub use error::BuildError;
 pub use privilege::{Object, Privilege};

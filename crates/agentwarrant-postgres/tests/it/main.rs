@@ -28,3 +28,6 @@ mod an_unreachable_server_fails_closed;
 // The kill switch and revoked tokens of a fleet: pushed to every process by NOTIFY, caught by
 // the poll when a notification is lost, refused closed while the store cannot be read.
 mod kill_switch_reaches_every_process;
+
+// Deferred approvals in a table: answered from another process, the first answer standing.
+mod approvals_are_answered_from_anywhere;
