@@ -29,6 +29,8 @@ fi
 # The Python extension module links against the interpreter only when loaded by Python: its
 # tests run under pytest below.
 stage "rust tests" cargo test --workspace --exclude agentwarrant-python
+# `agentwarrant approvals` is built only with the CLI's `postgres` feature.
+stage "approvals CLI on PostgreSQL" cargo test -p agentwarrant-cli --features postgres --test cli approvals
 
 if [ -f bindings/python/ci.sh ]; then
   stage "python binding" bash bindings/python/ci.sh
