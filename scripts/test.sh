@@ -16,9 +16,21 @@ stage() {
   echo "== $name: $((SECONDS - t0)) s (total $((SECONDS - started)) s)"
 }
 
+# A throwaway PostgreSQL server (installed from the distribution's packages if missing) for
+# crates/agentwarrant-postgres, stopped and deleted however this script exits. A URL given
+# from outside is used as it is.
+if [ -z "${AGENTWARRANT_TEST_POSTGRES_URL:-}" ]; then
+  trap 'bash scripts/postgres.sh stop' EXIT
+  stage "postgres start" bash scripts/postgres.sh start
+  AGENTWARRANT_TEST_POSTGRES_URL=$(bash scripts/postgres.sh url)
+  export AGENTWARRANT_TEST_POSTGRES_URL
+fi
+
 # The Python extension module links against the interpreter only when loaded by Python: its
 # tests run under pytest below.
 stage "rust tests" cargo test --workspace --exclude agentwarrant-python
+# `agentwarrant approvals` is built only with the CLI's `postgres` feature.
+stage "approvals CLI on PostgreSQL" cargo test -p agentwarrant-cli --features postgres --test cli approvals
 
 if [ -f bindings/python/ci.sh ]; then
   stage "python binding" bash bindings/python/ci.sh

@@ -17,6 +17,8 @@ macro_rules! out {
     };
 }
 
+#[cfg(feature = "postgres")]
+mod approvals;
 mod demo;
 mod log;
 mod prompt;
@@ -38,6 +40,38 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What `agentwarrant approvals` does.
+#[cfg(feature = "postgres")]
+#[derive(Subcommand)]
+enum ApprovalsAction {
+    /// The requests waiting for an answer, oldest first: ticket, tool, agent, reasons.
+    List,
+    /// One waiting request in full.
+    Show {
+        /// The ticket id.
+        ticket: String,
+    },
+    /// Approve a request, as each of the people named (one approval each).
+    Approve {
+        /// The ticket id.
+        ticket: String,
+        /// Who approves (repeat for requests that need several people).
+        #[arg(long = "as", required = true)]
+        by: Vec<String>,
+    },
+    /// Deny a request.
+    Deny {
+        /// The ticket id.
+        ticket: String,
+        /// Who denies.
+        #[arg(long = "as")]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +176,18 @@ enum Command {
         /// Output format (`json` includes the policy input document).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// List and answer the deferred approval requests a fleet keeps in PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Approvals {
+        /// The database (a `postgresql://` URL or a `key=value` string).
+        #[arg(long)]
+        db: String,
+        /// The schema of the `approvals` table.
+        #[arg(long, default_value = "agentwarrant")]
+        schema: String,
+        #[command(subcommand)]
+        action: ApprovalsAction,
     },
     /// Run scenario files (agentwarrant-scenario/v1); fails if any step differs.
     Test {
@@ -283,6 +329,20 @@ where
             format,
             backend,
         } => test(&files, policy, add_policy, format, backend.into()),
+        #[cfg(feature = "postgres")]
+        Command::Approvals { db, schema, action } => {
+            let action = match action {
+                ApprovalsAction::List => approvals::Action::List,
+                ApprovalsAction::Show { ticket } => approvals::Action::Show(ticket),
+                ApprovalsAction::Approve { ticket, by } => {
+                    approvals::Action::Approve { ticket, by }
+                }
+                ApprovalsAction::Deny { ticket, by, reason } => {
+                    approvals::Action::Deny { ticket, by, reason }
+                }
+            };
+            approvals::run(&db, &schema, action)
+        }
     };
     match result {
         Ok(code) => code,

@@ -515,3 +515,101 @@ fn test_adds_a_policy_directory_to_the_default_bundle() {
     let bare = agentwarrant(&["test", scenarios.to_str().unwrap()]);
     assert_eq!(bare.status.code(), Some(1));
 }
+
+/// A call paused in this process is listed by `agentwarrant approvals list --db URL` in
+/// another, approved with `approvals approve`, and resumes here.
+#[cfg(feature = "postgres")]
+#[test]
+fn approvals_answered_with_the_cli_resume_the_paused_call() {
+    use agentwarrant::{
+        ApprovalStore, Authorization, Guard, Identity, Impact, Intent, Outcome, Role, ToolCall,
+        ToolSpec,
+    };
+    use agentwarrant_postgres::PostgresApprovals;
+
+    let url = match std::env::var("AGENTWARRANT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but AGENTWARRANT_TEST_POSTGRES_URL is not")
+        }
+        _ => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: the approvals CLI test needs AGENTWARRANT_TEST_POSTGRES_URL"
+            );
+            return;
+        }
+    };
+    let schema = format!("aw_cli_{}", std::process::id());
+    let store = || {
+        PostgresApprovals::builder(&url)
+            .schema(&schema)
+            .build()
+            .unwrap()
+    };
+    let guard = Guard::builder()
+        .tool(
+            ToolSpec::builder("read_secret", Impact::Low)
+                .reads(["secret"])
+                .scope("secrets.read:{path}")
+                .build()
+                .unwrap(),
+        )
+        .approval_store(store())
+        .build()
+        .unwrap();
+    let identity = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com")
+        .ceiling(["secrets.read:*"])
+        .build()
+        .unwrap();
+    let task = guard
+        .begin(
+            identity,
+            Intent::builder("rotate")
+                .scopes(["secrets.read:*"])
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let call = || ToolCall::new("read_secret", serde_json::json!({"path": "db/main"}));
+    let Ok(Authorization::Pending(ticket)) = task.submit(call()) else {
+        panic!("the call did not wait for approval");
+    };
+    let id = ticket.id().to_string();
+    let db = ["--db", url.as_str(), "--schema", schema.as_str()];
+
+    let listed = agentwarrant(&[&["approvals"][..], &db, &["list"]].concat());
+    assert!(listed.status.success(), "{listed:?}");
+    let text = stdout(&listed);
+    assert!(text.contains(&id) && text.contains("read_secret"), "{text}");
+    let shown = agentwarrant(&[&["approvals"][..], &db, &["show", &id]].concat());
+    assert!(stdout(&shown).contains("secret_access"), "{shown:?}");
+
+    let approved = agentwarrant(
+        &[
+            &["approvals"][..],
+            &db,
+            &["approve", &id, "--as", "bob@acme.com"],
+        ]
+        .concat(),
+    );
+    assert!(approved.status.success(), "{approved:?}");
+    // The first answer stands.
+    let again = agentwarrant(
+        &[
+            &["approvals"][..],
+            &db,
+            &["deny", &id, "--as", "carol@acme.com"],
+        ]
+        .concat(),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already_answered"));
+
+    let Ok(Authorization::Granted(warrant)) = task.resume(ticket.id(), call()) else {
+        panic!("the approved call did not resume");
+    };
+    warrant.complete(Outcome::ok()).unwrap();
+    assert!(store().waiting().unwrap().is_empty());
+}

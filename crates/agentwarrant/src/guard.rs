@@ -12,7 +12,8 @@ use crate::error::{BuildError, Error, TaskError};
 use crate::identity::Identity;
 use crate::intent::Intent;
 use crate::jwt::{
-    Jwks, JwtKeys, JwtPublicKey, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationStore,
+    Jwks, JwtKeys, JwtPublicKey, JwtSigningKey, JwtVerifier, MemoryRevocations, RevocationError,
+    RevocationStore,
 };
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::limits::{Limits, TaskLimits};
@@ -117,8 +118,23 @@ impl Guard {
 
     /// Switches an identity off (a kill switch): every later call of every task running as it,
     /// or delegated from one, is refused with `grant_invalid`, until it is enabled again.
+    ///
+    /// In this process at once, and through the guard's revocation store in every process
+    /// that shares it (a fleet store such as `agentwarrant-postgres`). A store that cannot be
+    /// written is logged; [`Guard::try_disable_identity`] reports it.
     pub fn disable_identity(&self, id: &str) {
+        if let Err(error) = self.try_disable_identity(id) {
+            tracing::error!(target: "agentwarrant::revocation", %error, identity = id, "the shared kill switch was not written: the identity is disabled in this process only");
+        }
+    }
+
+    /// [`Guard::disable_identity`], saying whether the shared store recorded it: on an error
+    /// the identity is disabled in this process only, and the call may be repeated.
+    pub fn try_disable_identity(&self, id: &str) -> Result<(), RevocationError> {
         self.inner.set_disabled(id, true);
+        self.inner
+            .revocations
+            .set_identity_disabled(Principal::new(id).as_str(), true)
     }
 
     /// Lets an identity whose task tree was suspended after repeated refusals begin tasks
@@ -145,9 +161,23 @@ impl Guard {
         self.inner.approvals.as_ref()
     }
 
-    /// Switches a disabled identity back on.
+    /// Switches a disabled identity back on, here and in the shared store (a store that cannot
+    /// be written is logged; [`Guard::try_enable_identity`] reports it).
     pub fn enable_identity(&self, id: &str) {
+        if let Err(error) = self.try_enable_identity(id) {
+            tracing::error!(target: "agentwarrant::revocation", %error, identity = id, "the shared kill switch was not cleared");
+        }
+    }
+
+    /// [`Guard::enable_identity`], saying whether the shared store recorded it. On an error
+    /// the identity stays off: the store still says so, and this process is not switched
+    /// back on before it.
+    pub fn try_enable_identity(&self, id: &str) -> Result<(), RevocationError> {
+        self.inner
+            .revocations
+            .set_identity_disabled(Principal::new(id).as_str(), false)?;
         self.inner.set_disabled(id, false);
+        Ok(())
     }
 
     /// The public keys that verify this guard's grant and call JWTs, as a JWKS (RFC 7517):

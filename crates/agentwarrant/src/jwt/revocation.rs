@@ -13,12 +13,21 @@ use crate::clock::{Clock, SystemClock};
 #[error("revocation store: {0}")]
 pub struct RevocationError(pub String);
 
-/// Where revoked token ids (`jti`) are kept until the tokens would have expired anyway.
+/// Where revoked token ids (`jti`) are kept until the tokens would have expired anyway, and,
+/// in a store shared by a fleet, which identities are switched off.
 ///
 /// The guard writes to it when a task ends (the task's grant id, which is its grant token's
 /// `jti` and every call token's `grant`); verifiers read it. A store shared between processes
 /// (a database, a cache) makes a token die everywhere with its task. A store that cannot
 /// answer makes the verifier refuse the token (`jwt_revocation_unavailable`): fail closed.
+///
+/// The kill switch: [`Guard::disable_identity`](crate::Guard::disable_identity) writes the
+/// identity here too, and every call asks [`RevocationStore::is_identity_disabled`] for each
+/// identity of its delegation chain (canonical principals), so a store shared by several
+/// processes switches an identity off in all of them. The in-process default keeps the kill
+/// switch in the guard alone. The question is on every call's path: a shared store answers
+/// from state pushed to it, not with a round trip; one that cannot answer refuses the call
+/// (`store_unavailable`).
 pub trait RevocationStore: Send + Sync {
     /// Marks `jti` revoked; `until` is the token's expiry, after which the entry may be
     /// forgotten (an expired token is refused anyway).
@@ -26,6 +35,20 @@ pub trait RevocationStore: Send + Sync {
 
     /// Whether `jti` was revoked.
     fn is_revoked(&self, jti: &str) -> Result<bool, RevocationError>;
+
+    /// Switches `identity` off (`disabled`) or back on for every guard that shares the store.
+    /// The default shares nothing: the guard's own kill switch is in-process.
+    fn set_identity_disabled(&self, identity: &str, disabled: bool) -> Result<(), RevocationError> {
+        let _ = (identity, disabled);
+        Ok(())
+    }
+
+    /// Whether `identity` was switched off through the store (by any guard sharing it). The
+    /// default: never (the guard's in-process kill switch still applies).
+    fn is_identity_disabled(&self, identity: &str) -> Result<bool, RevocationError> {
+        let _ = identity;
+        Ok(false)
+    }
 }
 
 impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
@@ -35,6 +58,14 @@ impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
 
     fn is_revoked(&self, jti: &str) -> Result<bool, RevocationError> {
         (**self).is_revoked(jti)
+    }
+
+    fn set_identity_disabled(&self, identity: &str, disabled: bool) -> Result<(), RevocationError> {
+        (**self).set_identity_disabled(identity, disabled)
+    }
+
+    fn is_identity_disabled(&self, identity: &str) -> Result<bool, RevocationError> {
+        (**self).is_identity_disabled(identity)
     }
 }
 

@@ -353,11 +353,14 @@ impl<'a> Call<'a> {
     fn recheck(&self) -> Result<(), (RefusalKind, Reason)> {
         let task = self.task;
         let changed = |reason: Reason| {
+            // A shared store that cannot answer stays `store_unavailable`: an outage, not a
+            // change of the grant.
+            let code = match reason.code {
+                ReasonCode::StoreUnavailable => ReasonCode::StoreUnavailable,
+                _ => ReasonCode::GrantInvalid,
+            };
             let detail = reason.detail.unwrap_or_default();
-            Reason::with_detail(
-                ReasonCode::GrantInvalid,
-                format!("{detail} while the approval was pending"),
-            )
+            Reason::with_detail(code, format!("{detail} while the approval was pending"))
         };
         if task.ended.load(std::sync::atomic::Ordering::SeqCst) {
             return Err((
@@ -683,7 +686,10 @@ impl TaskInner {
         let own_fault = |r: &Reason| {
             matches!(
                 r.code,
-                ReasonCode::LedgerError | ReasonCode::PolicyError | ReasonCode::TaskSuspended
+                ReasonCode::LedgerError
+                    | ReasonCode::PolicyError
+                    | ReasonCode::TaskSuspended
+                    | ReasonCode::StoreUnavailable
             )
         };
         if reasons.iter().any(own_fault) {

@@ -64,17 +64,34 @@ fn nesting(value: &Json, limit: usize) -> usize {
 }
 
 impl TaskInner {
-    /// The credential stage: no identity of the delegation chain is disabled, and the grant
-    /// is neither expired nor revoked.
+    /// The credential stage: no identity of the delegation chain is disabled, in this process
+    /// or in the revocation store the guard shares with others, and the grant is neither
+    /// expired nor revoked.
     pub(crate) fn credential(&self, now: OffsetDateTime) -> Result<(), Reason> {
+        let disabled = || Reason::with_detail(ReasonCode::GrantInvalid, "identity disabled");
         if self
             .runtime
             .any_disabled(self.lineage.iter().map(|l| &l.principal))
         {
-            return Err(Reason::with_detail(
-                ReasonCode::GrantInvalid,
-                "identity disabled",
-            ));
+            return Err(disabled());
+        }
+        // SECURITY: a kill switch thrown in another process; a store that cannot say refuses
+        // the call (fail closed), with its own reason so operators see the outage.
+        for link in &self.lineage {
+            match self
+                .runtime
+                .revocations
+                .is_identity_disabled(link.principal.as_str())
+            {
+                Ok(false) => {}
+                Ok(true) => return Err(disabled()),
+                Err(error) => {
+                    return Err(Reason::with_detail(
+                        ReasonCode::StoreUnavailable,
+                        error.to_string(),
+                    ))
+                }
+            }
         }
         self.grant
             .check(now)

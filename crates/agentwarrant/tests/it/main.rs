@@ -70,3 +70,7 @@ mod modules_import_only_from_below;
 // Ways around the guard, each refused: state changing while a human decides, look-alike
 // people, the delegation chain, parallel calls, nested delegation, misconfiguration.
 mod nothing_gets_past_the_guard;
+
+// The kill switch through a revocation store shared by several guards (processes): thrown in
+// one, it refuses the others' calls; a store that cannot answer refuses them too.
+mod kill_switch_is_shared_through_the_store;

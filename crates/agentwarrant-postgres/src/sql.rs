@@ -1,0 +1,99 @@
+//! Quoting for the statements that cannot take bind parameters (`CREATE ROLE`, `GRANT`,
+//! `ALTER ROLE`, `COMMENT`): every name and value in them goes through these functions.
+//!
+//! They follow PostgreSQL's own `quote_ident` and `quote_literal` (libpq's
+//! `PQescapeIdentifier` / `PQescapeLiteral`): an identifier is always double-quoted with
+//! embedded `"` doubled; a literal is single-quoted with `'` doubled and, when it holds a
+//! backslash, written as an `E'...'` string with `\` doubled, so it means the same whatever
+//! `standard_conforming_strings` says. NUL cannot be sent in a statement at all: it is
+//! refused by the callers' validation before any text reaches these functions.
+
+/// `name` as a quoted SQL identifier: `"` + `name` with `"` doubled + `"`.
+///
+/// SECURITY: always quoting (never "only when needed") means no keyword, case, quote,
+/// semicolon or comment in `name` can end the identifier; the caller has refused NUL.
+pub(crate) fn ident(name: &str) -> String {
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quoted.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            quoted.push('"');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// `schema.name` as two quoted identifiers.
+pub(crate) fn qualified(schema: &str, name: &str) -> String {
+    format!("{}.{}", ident(schema), ident(name))
+}
+
+/// `value` as a quoted SQL string literal.
+///
+/// SECURITY: `'` is doubled; a backslash switches to an escape string (`E'...'`) with `\`
+/// doubled, so the literal ends only at its closing quote whatever the server's settings.
+pub(crate) fn literal(value: &str) -> String {
+    let escape = value.contains('\\');
+    let mut quoted = String::with_capacity(value.len() + 3);
+    if escape {
+        quoted.push('E');
+    }
+    quoted.push('\'');
+    for c in value.chars() {
+        if c == '\'' || (escape && c == '\\') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
+}
+
+/// Why `name` cannot be a PostgreSQL identifier, if it cannot: empty, longer than the 63
+/// bytes PostgreSQL keeps (it would silently truncate it, and then name another object), or
+/// holding NUL (which no statement can carry).
+pub(crate) fn identifier_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 63 {
+        Some("it is longer than PostgreSQL's 63 bytes")
+    } else if name.contains('\0') {
+        Some("it contains NUL")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_always_quoted_with_quotes_doubled() {
+        assert_eq!(ident("orders"), "\"orders\"");
+        assert_eq!(ident("Orders"), "\"Orders\"");
+        assert_eq!(
+            ident("x\"; DROP ROLE postgres; --"),
+            "\"x\"\"; DROP ROLE postgres; --\""
+        );
+        assert_eq!(qualified("a\"b", "c"), "\"a\"\"b\".\"c\"");
+    }
+
+    #[test]
+    fn literals_double_quotes_and_escape_backslashes() {
+        assert_eq!(literal("plain"), "'plain'");
+        assert_eq!(literal("o'clock"), "'o''clock'");
+        assert_eq!(literal("a\\'; --"), "E'a\\\\''; --'");
+    }
+
+    #[test]
+    fn identifiers_postgres_would_truncate_or_cannot_carry_are_refused() {
+        assert!(identifier_problem("orders").is_none());
+        assert!(identifier_problem("").is_some());
+        assert!(identifier_problem(&"x".repeat(64)).is_some());
+        assert!(identifier_problem(&"x".repeat(63)).is_none());
+        assert!(identifier_problem("a\0b").is_some());
+    }
+}

@@ -1,0 +1,109 @@
+//! A process killed before its tasks ended leaves their roles behind. They stop logging in
+//! when their grants expire, and the reaper drops them then; a role still valid, and any role
+//! that is not exactly one the broker mints, is left alone.
+
+use agentwarrant::{CredentialBroker, ManualClock};
+use agentwarrant_postgres::PostgresBroker;
+
+use crate::support::*;
+
+#[test]
+fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
+    let url = server!();
+    let prefix = prefix();
+    let broker = || {
+        PostgresBroker::builder(&url)
+            .role_prefix(prefix.clone())
+            .build()
+            .unwrap()
+    };
+    // A worker whose grants expired an hour ago, killed before its task ended (the task is
+    // never ended: no revoke reaches the server).
+    let stale = agentwarrant::Guard::builder()
+        .clock(ManualClock::new(
+            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
+        ))
+        .credential_broker(broker())
+        .build()
+        .unwrap();
+    let killed = stale
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let left_behind = killed.credential().unwrap().id().to_owned();
+    std::mem::forget(killed);
+    // A live worker's task, still valid, also not ended yet.
+    let live = guard(PostgresBroker::builder(&url).role_prefix(prefix.clone()));
+    let running = live
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let still_valid = running.credential().unwrap().id().to_owned();
+    // Someone else's expired role that merely shares the prefix.
+    let stranger = format!("{prefix}admin");
+    admin(&url)
+        .batch_execute(&format!(
+            "CREATE ROLE {} LOGIN VALID UNTIL '2000-01-01'",
+            quote(&stranger)
+        ))
+        .unwrap();
+
+    let reaper = broker();
+    assert_eq!(reaper.reap().unwrap(), [left_behind.as_str()]);
+    assert!(!role_exists(&url, &left_behind));
+    assert!(role_exists(&url, &still_valid));
+    assert!(role_exists(&url, &stranger));
+    // Reaping again finds nothing; a forged credential naming the stranger is refused.
+    assert!(reaper.reap().unwrap().is_empty());
+    let forged = agentwarrant::Credential::new(&stranger, "", time::OffsetDateTime::now_utc());
+    assert!(reaper.revoke(&forged).is_err());
+    assert!(role_exists(&url, &stranger));
+
+    running.end().unwrap();
+    assert!(!role_exists(&url, &still_valid));
+    admin(&url)
+        .batch_execute(&format!("DROP ROLE {}", quote(&stranger)))
+        .unwrap();
+}
+
+#[test]
+fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
+    let url = server!();
+    let prefix = prefix();
+    let broker = || {
+        PostgresBroker::builder(&url)
+            .role_prefix(prefix.clone())
+            .build()
+            .unwrap()
+    };
+    let guard = agentwarrant::Guard::builder()
+        .limits(agentwarrant::Limits {
+            grant_ttl: std::time::Duration::from_secs(6),
+            ..agentwarrant::Limits::default()
+        })
+        .credential_broker(broker())
+        .build()
+        .unwrap();
+    let task = guard
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let credential = task.credential().unwrap();
+    let mut session = login(&credential).unwrap();
+    // The worker is killed; its role's validity passes while the session is open.
+    std::mem::forget(task);
+    let mut admin = admin(&url);
+    while admin
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1 AND rolvaliduntil < now()",
+            &[&credential.id()],
+        )
+        .unwrap()
+        .is_none()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // VALID UNTIL stops logins, not sessions: this one still works.
+    session.batch_execute("SELECT 1").unwrap();
+
+    assert_eq!(broker().reap().unwrap(), [credential.id()]);
+    assert!(session.batch_execute("SELECT 1").is_err());
+    assert!(!role_exists(&url, credential.id()));
+}
