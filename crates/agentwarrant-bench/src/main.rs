@@ -343,12 +343,24 @@ fn guard_limits(vm: &mut regorus::rvm::vm::RegoVM) {
 }
 
 /// `agentwarrant-bench profile WHAT [N]`: only one loop, for a profiler (callgrind, perf).
-fn profile(what: &str, n: usize) {
+fn profile(what: &str, n: usize, args: &[String]) {
     let calls = workload::calls();
     match what {
         "floor" => {
             let documents = workload::documents();
             let mut vm = workload::floor_vm();
+            for doc in documents.iter().cycle().take(n) {
+                black_box(workload::floor_eval(&mut vm, doc));
+            }
+        }
+        "bundle" => {
+            // `profile bundle FILE N`: a policy of one's own on the floor, for its cost.
+            let Some(source) = args.first().and_then(|p| std::fs::read_to_string(p).ok()) else {
+                return eprintln!("profile bundle FILE [N]: FILE must be a readable .rego file");
+            };
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(n);
+            let documents = workload::documents();
+            let mut vm = workload::floor_vm_with(&source);
             for doc in documents.iter().cycle().take(n) {
                 black_box(workload::floor_eval(&mut vm, doc));
             }
@@ -403,7 +415,7 @@ fn profile(what: &str, n: usize) {
                 black_box(throughput(2));
             }
         }
-        other => eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file, threads"),
+        other => eprintln!("unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_file, input, validate, threads"),
     }
 }
 
@@ -411,8 +423,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("profile") {
         let what = args.get(2).map_or("guard_memory", String::as_str);
+        if what == "bundle" {
+            return profile(what, 10_000, args.get(3..).unwrap_or_default());
+        }
         let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-        return profile(what, n);
+        return profile(what, n, &[]);
     }
     if args.get(1).map(String::as_str) == Some("ledger") {
         return ledger_table();

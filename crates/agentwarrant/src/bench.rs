@@ -18,6 +18,15 @@ pub const ENGINE_MODULE: &str = crate::policy::ENGINE_MODULE;
 /// The rule every evaluation runs.
 pub const ENTRY_POINT: &str = crate::policy::ENTRY_POINT;
 
+/// The `data` the guard evaluates the default bundle with under `limits`: the limits it sets,
+/// the bundle's defaults for the others.
+pub fn policy_data(limits: &crate::Limits) -> Json {
+    crate::Policy::default_bundle()
+        .with_limits(limits)
+        .evaluated_data()
+        .unwrap_or(Json::Null)
+}
+
 /// One call taken through the pipeline's stages one at a time.
 pub struct BenchCall {
     call: ToolCall,

@@ -162,7 +162,7 @@ impl Policy {
     /// `data.limits` is completed with the bundle's defaults and each of its limits must be a
     /// whole number, so that no rule has to defend against a missing or non-numeric limit at
     /// call time; a bad value is a build error naming it.
-    fn evaluated_data(&self) -> Result<Json, BuildError> {
+    pub(crate) fn evaluated_data(&self) -> Result<Json, BuildError> {
         let mut data = self.data.clone();
         if self.has_default_bundle() {
             let limits = match data.remove("limits") {
