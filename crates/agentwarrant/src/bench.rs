@@ -12,8 +12,8 @@ use crate::reason::Effect;
 use crate::task::{status, BenchFields as CallFields, Examined, Task};
 use crate::tool::ToolCall;
 
-/// The Rego module the engine wraps the user's `agentwarrant` package in.
-pub const ENGINE_MODULE: &str = crate::policy::ENGINE_MODULE;
+/// The Rego module the engine wraps the default bundle in.
+pub const ENGINE_MODULE: &str = crate::policy::BUNDLE_ENGINE_MODULE;
 
 /// The rule every evaluation runs.
 pub const ENTRY_POINT: &str = crate::policy::ENTRY_POINT;

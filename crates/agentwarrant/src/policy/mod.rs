@@ -23,7 +23,7 @@ use crate::limits::Limits;
 use crate::reason::{Effect, Reason, ReasonCode};
 use eval::{Compiled, EvalLimits};
 #[cfg(feature = "bench")]
-pub(crate) use eval::{ENGINE_MODULE, ENTRY_POINT};
+pub(crate) use eval::{BUNDLE_ENGINE_MODULE, ENTRY_POINT};
 
 /// The default governance bundle's Rego source.
 pub const DEFAULT_BUNDLE: &str = include_str!("../../policies/agentwarrant.rego");
