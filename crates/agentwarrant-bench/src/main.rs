@@ -3,7 +3,8 @@
 //!
 //! Runs a short version of the criterion benches' workload (`crates/agentwarrant/benches`),
 //! the floor (bare regorus) and the guard interleaved in the same run, and prints one table:
-//! medians, p99, calls per second, and the ratios the performance targets are stated in.
+//! medians, p99, calls per second, and the ratios the performance targets are stated in; with
+//! valgrind installed, also the instructions per call of the floor and the guard (callgrind).
 //! Figures only: nothing here asserts a timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a report that cannot set itself up should stop
 
@@ -256,12 +257,51 @@ fn kib(bytes: isize) -> String {
 }
 
 fn row(name: &str, samples: &Samples) {
+    row_counted(name, samples, None);
+}
+
+/// A row, with the instructions per call callgrind counted (when it ran).
+fn row_counted(name: &str, samples: &Samples, instructions: Option<u64>) {
     let median = samples.median_us();
+    let counted = instructions.map_or_else(String::new, |n| format!("{n:>14}"));
     println!(
-        "  {name:<34} {median:>9.2} {:>9.2} {:>12.0}",
+        "  {name:<34} {median:>9.2} {:>9.2} {:>12.0}{counted}",
         samples.p99_us(),
         1e6 / median
     );
+}
+
+/// Calls of the shorter and the longer callgrind run: multiples of the task's 50 calls, so
+/// both runs see the same mix.
+const COUNTED_CALLS: (usize, usize) = (500, 1_500);
+
+/// Instructions of one `profile WHAT N` run of this binary under callgrind; `None` when
+/// valgrind is not installed or the run fails.
+fn callgrind_run(what: &str, n: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["profile", what, &n.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    // `==PID== I   refs:      1,234,567`
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|line| line.split_once("I   refs:"))
+        .and_then(|(_, count)| count.trim().replace(',', "").parse().ok())
+}
+
+/// Instructions per call of `profile WHAT`, counted by callgrind: the difference between a
+/// run of 1,500 calls and one of 500, over 1,000, so that the setup both share cancels out.
+/// Instruction counts do not depend on the machine's load, unlike the medians.
+fn instructions_per_call(what: &str) -> Option<u64> {
+    let (short, long) = COUNTED_CALLS;
+    let (a, b) = (callgrind_run(what, short)?, callgrind_run(what, long)?);
+    Some(b.saturating_sub(a) / u64::try_from(long - short).ok()?)
 }
 
 fn machine() -> String {
@@ -540,13 +580,19 @@ fn main() {
     let per_task_memory = retained_per_task(None);
     let idle = idle_guard();
 
+    // --- Instructions per call, when valgrind is installed (about a minute).
+    let counting = Instant::now();
+    let floor_instructions = instructions_per_call("floor");
+    let guard_instructions = floor_instructions.and_then(|_| instructions_per_call("guard_memory"));
+    let counting = counting.elapsed();
+
     println!(
-        "  {:<34} {:>9} {:>9} {:>12}",
-        "bench", "median µs", "p99 µs", "calls/s"
+        "  {:<34} {:>9} {:>9} {:>12} {:>13}",
+        "bench", "median µs", "p99 µs", "calls/s", "instr/call"
     );
-    row("floor: bare regorus RVM", &floor);
+    row_counted("floor: bare regorus RVM", &floor, floor_instructions);
     row("floor: regorus interpreter (ref.)", &interpreter);
-    row("guard_memory", &memory);
+    row_counted("guard_memory", &memory, guard_instructions);
     row("guard_memory, no inputs recorded", &no_inputs);
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         row(&format!("guard_file ({label})"), samples);
@@ -604,6 +650,17 @@ fn main() {
         "guard_memory calls per second (1 thread)",
         1e6 / memory.median_us()
     );
+    match (floor_instructions, guard_instructions) {
+        (Some(floor), Some(guard)) => println!(
+            "  {:<44} {:>7.2}   (callgrind, {} − {} calls, {:.0?})",
+            "guard_memory / floor, instructions",
+            guard as f64 / floor as f64,
+            COUNTED_CALLS.1,
+            COUNTED_CALLS.0,
+            counting
+        ),
+        _ => println!("  (instructions per call: valgrind is not installed, or its run failed)"),
+    }
     println!();
     ledger_table();
     println!();
