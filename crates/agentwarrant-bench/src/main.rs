@@ -3,7 +3,8 @@
 //!
 //! Runs a short version of the criterion benches' workload (`crates/agentwarrant/benches`),
 //! the floor (bare regorus) and the guard interleaved in the same run, and prints one table:
-//! medians, p99, calls per second, and the ratios the performance targets are stated in.
+//! medians, p99, calls per second, and the ratios the performance targets are stated in; with
+//! valgrind installed, also the instructions per call of the floor and the guard (callgrind).
 //! Figures only: nothing here asserts a timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a report that cannot set itself up should stop
 
@@ -256,12 +257,51 @@ fn kib(bytes: isize) -> String {
 }
 
 fn row(name: &str, samples: &Samples) {
+    row_counted(name, samples, None);
+}
+
+/// A row, with the instructions per call callgrind counted (when it ran).
+fn row_counted(name: &str, samples: &Samples, instructions: Option<u64>) {
     let median = samples.median_us();
+    let counted = instructions.map_or_else(String::new, |n| format!("{n:>14}"));
     println!(
-        "  {name:<34} {median:>9.2} {:>9.2} {:>12.0}",
+        "  {name:<34} {median:>9.2} {:>9.2} {:>12.0}{counted}",
         samples.p99_us(),
         1e6 / median
     );
+}
+
+/// Calls of the shorter and the longer callgrind run: multiples of the task's 50 calls, so
+/// both runs see the same mix.
+const COUNTED_CALLS: (usize, usize) = (500, 1_500);
+
+/// Instructions of one `profile WHAT N` run of this binary under callgrind; `None` when
+/// valgrind is not installed or the run fails.
+fn callgrind_run(what: &str, n: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["profile", what, &n.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    // `==PID== I   refs:      1,234,567`
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|line| line.split_once("I   refs:"))
+        .and_then(|(_, count)| count.trim().replace(',', "").parse().ok())
+}
+
+/// Instructions per call of `profile WHAT`, counted by callgrind: the difference between a
+/// run of 1,500 calls and one of 500, over 1,000, so that the setup both share cancels out.
+/// Instruction counts do not depend on the machine's load, unlike the medians.
+fn instructions_per_call(what: &str) -> Option<u64> {
+    let (short, long) = COUNTED_CALLS;
+    let (a, b) = (callgrind_run(what, short)?, callgrind_run(what, long)?);
+    Some(b.saturating_sub(a) / u64::try_from(long - short).ok()?)
 }
 
 fn machine() -> String {
@@ -343,12 +383,24 @@ fn guard_limits(vm: &mut regorus::rvm::vm::RegoVM) {
 }
 
 /// `agentwarrant-bench profile WHAT [N]`: only one loop, for a profiler (callgrind, perf).
-fn profile(what: &str, n: usize) {
+fn profile(what: &str, n: usize, args: &[String]) {
     let calls = workload::calls();
     match what {
         "floor" => {
             let documents = workload::documents();
             let mut vm = workload::floor_vm();
+            for doc in documents.iter().cycle().take(n) {
+                black_box(workload::floor_eval(&mut vm, doc));
+            }
+        }
+        "bundle" => {
+            // `profile bundle FILE N`: a policy of one's own on the floor, for its cost.
+            let Some(source) = args.first().and_then(|p| std::fs::read_to_string(p).ok()) else {
+                return eprintln!("profile bundle FILE [N]: FILE must be a readable .rego file");
+            };
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(n);
+            let documents = workload::documents();
+            let mut vm = workload::floor_vm_with(&source);
             for doc in documents.iter().cycle().take(n) {
                 black_box(workload::floor_eval(&mut vm, doc));
             }
@@ -420,9 +472,9 @@ fn profile(what: &str, n: usize) {
                 black_box(throughput(2));
             }
         }
-        other => {
-            eprintln!("unknown profile `{other}`: floor, guard_memory, guard_file, threads, chain")
-        }
+        other => eprintln!(
+            "unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_file, input, validate, chain, threads"
+        ),
     }
 }
 
@@ -430,8 +482,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("profile") {
         let what = args.get(2).map_or("guard_memory", String::as_str);
+        if what == "bundle" {
+            return profile(what, 10_000, args.get(3..).unwrap_or_default());
+        }
         let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-        return profile(what, n);
+        return profile(what, n, &[]);
     }
     if args.get(1).map(String::as_str) == Some("ledger") {
         return ledger_table();
@@ -544,13 +599,19 @@ fn main() {
     let per_task_memory = retained_per_task(None);
     let idle = idle_guard();
 
+    // --- Instructions per call, when valgrind is installed (about a minute).
+    let counting = Instant::now();
+    let floor_instructions = instructions_per_call("floor");
+    let guard_instructions = floor_instructions.and_then(|_| instructions_per_call("guard_memory"));
+    let counting = counting.elapsed();
+
     println!(
-        "  {:<34} {:>9} {:>9} {:>12}",
-        "bench", "median µs", "p99 µs", "calls/s"
+        "  {:<34} {:>9} {:>9} {:>12} {:>13}",
+        "bench", "median µs", "p99 µs", "calls/s", "instr/call"
     );
-    row("floor: bare regorus RVM", &floor);
+    row_counted("floor: bare regorus RVM", &floor, floor_instructions);
     row("floor: regorus interpreter (ref.)", &interpreter);
-    row("guard_memory", &memory);
+    row_counted("guard_memory", &memory, guard_instructions);
     row("guard_memory, no inputs recorded", &no_inputs);
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         row(&format!("guard_file ({label})"), samples);
@@ -608,6 +669,17 @@ fn main() {
         "guard_memory calls per second (1 thread)",
         1e6 / memory.median_us()
     );
+    match (floor_instructions, guard_instructions) {
+        (Some(floor), Some(guard)) => println!(
+            "  {:<44} {:>7.2}   (callgrind, {} − {} calls, {:.0?})",
+            "guard_memory / floor, instructions",
+            guard as f64 / floor as f64,
+            COUNTED_CALLS.1,
+            COUNTED_CALLS.0,
+            counting
+        ),
+        _ => println!("  (instructions per call: valgrind is not installed, or its run failed)"),
+    }
     println!();
     ledger_table();
     println!();

@@ -6,93 +6,49 @@
 # Reason codes are public contract: dashboards and scenario files match on them.
 #
 # Written defensively: an evaluation error fails the call closed, so optional
-# fields (roles, tags, reads, max_impact, limits, ...) may be absent or null
-# without raising. Where a field the engine always sends is missing or
+# fields (roles, tags, reads, max_impact, ...) may be absent, null or of another
+# type without raising. Where a field the engine always sends is missing or
 # malformed, a rule either stays silent or takes the stricter outcome (a
 # missing grant denies, a missing impact in prod asks for approval); it
 # never raises.
+#
+# Shaped for the evaluator's cost model (docs/performance.md, "Writing fast
+# rules"): every rule reads the input directly (a reference to another rule or
+# a call of a helper function costs several times a field read), membership is
+# `x in xs` behind a type check, rank tables are membership sets, and a value
+# with a fallback is two bodies. `data.limits` is complete and numeric: the
+# engine fills in the defaults and refuses a non-number when the guard is built.
+# `policies/tests/reference.rego` is the bundle as first written, with helpers;
+# a differential test holds the two to the same decision on every input.
 package agentwarrant
 
 # Keeps the bundle parsing under engines that still default to Rego v0.
 import rego.v1
 
 # ---------------------------------------------------------------------------
-# Limits: a task's own (input.task.limits, set when it began), else the
-# guard's (data.limits), each defaulted on its own so a partial override works.
-# A non-numeric value falls back instead of silently disabling the check (a
-# number never compares greater than a string).
+# Limits: a task's own (input.task.limits, set when it began) when numeric,
+# else the guard's (data.limits: max_depth 4, max_calls 200,
+# max_impact_total 6 unless the guard sets them).
 
-default limits := {}
+max_depth := input.task.limits.max_depth if is_number(input.task.limits.max_depth)
 
-limits := data.limits if is_object(data.limits)
+max_depth := data.limits.max_depth if not is_number(input.task.limits.max_depth)
 
-task_limits := input.task.limits if is_object(input.task.limits)
+max_calls := input.task.limits.max_calls if is_number(input.task.limits.max_calls)
 
-default task_limits := {}
+max_calls := data.limits.max_calls if not is_number(input.task.limits.max_calls)
 
-limit(name, _) := task_limits[name] if is_number(task_limits[name])
+max_impact_total := input.task.limits.max_impact_total if is_number(input.task.limits.max_impact_total)
 
-limit(name, _) := limits[name] if {
-	not is_number(task_limits[name])
-	is_number(limits[name])
-}
-
-limit(name, fallback) := fallback if {
-	not is_number(task_limits[name])
-	not is_number(limits[name])
-}
-
-max_depth := limit("max_depth", 4)
-
-max_calls := limit("max_calls", 200)
-
-max_impact_total := limit("max_impact_total", 6)
-
-# ---------------------------------------------------------------------------
-# Impact scale. Unknown impact strings have no rank/weight, so rank-based
-# rules stay silent rather than erroring (the engine validates impact anyway).
-
-impact_rank := {"low": 0, "medium": 1, "high": 2, "critical": 3}
-
-impact_weight := {"low": 0, "medium": 1, "high": 3, "critical": 5}
-
-# ---------------------------------------------------------------------------
-# Helpers.
-
-# listed(xs, x): xs is an array or set holding x. Absent, null or scalar xs
-# simply does not match (regorus raises on `some .. in null`, hence the guard).
-listed(xs, x) if {
-	is_array(xs)
-	some y in xs
-	y == x
-}
-
-listed(xs, x) if {
-	is_set(xs)
-	x in xs
-}
-
-# call.scope_bands, or {} when missing/null, so iterating it never errors.
-default bands := {}
-
-bands := input.call.scope_bands if is_object(input.call.scope_bands)
-
-# chain.impact_total, or 0 when missing/null, so the addition never errors.
-default impact_total := 0
-
-impact_total := input.chain.impact_total if is_number(input.chain.impact_total)
-
-# The tool spec, or {} when missing/malformed, so object.get on it never errors.
-default spec := {}
-
-spec := input.call.spec if is_object(input.call.spec)
+max_impact_total := data.limits.max_impact_total if not is_number(input.task.limits.max_impact_total)
 
 # ---------------------------------------------------------------------------
 # deny: any member refuses the call.
 
 # The scope is beyond what this identity may ever hold: no approval can help.
 deny contains concat("", ["outside_ceiling: ", scope]) if {
-	some scope, band in bands
+	is_object(input.call.scope_bands)
+	some scope, band in input.call.scope_bands
 	band == "outside_ceiling"
 }
 
@@ -118,18 +74,17 @@ deny contains "grant_invalid: no_expiry" if {
 }
 
 # A hand-built or truncated document (e.g. through `agentwarrant check`) that is not a
-# complete agentwarrant/v1 call cannot be shown to be safe.
+# complete agentwarrant/v1 call cannot be shown to be safe. One body: a set of
+# the checks is {true} only when every check holds (an undefined one leaves it
+# undefined, a failed one adds false).
 deny contains "invalid_call: not a complete agentwarrant/v1 call document" if {
-	not well_formed
-}
-
-well_formed if {
-	input.version == "agentwarrant/v1"
-	is_object(input.identity)
-	is_object(input.task)
-	is_object(input.call)
-	is_object(input.call.spec)
-	is_object(input.chain)
+	not {
+		input.version == "agentwarrant/v1",
+		is_object(input.identity),
+		is_object(input.task),
+		is_object(input.call.spec),
+		is_object(input.chain),
+	} == {true}
 }
 
 # Runaway delegation: a top-level call has depth 1; depth == max_depth is allowed.
@@ -144,24 +99,31 @@ deny contains "call_budget_exceeded" if {
 
 # Secret read earlier in the task, now data could leave the organisation.
 deny contains "exfiltration" if {
-	spec.external == true
-	spec.sink == true
-	listed(input.chain.labels, "secret")
+	input.call.spec.external == true
+	input.call.spec.sink == true
+	is_array(input.chain.labels)
+	"secret" in input.chain.labels
 }
 
-# The tool restricts callers by role (null/absent = any role); an empty list
-# or a missing identity role therefore denies.
+# The tool restricts callers by role (null/absent = any role); an empty list,
+# a list without the identity's role, a missing identity role or a malformed
+# (non-list) roles value therefore denies.
 deny contains "role_not_permitted" if {
-	roles := spec.roles
+	is_array(input.call.spec.roles)
+	not input.identity.role in input.call.spec.roles
+}
+
+deny contains "role_not_permitted" if {
+	roles := input.call.spec.roles
 	roles != null
-	not listed(roles, input.identity.role)
+	not is_array(roles)
 }
 
 # ---------------------------------------------------------------------------
 # require_approval: any member (and no deny) sends the call to a human.
 
 require_approval contains "high_impact" if {
-	spec.impact in {"high", "critical"}
+	input.call.spec.impact in {"high", "critical"}
 }
 
 # Anything but a low-impact call in production gets a pause point; a missing
@@ -169,70 +131,84 @@ require_approval contains "high_impact" if {
 # production (`task.production`); a hand-built document without the flag falls
 # back to `env == "prod"`.
 require_approval contains "production_change" if {
-	production
-	object.get(spec, "impact", null) != "low"
+	input.task.production == true
+	not input.call.spec.impact == "low"
 }
 
-production if input.task.production == true
-
-production if {
-	is_object(input.task)
-	object.get(input.task, "production", null) == null
+require_approval contains "production_change" if {
 	input.task.env == "prod"
+	object.get(input.task, "production", null) == null
+	not input.call.spec.impact == "low"
 }
 
 require_approval contains "secret_access" if {
-	listed(spec.reads, "secret")
+	is_array(input.call.spec.reads)
+	"secret" in input.call.spec.reads
 }
 
 # Permission changes are privilege escalation paths.
 require_approval contains "rbac_change" if {
-	listed(spec.tags, "rbac")
+	is_array(input.call.spec.tags)
+	"rbac" in input.call.spec.tags
 }
 
 # Money leaving the organisation.
 require_approval contains "external_transaction" if {
-	listed(spec.tags, "financial")
-	spec.external == true
+	input.call.spec.external == true
+	is_array(input.call.spec.tags)
+	"financial" in input.call.spec.tags
 }
 
 # Only an explicit false counts: reversible defaults to true.
 require_approval contains "irreversible" if {
-	spec.reversible == false
+	input.call.spec.reversible == false
 }
 
 # Outside the task's intent but inside the ceiling: the agent wandered.
 require_approval contains concat("", ["scope_drift: ", scope]) if {
-	some scope, band in bands
+	is_object(input.call.scope_bands)
+	some scope, band in input.call.scope_bands
 	band == "drift"
 }
 
 # Untrusted content (e.g. fetched web pages) may carry injected instructions:
 # it must not silently drive a send or a consequential change.
 require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	spec.sink == true
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	input.call.spec.sink == true
 }
 
 require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	impact_rank[spec.impact] >= impact_rank.medium
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	input.call.spec.impact in {"medium", "high", "critical"}
 }
 
 # Many medium calls add up: pause once the task's running total would pass
-# the limit. Low-impact calls (weight 0) never trip it.
+# the limit. Weights: low 0 (never trips it), medium 1, high 3, critical 5; a
+# missing or non-numeric chain.impact_total counts as 0.
 require_approval contains "cumulative_impact" if {
-	weight := impact_weight[spec.impact]
-	weight > 0
-	impact_total + weight > max_impact_total
+	weight := {"medium": 1, "high": 3, "critical": 5}[input.call.spec.impact]
+	is_number(input.chain.impact_total)
+	input.chain.impact_total + weight > max_impact_total
+}
+
+require_approval contains "cumulative_impact" if {
+	weight := {"medium": 1, "high": 3, "critical": 5}[input.call.spec.impact]
+	not is_number(input.chain.impact_total)
+	weight > max_impact_total
 }
 
 # The call is more consequential than the task said it would be (a draft tool
 # quietly becoming an execution path). No declared max_impact: nothing to drift from.
 require_approval contains "impact_drift" if {
-	max_impact := input.task.intent.max_impact
-	is_string(max_impact)
-	impact_rank[spec.impact] > impact_rank[max_impact]
+	above := {
+		"low": {"medium", "high", "critical"},
+		"medium": {"high", "critical"},
+		"high": {"critical"},
+	}[input.task.intent.max_impact]
+	input.call.spec.impact in above
 }
 
 # ---------------------------------------------------------------------------

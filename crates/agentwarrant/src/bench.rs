@@ -12,11 +12,20 @@ use crate::reason::Effect;
 use crate::task::{status, BenchFields as CallFields, Examined, Task};
 use crate::tool::ToolCall;
 
-/// The Rego module the engine wraps the user's `agentwarrant` package in.
-pub const ENGINE_MODULE: &str = crate::policy::ENGINE_MODULE;
+/// The Rego module the engine wraps the default bundle in.
+pub const ENGINE_MODULE: &str = crate::policy::BUNDLE_ENGINE_MODULE;
 
 /// The rule every evaluation runs.
 pub const ENTRY_POINT: &str = crate::policy::ENTRY_POINT;
+
+/// The `data` the guard evaluates the default bundle with under `limits`: the limits it sets,
+/// the bundle's defaults for the others.
+pub fn policy_data(limits: &crate::Limits) -> Json {
+    crate::Policy::default_bundle()
+        .with_limits(limits)
+        .evaluated_data()
+        .unwrap_or(Json::Null)
+}
 
 /// One call taken through the pipeline's stages one at a time.
 pub struct BenchCall {

@@ -1,5 +1,6 @@
 //! Every default-bundle rule fires where it should and stays silent where it should not:
-//! `policies/tests/cases.json` (merge patches over `base_input.json`) on both evaluators.
+//! `policies/tests/cases.json` (merge patches over `base_input.json`) on both evaluators. A
+//! case with `build_error` names the error code a policy with its `data` fails to build with.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may unwrap
 
 use std::collections::BTreeSet;
@@ -52,7 +53,16 @@ fn run_cases(backend: Backend) {
         if let Some(data) = case.get("data") {
             policy = policy.with_data(data.clone()).unwrap();
         }
-        let engine = policy.compile_with(backend, &Limits::default()).unwrap();
+        let compiled = policy.compile_with(backend, &Limits::default());
+        if let Some(code) = case.get("build_error").and_then(Value::as_str) {
+            match compiled {
+                Err(e) if e.code() == code => {}
+                Err(e) => failures.push(format!("{name}: expected a `{code}` error, got {e}")),
+                Ok(_) => failures.push(format!("{name}: expected a `{code}` error, it built")),
+            }
+            continue;
+        }
+        let engine = compiled.unwrap();
         let decision = engine.decide_json(&input);
         let deny = codes(&case["deny"]);
         let approval = codes(&case["require_approval"]);
@@ -98,6 +108,7 @@ fn every_bundle_reason_code_is_exercised_by_a_case() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| c.get("build_error").is_none())
         .flat_map(|c| {
             codes(&c["deny"])
                 .into_iter()

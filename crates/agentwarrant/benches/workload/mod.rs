@@ -239,21 +239,19 @@ pub(crate) fn documents() -> Vec<regorus::Value> {
 
 /// The policy's `data`, exactly as the guard compiles it.
 fn policy_data() -> regorus::Value {
-    let limits = limits();
-    regorus::Value::from(json!({ "limits": {
-        "max_calls": limits.max_calls,
-        "max_impact_total": limits.max_impact_total,
-    }}))
+    regorus::Value::from(agentwarrant::bench::policy_data(&limits()))
 }
 
 /// A regorus engine holding the default bundle, the engine's wrapper module and the data.
 fn floor_engine() -> regorus::Engine {
+    floor_engine_with(agentwarrant::DEFAULT_BUNDLE)
+}
+
+/// A regorus engine holding `bundle`, the engine's wrapper module and the data.
+fn floor_engine_with(bundle: &str) -> regorus::Engine {
     let mut engine = regorus::Engine::new();
     let added = engine
-        .add_policy(
-            "agentwarrant.rego".into(),
-            agentwarrant::DEFAULT_BUNDLE.into(),
-        )
+        .add_policy("agentwarrant.rego".into(), bundle.into())
         .and_then(|_| {
             engine.add_policy(
                 "agentwarrant_engine.rego".into(),
@@ -270,7 +268,13 @@ fn floor_engine() -> regorus::Engine {
 /// The floor: a bare regorus VM running the same compiled program as the guard, without
 /// limits, timers or anything around it.
 pub(crate) fn floor_vm() -> regorus::rvm::vm::RegoVM {
-    let mut engine = floor_engine();
+    floor_vm_with(agentwarrant::DEFAULT_BUNDLE)
+}
+
+/// A bare regorus VM running `bundle` (a policy in `package agentwarrant`) the way the floor
+/// runs the default bundle.
+pub(crate) fn floor_vm_with(bundle: &str) -> regorus::rvm::vm::RegoVM {
+    let mut engine = floor_engine_with(bundle);
     let entry = agentwarrant::bench::ENTRY_POINT;
     let program = engine
         .compile_with_entrypoint(&entry.into())

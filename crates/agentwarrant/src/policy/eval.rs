@@ -60,6 +60,18 @@ decision := {
 }
 "#;
 
+/// The same for the embedded default bundle alone, which always defines `deny` and
+/// `require_approval` (possibly empty) and `allow`, and never `obligations`: without the
+/// defaults and the four rules that hold them, an evaluation does about 7% fewer instructions.
+pub(crate) const BUNDLE_ENGINE_MODULE: &str = r#"package agentwarrant_engine
+
+decision := {
+	"deny": data.agentwarrant.deny,
+	"require_approval": data.agentwarrant.require_approval,
+	"allow": data.agentwarrant.allow,
+}
+"#;
+
 /// Which regorus evaluator runs the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -229,8 +241,13 @@ impl Compiled {
         if !packages.iter().any(|p| p == "data.agentwarrant") {
             return Err(BuildError::PolicyPackageMissing);
         }
+        let wrapper = if is_default_bundle(modules) {
+            BUNDLE_ENGINE_MODULE
+        } else {
+            ENGINE_MODULE
+        };
         engine
-            .add_policy("agentwarrant_engine.rego".into(), ENGINE_MODULE.into())
+            .add_policy("agentwarrant_engine.rego".into(), wrapper.into())
             .map_err(|e| compile_error("agentwarrant_engine.rego", &e))?;
         let data = Value::from(data.clone());
         engine

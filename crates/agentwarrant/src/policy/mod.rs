@@ -23,7 +23,7 @@ use crate::limits::Limits;
 use crate::reason::{Effect, Reason, ReasonCode};
 use eval::{Compiled, EvalLimits};
 #[cfg(feature = "bench")]
-pub(crate) use eval::{ENGINE_MODULE, ENTRY_POINT};
+pub(crate) use eval::{BUNDLE_ENGINE_MODULE, ENTRY_POINT};
 
 /// The default governance bundle's Rego source.
 pub const DEFAULT_BUNDLE: &str = include_str!("../../policies/agentwarrant.rego");
@@ -151,6 +151,36 @@ impl Policy {
         self
     }
 
+    /// Whether one of the modules is the embedded default bundle.
+    fn has_default_bundle(&self) -> bool {
+        self.modules
+            .iter()
+            .any(|(_, source)| source == DEFAULT_BUNDLE)
+    }
+
+    /// The `data` the policy is evaluated with. With the default bundle among the modules,
+    /// `data.limits` is completed with the bundle's defaults and each of its limits must be a
+    /// whole number, so that no rule has to defend against a missing or non-numeric limit at
+    /// call time; a bad value is a build error naming it.
+    pub(crate) fn evaluated_data(&self) -> Result<Json, BuildError> {
+        let mut data = self.data.clone();
+        if self.has_default_bundle() {
+            let limits = match data.remove("limits") {
+                None | Some(Json::Null) => Map::new(),
+                Some(Json::Object(limits)) => limits,
+                Some(other) => {
+                    return Err(BuildError::PolicyData {
+                        message: format!(
+                            "`data.limits` must be an object of limits, not `{other}`"
+                        ),
+                    })
+                }
+            };
+            data.insert("limits".into(), Json::Object(bundle_limits(limits)?));
+        }
+        Ok(Json::Object(data))
+    }
+
     /// The SHA-256 over every module (path and source) and the data.
     pub fn digest(&self) -> PolicyDigest {
         let mut hasher = Sha256::new();
@@ -187,18 +217,44 @@ impl Policy {
             timeout: limits.policy_timeout,
             max_instructions: limits.policy_max_instructions,
         };
-        let compiled = Compiled::new(
-            &self.modules,
-            &Json::Object(self.data.clone()),
-            backend,
-            eval,
-        )?;
+        let data = self.evaluated_data()?;
+        let compiled = Compiled::new(&self.modules, &data, backend, eval)?;
         Ok(PolicyEngine {
             compiled,
             digest: self.digest(),
             keys: DecisionKeys::default(),
         })
     }
+}
+
+/// The limits the default bundle reads from `data.limits`, with their defaults (DESIGN.md,
+/// "Default bundle").
+pub(crate) const BUNDLE_LIMITS: [(&str, u64); 3] = [
+    ("max_depth", 4),
+    ("max_calls", 200),
+    ("max_impact_total", 6),
+];
+
+/// `limits` with the bundle's defaults filled in; a limit the bundle reads that is set to
+/// anything but a whole number from 0 up is an error. Other members are kept as they are (a
+/// module of the user's may read them).
+fn bundle_limits(mut limits: Map<String, Json>) -> Result<Map<String, Json>, BuildError> {
+    for (name, default) in BUNDLE_LIMITS {
+        match limits.get(name) {
+            None | Some(Json::Null) => {
+                limits.insert(name.into(), Json::from(default));
+            }
+            Some(Json::Number(n)) if n.is_u64() => {}
+            Some(other) => {
+                return Err(BuildError::PolicyData {
+                    message: format!(
+                        "`data.limits.{name}` must be a whole number from 0 up, not `{other}`"
+                    ),
+                })
+            }
+        }
+    }
+    Ok(limits)
 }
 
 /// A compiled policy, shared across threads; each evaluation folds the policy's answer into a

@@ -648,6 +648,30 @@ pub(super) fn judge(
     }
 }
 
+/// The input document without `call.args`, which the record replaces with its own (redacted)
+/// args: a shallow copy, so that the args are not converted only to be thrown away.
+fn without_args(input: &regorus::Value) -> regorus::Value {
+    let regorus::Value::Object(top) = input else {
+        return input.clone();
+    };
+    let call_key = regorus::Value::from("call");
+    let Some(regorus::Value::Object(call)) = top.get(&call_key) else {
+        return input.clone();
+    };
+    let args_key = regorus::Value::from("args");
+    let call: std::collections::BTreeMap<_, _> = call
+        .iter()
+        .filter(|(key, _)| **key != args_key)
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut top: std::collections::BTreeMap<_, _> = top
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    top.insert(call_key, regorus::Value::from(call));
+    regorus::Value::from(top)
+}
+
 impl TaskInner {
     /// The decision part of a `call.decided` record: the policy's effect (deny when the engine
     /// refused before asking it), every reason of the refusal or the decision, and (unless the
@@ -662,7 +686,7 @@ impl TaskInner {
         let input = decision
             .and_then(|d| d.input.as_ref())
             .filter(|_| self.runtime.record_inputs)
-            .and_then(|input| serde_json::to_value(input).ok())
+            .and_then(|input| serde_json::to_value(without_args(input)).ok())
             .map(|mut input| {
                 if let Some(call) = input.get_mut("call").and_then(Json::as_object_mut) {
                     call.insert("args".into(), args.cloned().unwrap_or(Json::Null));

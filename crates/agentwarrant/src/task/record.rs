@@ -148,6 +148,16 @@ fn redact(redaction: &Redaction, record: &mut Record) {
     if !redaction.is_enabled() {
         return;
     }
+    // The policy input holds the args again: when they are the record's own (as
+    // `decision_record` puts them), they are scanned once and the redacted args copied back.
+    let input_args = record
+        .decision
+        .as_mut()
+        .and_then(|d| d.input.as_mut())
+        .and_then(|input| input.get_mut("call"))
+        .and_then(|call| call.get_mut("args"))
+        .filter(|args| record.args.as_ref() == Some(&**args))
+        .map(std::mem::take);
     for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
         redaction.redact_json(json);
     }
@@ -156,9 +166,14 @@ fn redact(redaction: &Redaction, record: &mut Record) {
             .reasons
             .iter_mut()
             .for_each(|r| redaction.redact_string(r));
-        // The policy input holds the args and the goal again.
+        // The policy input holds the goal again, and the args when they were not the record's.
         if let Some(input) = &mut decision.input {
             redaction.redact_json(input);
+            if input_args.is_some() {
+                if let Some(slot) = input.get_mut("call").and_then(|c| c.get_mut("args")) {
+                    *slot = record.args.clone().unwrap_or(Json::Null);
+                }
+            }
         }
     }
     if let Some(error) = record.outcome.as_mut().and_then(|o| o.error.as_mut()) {
