@@ -171,18 +171,108 @@ require_approval contains concat("", ["scope_drift: ", scope]) if {
 	band == "drift"
 }
 
-# Untrusted content (e.g. fetched web pages) may carry injected instructions:
-# it must not silently drive a send or a consequential change.
+# Untrusted content (fetched pages, mail, messages) may carry injected
+# instructions: it must not silently drive a send or a consequential change.
+# `data.untrusted_input` says where the rule bites (the engine sets it to
+# "any_read" unless the policy's data chooses "unnamed_targets"):
+#
+# "any_read": every sink and every medium-or-more call after any untrusted read.
 require_approval contains "untrusted_input" if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
+	data.untrusted_input == "any_read"
 	input.call.spec.sink == true
 }
 
 require_approval contains "untrusted_input" if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
+	data.untrusted_input == "any_read"
 	input.call.spec.impact in {"medium", "high", "critical"}
+}
+
+# "unnamed_targets": only where the content can have chosen a target, that is
+# one the person who began the task did not name (`call.named_scopes`: the
+# required scopes its intent holds literally):
+# - a sink that reaches no named target (the agent chose every destination, or
+#   the send names none, such as an event without invitees);
+# - a sink or a medium-or-more call with a scope outside the intent (drift);
+# - a call asked about by design anyway that reaches an unnamed target, so the
+#   person asked sees that untrusted content was read.
+# `exfiltration` (a secret read, then an external sink) stays absolute.
+require_approval contains "untrusted_input" if {
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	data.untrusted_input == "unnamed_targets"
+	input.call.spec.sink == true
+	count(named_scopes) == 0
+}
+
+require_approval contains "untrusted_input" if {
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	data.untrusted_input == "unnamed_targets"
+	input.call.spec.sink == true
+	is_object(input.call.scope_bands)
+	some band in input.call.scope_bands
+	band == "drift"
+}
+
+require_approval contains "untrusted_input" if {
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	data.untrusted_input == "unnamed_targets"
+	input.call.spec.impact in {"medium", "high", "critical"}
+	is_object(input.call.scope_bands)
+	some band in input.call.scope_bands
+	band == "drift"
+}
+
+require_approval contains "untrusted_input" if {
+	is_array(input.chain.labels)
+	"untrusted" in input.chain.labels
+	data.untrusted_input == "unnamed_targets"
+	asked_by_design
+	some scope in input.call.required_scopes
+	not scope in named_scopes
+}
+
+# The named scopes as a set (none when the field is absent or not a list).
+named_scopes := {scope | some scope in input.call.named_scopes} if is_array(input.call.named_scopes)
+
+named_scopes := set() if not is_array(input.call.named_scopes)
+
+# The conditions of the approval reasons above that hold whatever led to the
+# call (restated: a rule cannot read the set it helps define).
+asked_by_design if input.call.spec.impact in {"high", "critical"}
+
+asked_by_design if input.call.spec.reversible == false
+
+asked_by_design if {
+	is_array(input.call.spec.tags)
+	"rbac" in input.call.spec.tags
+}
+
+asked_by_design if {
+	input.call.spec.external == true
+	is_array(input.call.spec.tags)
+	"financial" in input.call.spec.tags
+}
+
+asked_by_design if {
+	is_array(input.call.spec.reads)
+	"secret" in input.call.spec.reads
+}
+
+asked_by_design if {
+	input.task.production == true
+	not input.call.spec.impact == "low"
+}
+
+asked_by_design if {
+	input.task.env == "prod"
+	object.get(input.task, "production", null) == null
+	not input.call.spec.impact == "low"
 }
 
 # Many medium calls add up: pause once the task's running total would pass

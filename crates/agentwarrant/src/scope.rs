@@ -193,6 +193,19 @@ impl ScopeSet {
         self.patterns.iter().any(|p| p.action.matches(action))
     }
 
+    /// Whether the set holds `scope` itself as a wildcard-free pattern: the set names that
+    /// target, rather than covering it with a wildcard (`call.named_scopes`).
+    pub(crate) fn names(&self, scope: &Scope) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| p.text == scope.text && !p.text.contains('*'))
+    }
+
+    /// Whether any pattern is wildcard-free.
+    pub(crate) fn names_any(&self) -> bool {
+        self.patterns.iter().any(|p| !p.text.contains('*'))
+    }
+
     /// The patterns, in the order given.
     pub fn patterns(&self) -> &[ScopePattern] {
         &self.patterns

@@ -33,6 +33,8 @@ fn data_variants() -> Vec<Value> {
         json!({"limits": {"max_depth": 0, "max_calls": 0, "max_impact_total": 0}}),
         json!({"limits": {"max_depth": 6, "max_calls": 205, "max_impact_total": 10, "other": "x"}}),
         json!({"team": {"name": "platform"}}),
+        json!({"untrusted_input": "any_read"}),
+        json!({"untrusted_input": "unnamed_targets", "limits": {"max_depth": 2}}),
     ]
 }
 
@@ -194,9 +196,12 @@ fn count(around: i64) -> impl Strategy<Value = Value> {
     prop_oneof![(0i64..8), (around - 3..around + 3)].prop_map(Value::from)
 }
 
+/// The scopes the generated documents require, name and band.
+const SCOPES: [&str; 4] = ["a.b:c", "email.send:x@evil.com", "admin.delete:db", ""];
+
 fn bands() -> impl Strategy<Value = Value> {
     prop::collection::btree_map(
-        prop::sample::select(vec!["a.b:c", "email.send:x@evil.com", "admin.delete:db", ""]),
+        prop::sample::select(SCOPES.to_vec()),
         prop_oneof![
             3 => prop::sample::select(vec!["intent", "drift", "outside_ceiling"]).prop_map(Value::from),
             1 => odd(),
@@ -250,6 +255,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         field("task.intent.max_impact", impact().boxed()),
         field("call", Just(json!({"spec": {}})).boxed()),
         field("call.scope_bands", bands().boxed()),
+        field("call.required_scopes", words(&SCOPES).boxed()),
+        field("call.named_scopes", words(&SCOPES).boxed()),
         field("call.spec", Just(json!({"impact": "high"})).boxed()),
         field("call.spec.impact", impact().boxed()),
         field(

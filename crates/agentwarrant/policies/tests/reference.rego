@@ -213,16 +213,70 @@ require_approval contains concat("", ["scope_drift: ", scope]) if {
 	band == "drift"
 }
 
-# Untrusted content (e.g. fetched web pages) may carry injected instructions:
-# it must not silently drive a send or a consequential change.
+# Untrusted content may carry injected instructions: with "any_read" (the
+# default), it must not silently drive a send or a consequential change; with
+# "unnamed_targets", it must not choose a target the person who began the task
+# did not name (`call.named_scopes`).
+default untrusted_mode := "any_read"
+
+untrusted_mode := data.untrusted_input if is_string(data.untrusted_input)
+
 require_approval contains "untrusted_input" if {
 	listed(input.chain.labels, "untrusted")
-	spec.sink == true
+	untrusted_mode == "any_read"
+	consequential
 }
 
 require_approval contains "untrusted_input" if {
 	listed(input.chain.labels, "untrusted")
-	impact_rank[spec.impact] >= impact_rank.medium
+	untrusted_mode == "unnamed_targets"
+	spec.sink == true
+	not some_named
+}
+
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	untrusted_mode == "unnamed_targets"
+	consequential
+	some _, band in bands
+	band == "drift"
+}
+
+require_approval contains "untrusted_input" if {
+	listed(input.chain.labels, "untrusted")
+	untrusted_mode == "unnamed_targets"
+	asked_by_design
+	some scope in input.call.required_scopes
+	not named(scope)
+}
+
+consequential if spec.sink == true
+
+consequential if impact_rank[spec.impact] >= impact_rank.medium
+
+some_named if {
+	is_array(input.call.named_scopes)
+	count(input.call.named_scopes) > 0
+}
+
+named(scope) if listed(input.call.named_scopes, scope)
+
+asked_by_design if impact_rank[spec.impact] >= impact_rank.high
+
+asked_by_design if spec.reversible == false
+
+asked_by_design if listed(spec.tags, "rbac")
+
+asked_by_design if {
+	listed(spec.tags, "financial")
+	spec.external == true
+}
+
+asked_by_design if listed(spec.reads, "secret")
+
+asked_by_design if {
+	production
+	object.get(spec, "impact", null) != "low"
 }
 
 # Many medium calls add up: pause once the task's running total would pass

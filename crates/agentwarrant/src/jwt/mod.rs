@@ -370,58 +370,33 @@ trait Registered: serde::de::DeserializeOwned {
     fn revocable(&self) -> Vec<&str>;
 }
 
-impl Registered for GrantClaims {
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &[String] {
-        &self.aud
-    }
-    fn times(&self) -> (i64, i64) {
-        (self.nbf, self.exp)
-    }
-    fn revocable(&self) -> Vec<&str> {
-        std::iter::once(self.jti.as_str())
-            .chain(self.lineage.iter().map(String::as_str))
-            .collect()
-    }
+/// Implements [`Registered`] for claims with `iss`, `aud`, `nbf`, `exp`, `jti` and `lineage`;
+/// `$also` names further id fields whose revocation kills the token (a call's grant).
+macro_rules! registered {
+    ($claims:ty $(, $also:ident)*) => {
+        impl Registered for $claims {
+            fn iss(&self) -> &str {
+                &self.iss
+            }
+            fn aud(&self) -> &[String] {
+                &self.aud
+            }
+            fn times(&self) -> (i64, i64) {
+                (self.nbf, self.exp)
+            }
+            fn revocable(&self) -> Vec<&str> {
+                [self.jti.as_str() $(, self.$also.as_str())*]
+                    .into_iter()
+                    .chain(self.lineage.iter().map(String::as_str))
+                    .collect()
+            }
+        }
+    };
 }
 
-impl Registered for CallClaims {
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &[String] {
-        &self.aud
-    }
-    fn times(&self) -> (i64, i64) {
-        (self.nbf, self.exp)
-    }
-    fn revocable(&self) -> Vec<&str> {
-        [self.jti.as_str(), self.grant.as_str()]
-            .into_iter()
-            .chain(self.lineage.iter().map(String::as_str))
-            .collect()
-    }
-}
-
-impl Registered for ChainClaims {
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &[String] {
-        &self.aud
-    }
-    fn times(&self) -> (i64, i64) {
-        (self.nbf, self.exp)
-    }
-    fn revocable(&self) -> Vec<&str> {
-        [self.jti.as_str(), self.grant.as_str()]
-            .into_iter()
-            .chain(self.lineage.iter().map(String::as_str))
-            .collect()
-    }
-}
+registered!(GrantClaims);
+registered!(CallClaims, grant);
+registered!(ChainClaims, grant);
 
 /// Verifies grant and call tokens: the public keys, the expected issuer and audience, the
 /// leeway on times, and the revocation store. A guard gives one for its own tokens

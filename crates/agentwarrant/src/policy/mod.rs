@@ -160,8 +160,9 @@ impl Policy {
 
     /// The `data` the policy is evaluated with. With the default bundle among the modules,
     /// `data.limits` is completed with the bundle's defaults and each of its limits must be a
-    /// whole number, so that no rule has to defend against a missing or non-numeric limit at
-    /// call time; a bad value is a build error naming it.
+    /// whole number, and `data.untrusted_input` is `"any_read"` unless set to
+    /// `"unnamed_targets"`, so that no rule has to defend against a missing or malformed value
+    /// at call time; a bad value is a build error naming it.
     pub(crate) fn evaluated_data(&self) -> Result<Json, BuildError> {
         let mut data = self.data.clone();
         if self.has_default_bundle() {
@@ -177,6 +178,19 @@ impl Policy {
                 }
             };
             data.insert("limits".into(), Json::Object(bundle_limits(limits)?));
+            match data.get(UNTRUSTED_INPUT) {
+                None | Some(Json::Null) => {
+                    data.insert(UNTRUSTED_INPUT.into(), Json::from(UNTRUSTED_INPUT_MODES[0]));
+                }
+                Some(Json::String(mode)) if UNTRUSTED_INPUT_MODES.contains(&mode.as_str()) => {}
+                Some(other) => {
+                    return Err(BuildError::PolicyData {
+                        message: format!(
+                            "`data.{UNTRUSTED_INPUT}` must be \"any_read\" (the default) or \"unnamed_targets\", not `{other}`"
+                        ),
+                    })
+                }
+            }
         }
         Ok(Json::Object(data))
     }
@@ -226,6 +240,14 @@ impl Policy {
         })
     }
 }
+
+/// The member of `data` that says where the default bundle's `untrusted_input` bites.
+const UNTRUSTED_INPUT: &str = "untrusted_input";
+
+/// Its values, the default first: `any_read` (every sink and every medium-or-more call after
+/// an untrusted read, DESIGN.md's row) and `unnamed_targets` (only where the call reaches a
+/// target the person who began the task did not name; see `docs/policy.md`).
+const UNTRUSTED_INPUT_MODES: [&str; 2] = ["any_read", "unnamed_targets"];
 
 /// The limits the default bundle reads from `data.limits`, with their defaults (DESIGN.md,
 /// "Default bundle").

@@ -280,6 +280,7 @@ pub(crate) fn resume(
                 .map_err(|e| invalid(format!("a role in the token does not parse: {e}")))?,
             owner: owner.to_owned(),
             bounds: true,
+            names_targets: false,
         })
     };
     let mut levels = claims

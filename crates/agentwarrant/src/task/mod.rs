@@ -66,6 +66,10 @@ struct Level {
     owner: String,
     /// Whether this level's ceiling and intent bound the scopes of the levels below.
     bounds: bool,
+    /// Whether the wildcard-free scopes of this level's intent are targets a person named:
+    /// true for a task a guard began; false for levels handed on by a chain token, whose
+    /// scopes an agent chose.
+    names_targets: bool,
 }
 
 /// Where a task comes from.
@@ -192,6 +196,7 @@ impl Task {
             role: identity.role,
             owner: identity.owner.clone(),
             bounds: true,
+            names_targets: true,
         });
         // The grant holds the intent's patterns that every bounding ceiling covers.
         let scopes = intent

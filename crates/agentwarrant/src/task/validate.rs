@@ -41,6 +41,9 @@ pub(crate) struct Examined {
     pub(crate) spec: Arc<ToolSpec>,
     pub(crate) required: Vec<Scope>,
     pub(crate) bands: Vec<(Scope, Band)>,
+    /// The required scopes, inside the intent, that the root task's intent names literally:
+    /// targets the person who began the task named (`call.named_scopes`).
+    pub(crate) named: Vec<Scope>,
     pub(crate) destinations: Vec<String>,
     pub(crate) args_digest: String,
     /// What the chain noticed about the call (filled in the chain stage; see
@@ -132,18 +135,38 @@ impl TaskInner {
         let required = spec
             .required_scopes(args, limits.max_scopes_per_call)
             .map_err(invalid)?;
-        let bands = required
+        let bands: Vec<_> = required
             .iter()
             .map(|scope| (scope.clone(), self.band(scope)))
             .collect();
+        let named = self.named(&bands);
         Ok(Examined {
             destinations: spec.destinations(args),
             required,
             bands,
+            named,
             args_digest: sha256_hex(&encoded),
             spec,
             signals: Vec::new(),
         })
+    }
+
+    /// The scopes in the intent band that the root task's intent holds as wildcard-free
+    /// patterns, when that root was begun by a guard (a chain token's scopes were chosen by an
+    /// agent, so they name nothing).
+    fn named(&self, bands: &[(Scope, Band)]) -> Vec<Scope> {
+        let Some(root) = self
+            .lineage
+            .first()
+            .filter(|root| root.names_targets && root.intent.names_any())
+        else {
+            return Vec::new();
+        };
+        bands
+            .iter()
+            .filter(|(scope, band)| *band == Band::Intent && root.intent.names(scope))
+            .map(|(scope, _)| scope.clone())
+            .collect()
     }
 
     /// Outside any ceiling in the lineage → outside_ceiling; outside any intent → drift.

@@ -320,3 +320,33 @@ fn an_ended_task_hands_nothing_on_and_its_tokens_die_with_it() {
     let refused = caller.resume_chain(&token, worker(), None).unwrap_err();
     assert_eq!(code(refused), "chain_token_invalid");
 }
+
+#[test]
+fn a_handed_chain_names_no_target_whatever_scopes_it_carries() {
+    // The server lets `untrusted_input` bite only on targets nobody named; the scopes a
+    // chain token hands on were chosen by an agent, so they name nothing there.
+    let caller = builder().approver(approve_as(BOB)).build().unwrap();
+    let server = builder()
+        .policy(unnamed_targets_policy())
+        .approver(approve_as(BOB))
+        .trust_chain_keys(caller.jwks())
+        .build()
+        .unwrap();
+    let intent = Intent::builder("read the page, then mail bob@acme.com")
+        .scopes(["email.send:bob@acme.com", "web.fetch:*"])
+        .build()
+        .unwrap();
+    let task = caller.begin(ops(), intent).unwrap();
+    read_untrusted(&task);
+
+    let remote = server
+        .resume_chain(&task.chain_token().unwrap(), worker(), None)
+        .unwrap();
+    let send = remote
+        .authorize(ToolCall::new(
+            "send_email",
+            json!({"to": "bob@acme.com", "body": "hi"}),
+        ))
+        .unwrap();
+    assert!(send.decision().has(&ReasonCode::UntrustedInput));
+}

@@ -123,6 +123,108 @@ fn result_labels_arm_untrusted_input_for_later_calls() {
     assert!(!task.authorize(logs("api")).unwrap().approved());
 }
 
+/// A guard whose default bundle lets `untrusted_input` bite only on targets nobody named.
+fn naming_guard() -> agentwarrant::Guard {
+    builder()
+        .policy(unnamed_targets_policy())
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap()
+}
+
+/// The decision's reason codes, sorted.
+fn codes(decision: &agentwarrant::Decision) -> Vec<String> {
+    let mut codes: Vec<String> = decision
+        .reasons
+        .iter()
+        .map(|r| r.code.to_string())
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn untrusted_input_bites_on_targets_the_person_did_not_name() {
+    let guard = naming_guard();
+    // The person asked for a mail to bob, literally; restarts of any service.
+    let intent = Intent::builder("tell bob@acme.com the api is back")
+        .scopes(["email.send:bob@acme.com", "svc.restart:*", "web.fetch:*"])
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), intent).unwrap();
+    read_untrusted(&task);
+
+    // The target the person named: the content read cannot have chosen it.
+    let to_bob = task.authorize(email("bob@acme.com")).unwrap();
+    assert!(!to_bob.approved(), "{:?}", to_bob.decision());
+    // One the agent chose after reading untrusted content: outside the intent, and tainted.
+    let to_eve = task.authorize(email("eve@evil.com")).unwrap();
+    assert_eq!(codes(to_eve.decision()), ["scope_drift", "untrusted_input"]);
+    // A medium change inside the intent sends nothing anywhere: not affected.
+    let restart = ToolCall::new("restart_service", json!({"service": "api"}));
+    assert!(!task.authorize(restart).unwrap().approved());
+    // By default (`any_read`), the send to bob asks too.
+    let default = builder().approver(approve_as(BOB)).build().unwrap();
+    let task = default
+        .begin(
+            ops(),
+            Intent::builder("tell bob@acme.com")
+                .scopes(["email.send:bob@acme.com", "web.fetch:*"])
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    read_untrusted(&task);
+    assert_eq!(
+        codes(task.authorize(email("bob@acme.com")).unwrap().decision()),
+        ["untrusted_input"]
+    );
+}
+
+#[test]
+fn a_call_asked_about_anyway_carries_the_warning_when_its_target_was_not_named() {
+    let guard = naming_guard();
+    let task = guard.begin(ops(), anything()).unwrap();
+    read_untrusted(&task);
+
+    let drop = task
+        .authorize(ToolCall::new("drop_table", json!({"table": "orders"})))
+        .unwrap();
+    assert!(drop.decision().has(&ReasonCode::UntrustedInput));
+    assert!(drop.decision().has(&ReasonCode::Irreversible));
+}
+
+#[test]
+fn a_sub_task_inherits_the_names_of_the_task_it_serves_and_adds_none() {
+    let guard = naming_guard();
+    let intent = Intent::builder("tell bob@acme.com the api is back")
+        .scopes([
+            "email.send:*@acme.com",
+            "email.send:bob@acme.com",
+            "web.fetch:*",
+        ])
+        .build()
+        .unwrap();
+    let task = guard.begin(ops(), intent).unwrap();
+    read_untrusted(&task);
+    // The delegating agent narrows the sub-task to a literal target of its own choosing.
+    let sub = task
+        .delegate(
+            helper(&["email.send:*"]),
+            Some(
+                Intent::builder("mail them")
+                    .scopes(["email.send:bob@acme.com", "email.send:carol@acme.com"])
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+
+    assert!(!sub.authorize(email("bob@acme.com")).unwrap().approved());
+    let to_carol = sub.authorize(email("carol@acme.com")).unwrap();
+    assert_eq!(codes(to_carol.decision()), ["untrusted_input"]);
+}
+
 #[test]
 fn a_tools_result_labels_join_the_outcome_of_every_completed_call() {
     let web = ToolSpec::builder("web_fetch", Impact::Low)

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use agentwarrant::ledger::Record;
 use agentwarrant::{
     Approval, ApprovalAnswer, ApprovalRequest, ApproverError, CallId, Guard, GuardBuilder,
-    Identity, Impact, Intent, MemoryLedger, Role, ToolSpec,
+    Identity, Impact, Intent, MemoryLedger, Role, ToolCall, ToolSpec,
 };
 
 /// The owner of [`ops`].
@@ -115,6 +115,24 @@ pub(crate) fn patient() -> agentwarrant::Limits {
 /// A guard builder on the default bundle with every fixture tool.
 pub(crate) fn builder() -> GuardBuilder {
     Guard::builder().tools(all_tools())
+}
+
+/// The default bundle with `untrusted_input` biting only on targets nobody named.
+pub(crate) fn unnamed_targets_policy() -> agentwarrant::Policy {
+    agentwarrant::Policy::default_bundle()
+        .with_data(serde_json::json!({"untrusted_input": "unnamed_targets"}))
+        .unwrap()
+}
+
+/// Labels `task`'s chain `untrusted` with a completed fetch whose result is labelled so.
+pub(crate) fn read_untrusted(task: &agentwarrant::Task) {
+    task.authorize(ToolCall::new(
+        "fetch_url",
+        serde_json::json!({"url": "https://example.com/page"}),
+    ))
+    .unwrap()
+    .complete(agentwarrant::Outcome::ok().with_labels(["untrusted"]))
+    .unwrap();
 }
 
 /// An executor owned by [`ALICE`] whose ceiling covers every fixture tool.
