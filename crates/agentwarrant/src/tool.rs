@@ -240,6 +240,14 @@ impl ToolSpec {
         Ok(scopes)
     }
 
+    /// Whether `scope` is one of the spec's fixed scopes (a template without placeholders):
+    /// no argument chose it, so it names no target (`call.named_scopes`).
+    pub(crate) fn is_fixed_scope(&self, scope: &Scope) -> bool {
+        self.scopes
+            .iter()
+            .any(|t| t.args().next().is_none() && t.as_str() == scope.as_str())
+    }
+
     /// The external destinations named by the call, from `destination_arg`.
     pub(crate) fn destinations(&self, args: &serde_json::Map<String, Value>) -> Vec<String> {
         self.destination_arg

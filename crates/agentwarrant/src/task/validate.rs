@@ -41,8 +41,9 @@ pub(crate) struct Examined {
     pub(crate) spec: Arc<ToolSpec>,
     pub(crate) required: Vec<Scope>,
     pub(crate) bands: Vec<(Scope, Band)>,
-    /// The required scopes, inside the intent, that the root task's intent names literally:
-    /// targets the person who began the task named (`call.named_scopes`).
+    /// The required scopes, filled from an argument and inside the intent, that the root
+    /// task's intent names literally: targets the person who began the task named
+    /// (`call.named_scopes`).
     pub(crate) named: Vec<Scope>,
     pub(crate) destinations: Vec<String>,
     pub(crate) args_digest: String,
@@ -139,7 +140,7 @@ impl TaskInner {
             .iter()
             .map(|scope| (scope.clone(), self.band(scope)))
             .collect();
-        let named = self.named(&bands);
+        let named = self.named(&bands, &spec);
         Ok(Examined {
             destinations: spec.destinations(args),
             required,
@@ -151,10 +152,11 @@ impl TaskInner {
         })
     }
 
-    /// The scopes in the intent band that the root task's intent holds as wildcard-free
-    /// patterns, when that root was begun by a guard (a chain token's scopes were chosen by an
-    /// agent, so they name nothing).
-    fn named(&self, bands: &[(Scope, Band)]) -> Vec<Scope> {
+    /// The scopes in the intent band, filled from an argument, that the root task's intent
+    /// holds as wildcard-free patterns, when that root was begun by a guard (a chain token's
+    /// scopes were chosen by an agent, and a fixed scope of the spec names no target, so
+    /// neither counts).
+    fn named(&self, bands: &[(Scope, Band)], spec: &ToolSpec) -> Vec<Scope> {
         let Some(root) = self
             .lineage
             .first()
@@ -164,7 +166,9 @@ impl TaskInner {
         };
         bands
             .iter()
-            .filter(|(scope, band)| *band == Band::Intent && root.intent.names(scope))
+            .filter(|(scope, band)| {
+                *band == Band::Intent && root.intent.names(scope) && !spec.is_fixed_scope(scope)
+            })
             .map(|(scope, _)| scope.clone())
             .collect()
     }

@@ -182,6 +182,38 @@ fn untrusted_input_bites_on_targets_the_person_did_not_name() {
 }
 
 #[test]
+fn a_fixed_scope_names_no_target_even_when_the_intent_lists_it() {
+    // An event in the user's own calendar: the scope is the same whatever the agent writes,
+    // so listing it in the intent does not make what the event says the user's choice.
+    let event = ToolSpec::builder("create_event", Impact::Low)
+        .sink(true)
+        .scope("calendar.create:own")
+        .build()
+        .unwrap();
+    let guard = builder()
+        .tool(event)
+        .policy(unnamed_targets_policy())
+        .approver(approve_as(BOB))
+        .build()
+        .unwrap();
+    let identity = Identity::builder("agent://acme/assistant", Role::Executor, ALICE)
+        .ceiling(["calendar.create:*", "web.fetch:*"])
+        .build()
+        .unwrap();
+    let intent = Intent::builder("add the meeting from the page to my calendar")
+        .scopes(["calendar.create:own", "web.fetch:*"])
+        .build()
+        .unwrap();
+    let task = guard.begin(identity, intent).unwrap();
+    read_untrusted(&task);
+
+    let warrant = task
+        .authorize(ToolCall::new("create_event", json!({"title": "sync"})))
+        .unwrap();
+    assert_eq!(codes(warrant.decision()), ["untrusted_input"]);
+}
+
+#[test]
 fn a_call_asked_about_anyway_carries_the_warning_when_its_target_was_not_named() {
     let guard = naming_guard();
     let task = guard.begin(ops(), anything()).unwrap();
