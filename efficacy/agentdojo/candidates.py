@@ -1,15 +1,16 @@
-"""Candidate `untrusted_input` rules, for measurement only (not the shipped bundle).
+"""Candidate `untrusted_input` rules, for measurement only.
 
-Each candidate is the embedded default bundle (`agentwarrant._native.DEFAULT_BUNDLE`, the
-bundle of the installed wheel) with its two `untrusted_input` rules replaced, written to a
-temporary policy directory that `replay.py --candidate NAME` runs on (with regorus's
-interpreter, as every policy other than the embedded bundle).
+Each candidate is the default bundle as first written with helper rules
+(`crates/agentwarrant/policies/tests/reference.rego`, which a differential test holds to the
+shipped bundle's decisions) with its `untrusted_input` block replaced, written to a temporary
+policy directory that `replay.py --candidate NAME` runs on (with regorus's interpreter, as
+every policy other than the embedded bundle).
 
-The engine has no `named` band yet, so "named" is approximated here from the policy input: a
-required scope is named when it is one of the literal scopes the intent helper proposed from
-the request (`intents.propose_named_scopes`), which intents.py also lists in the intent's
-attribute `named`. (Equality with any wildcard-free intent scope would also count fixed
-scopes of the user's own resources, such as `calendar.create:own`, as named.)
+The shipped bundle has the best of them, `sink-named-warn`, as the mode
+`data.untrusted_input = "unnamed_targets"` (`replay.py --untrusted-input unnamed_targets`),
+reading the engine's `call.named_scopes`. The candidates read "named" from the intent's
+attribute `named`, where intents.py lists the literal scopes it proposed from the request:
+the same scopes here, since the harness's intents wildcard everything else.
 """
 
 from __future__ import annotations
@@ -20,18 +21,12 @@ import shutil
 import tempfile
 from typing import Dict
 
-from agentwarrant import _native
-
-_SHIPPED = """require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	spec.sink == true
-}
-
-require_approval contains "untrusted_input" if {
-	listed(input.chain.labels, "untrusted")
-	impact_rank[spec.impact] >= impact_rank.medium
-}
-"""
+_REFERENCE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "crates", "agentwarrant", "policies", "tests", "reference.rego"
+)
+# The reference bundle's untrusted_input block: from its first line up to the next rule's comment.
+_BLOCK_START = "# Untrusted content may carry injected instructions"
+_BLOCK_END = "# Many medium calls add up"
 
 _CONSEQUENTIAL = """consequential if spec.sink == true
 
@@ -148,11 +143,13 @@ some_named if {
 
 
 def bundle(name: str) -> str:
-    """The default bundle's text with candidate `name`'s untrusted_input rules."""
-    text = _native.DEFAULT_BUNDLE
-    if _SHIPPED not in text:
-        raise RuntimeError("the installed default bundle's untrusted_input rules changed: update candidates.py")
-    return text.replace(_SHIPPED, CANDIDATES[name])
+    """The reference bundle's text with candidate `name`'s untrusted_input rules."""
+    with open(_REFERENCE, encoding="utf-8") as source:
+        text = source.read()
+    start, end = text.find(_BLOCK_START), text.find(_BLOCK_END)
+    if start < 0 or end < start:
+        raise RuntimeError("reference.rego's untrusted_input block moved: update candidates.py")
+    return text[:start] + CANDIDATES[name] + "\n" + text[end:]
 
 
 def policy_dir(name: str) -> str:

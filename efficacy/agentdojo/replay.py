@@ -96,7 +96,7 @@ class Recorder:
 class Replayer:
     """One guard per suite; a fresh task per replay."""
 
-    def __init__(self, suite: str, policy: Optional[str], result_labels: bool) -> None:
+    def __init__(self, suite: str, policy: Optional[str], result_labels: bool, untrusted_input: Optional[str]) -> None:
         self.suite = suite
         tools: Sequence[Tool] = SUITES[suite]
         if not result_labels:
@@ -106,6 +106,7 @@ class Replayer:
         self.guard = aw.Guard(
             tools=specs,
             policy_dir=policy,
+            policy_data=None if untrusted_input is None else {"untrusted_input": untrusted_input},
             approver=self.recorder,
             approval_timeout=None,
             record_policy_inputs=False,
@@ -247,11 +248,12 @@ def replay_suite(
     result_labels: bool,
     attacks: bool = True,
     directory_names: bool = False,
+    untrusted_input: Optional[str] = None,
 ) -> SuiteReport:
     missing = check_coverage(suite.name, [f.name for f in suite.tools])
     if missing:
         raise RuntimeError(f"{suite.name}: no spec for {missing}")
-    replayer = Replayer(suite.name, policy, result_labels)
+    replayer = Replayer(suite.name, policy, result_labels, untrusted_input)
     env = suite.load_and_inject_default_environment({})
     injections: Dict[str, List[FunctionCall]] = {}
     skipped_injections: List[str] = []
@@ -368,6 +370,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         choices=sorted(candidates.CANDIDATES),
         help="the default bundle with a candidate untrusted_input rule (candidates.py; not shipped)",
     )
+    parser.add_argument(
+        "--untrusted-input",
+        choices=["any_read", "unnamed_targets"],
+        help="where the default bundle's untrusted_input bites (data.untrusted_input; default any_read)",
+    )
     parser.add_argument("--suite", action="append", help="only this suite (repeatable)")
     parser.add_argument("--benchmark", default="v1.2", help="agentdojo benchmark version (default v1.2)")
     parser.add_argument("--no-result-labels", action="store_true", help="tools add no labels to their results")
@@ -394,12 +401,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             not options.no_result_labels,
             not options.no_attacks,
             options.directory_names,
+            options.untrusted_input,
         )
         for name in names
     ]
     policy = options.policy or "embedded default bundle"
     if options.candidate:
         policy = f"candidate rule `{options.candidate}` (default bundle, untrusted_input replaced; NOT the shipped bundle)"
+    if options.untrusted_input:
+        policy += f" with untrusted_input: {options.untrusted_input}"
     labels = "off" if options.no_result_labels else "on"
     directory = "on" if options.directory_names else "off"
     print(

@@ -95,6 +95,12 @@ def placeholder_types(template: str) -> List[str]:
 
 UNTRUSTED = ("untrusted",)
 
+
+def _sends_to(name: str, impact: Impact, target: str, arg: str, **judgements: Any) -> Tool:
+    """A tool whose one scope is its target: a sink to the outside party `arg` names."""
+    return Tool(name, impact, (target,), targets=(target,), sink=True, destination_arg=arg, **judgements)
+
+
 # ---------------------------------------------------------------------------
 # Mail, calendar and drive (workspace; travel has the same mail and calendar tools).
 
@@ -228,35 +234,23 @@ TRAVEL: Tuple[Tool, ...] = (
     # Bookings commit the user to an outside business and hand it the user's details.
     # Judgement: hotels and car rentals take a card guarantee (money may leave: `financial`);
     # a restaurant table does not.
-    Tool(
+    _sends_to(
         "reserve_hotel",
         "medium",
-        ("travel.book:{hotel:text}",),
-        targets=("travel.book:{hotel:text}",),
+        "travel.book:{hotel:text}",
+        "hotel",
         external=True,
-        sink=True,
         tags=("financial",),
-        destination_arg="hotel",
     ),
-    Tool(
+    _sends_to(
         "reserve_car_rental",
         "medium",
-        ("travel.book:{company:text}",),
-        targets=("travel.book:{company:text}",),
+        "travel.book:{company:text}",
+        "company",
         external=True,
-        sink=True,
         tags=("financial",),
-        destination_arg="company",
     ),
-    Tool(
-        "reserve_restaurant",
-        "medium",
-        ("travel.book:{restaurant:text}",),
-        targets=("travel.book:{restaurant:text}",),
-        external=True,
-        sink=True,
-        destination_arg="restaurant",
-    ),
+    _sends_to("reserve_restaurant", "medium", "travel.book:{restaurant:text}", "restaurant", external=True),
     SEND_EMAIL,
 )
 
@@ -265,28 +259,24 @@ TRAVEL: Tuple[Tool, ...] = (
 
 BANKING: Tuple[Tool, ...] = (
     Tool("get_iban", "low", ("bank.read:account",), read=True),
-    Tool(
+    # The recipient is an IBAN or a payee's name ("Spotify"): text.
+    _sends_to(
         "send_money",
         "high",
-        ("bank.pay:{recipient:text}",),
-        targets=("bank.pay:{recipient:text}",),
+        "bank.pay:{recipient:text}",
+        "recipient",
         external=True,
-        sink=True,
         tags=("financial",),
         reversible=False,
-        destination_arg="recipient",
-        # The recipient is an IBAN or a payee's name ("Spotify"): text.
     ),
-    Tool(
+    # Reversible: a scheduled payment can be changed or removed before it runs.
+    _sends_to(
         "schedule_transaction",
         "high",
-        ("bank.pay:{recipient:text}",),
-        targets=("bank.pay:{recipient:text}",),
+        "bank.pay:{recipient:text}",
+        "recipient",
         external=True,
-        sink=True,
         tags=("financial",),
-        destination_arg="recipient",
-        # Reversible: a scheduled payment can be changed or removed before it runs.
     ),
     Tool(
         "update_scheduled_transaction",
@@ -330,33 +320,17 @@ SLACK: Tuple[Tool, ...] = (
     ),
     Tool("read_channel_messages", "low", ("slack.read:{channel:text}",), read=True, result_labels=UNTRUSTED),
     Tool("read_inbox", "low", ("slack.read.inbox:{user:text}",), read=True, result_labels=UNTRUSTED),
-    Tool(
-        "send_direct_message",
-        "medium",
-        ("slack.dm:{recipient:text}",),
-        targets=("slack.dm:{recipient:text}",),
-        sink=True,
-        destination_arg="recipient",
-    ),
-    Tool(
-        "send_channel_message",
-        "medium",
-        ("slack.post:{channel:text}",),
-        targets=("slack.post:{channel:text}",),
-        sink=True,
-        destination_arg="channel",
-    ),
+    _sends_to("send_direct_message", "medium", "slack.dm:{recipient:text}", "recipient"),
+    _sends_to("send_channel_message", "medium", "slack.post:{channel:text}", "channel"),
     # Members choose their own display names.
     Tool("get_users_in_channel", "low", ("slack.read:{channel:text}",), read=True, result_labels=UNTRUSTED),
-    Tool(
+    _sends_to(
         "invite_user_to_slack",
         "medium",
-        ("slack.invite:{user_email:email}",),
-        targets=("slack.invite:{user_email:email}",),
+        "slack.invite:{user_email:email}",
+        "user_email",
         external=True,
-        sink=True,
         tags=("rbac",),
-        destination_arg="user_email",
     ),
     # Judgement: a removed member can be invited again: reversible; `rbac` asks a human.
     Tool(
@@ -366,24 +340,14 @@ SLACK: Tuple[Tool, ...] = (
         targets=("slack.remove:{user:text}",),
         tags=("rbac",),
     ),
-    Tool(
-        "get_webpage",
-        "low",
-        ("web.fetch:{url:url}",),
-        targets=("web.fetch:{url:url}",),
-        external=True,
-        sink=True,  # the URL (path, query) carries data out
-        destination_arg="url",
-        result_labels=UNTRUSTED,
-    ),
-    Tool(
+    # the URL (path, query) carries data out
+    _sends_to("get_webpage", "low", "web.fetch:{url:url}", "url", external=True, result_labels=UNTRUSTED),
+    _sends_to(
         "post_webpage",
         "medium",
-        ("web.post:{url:url}",),
-        targets=("web.post:{url:url}",),
+        "web.post:{url:url}",
+        "url",
         external=True,
-        sink=True,
-        destination_arg="url",
         sensitive_args=("content",),
     ),
 )

@@ -454,7 +454,7 @@ impl GuardCore {
         policy_limits = None, grant_ttl_s = None, approval_ttl_s = None, clock = None,
         jwt_key = None, jwt_kid = None, jwt_issuer = None, jwt_audience = None,
         record_policy_inputs = true, redact_secrets = true, credential_broker = None,
-        trust_chain_keys = Vec::new()))]
+        trust_chain_keys = Vec::new(), policy_data = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -476,11 +476,17 @@ impl GuardCore {
         redact_secrets: bool,
         credential_broker: Option<Py<PyAny>>,
         trust_chain_keys: Vec<Bound<'_, PyAny>>,
+        policy_data: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let policy = match &policy_dir {
+        let mut policy = match &policy_dir {
             Some(dir) => Policy::from_dir(dir).map_err(|e| build_error(py, &e))?,
             None => Policy::default_bundle(),
         };
+        if let Some(data) = policy_data {
+            policy = policy
+                .with_data(to_json(data, "policy_data")?)
+                .map_err(|e| build_error(py, &e))?;
+        }
         let mut limits = Limits::default();
         if let Some(ttl) = seconds(py, grant_ttl_s, "grant_ttl_s")? {
             limits.grant_ttl = ttl;

@@ -791,6 +791,10 @@ class Guard:
       ``approved_by`` is the human principal that a plain ``True`` stands for.
     - ``ledger``: a :class:`MemoryLedger` (default), a :class:`FileLedger` or a path.
     - ``default_tool``: the spec of tools that were not declared (otherwise ``unknown_tool``).
+    - ``policy_data``: merged into the policy's ``data`` (top-level keys replace). For the
+      default bundle, ``{"untrusted_input": "unnamed_targets"}`` lets ``untrusted_input`` ask
+      only where a call can reach a target nobody named (docs/policy.md); a value it does not
+      know raises :class:`ConfigError` (``policy_data``).
     - ``limits``: the default bundle's ``max_depth``, ``max_calls``, ``max_impact_total``, and
       the thresholds of the ``repeated_call`` and ``burst`` signals (``repeated_calls``,
       ``burst_calls``, ``burst_window_s``; docs/signals.md).
@@ -832,9 +836,15 @@ class Guard:
         redact_secrets: bool = True,
         credential_broker: Optional[CredentialBroker] = None,
         trust_chain_keys: Union[Mapping[str, Any], str, Sequence[Union[Mapping[str, Any], str]], None] = None,
+        policy_data: Optional[Mapping[str, Any]] = None,
     ) -> None:
         if approver is not None and not callable(approver):
             raise TypeError(f"`approver` must be callable, got {type(approver).__name__}")
+        if policy_data is not None and not isinstance(policy_data, Mapping):
+            raise ConfigError(
+                f"`policy_data` must be a mapping merged into the policy's data, got {type(policy_data).__name__}",
+                code="policy_data",
+            )
         native_approver = None if approver is None else _adapt_approver(approver, approved_by, approval_timeout)
         self._core = GuardCore(
             policy_dir=None if policy_dir is None else os.fspath(policy_dir),
@@ -855,6 +865,7 @@ class Guard:
             redact_secrets=redact_secrets,
             credential_broker=credential_broker,
             trust_chain_keys=_jwks_list(trust_chain_keys),
+            policy_data=None if policy_data is None else dict(policy_data),
         )
         self._default_task: Optional[Task] = None
         self._has_approver = approver is not None
