@@ -368,7 +368,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--candidate",
         choices=sorted(candidates.CANDIDATES),
-        help="the default bundle with a candidate untrusted_input rule (candidates.py; not shipped)",
+        help="the reference bundle with a candidate untrusted_input rule (candidates.py)",
     )
     parser.add_argument(
         "--untrusted-input",
@@ -407,7 +407,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ]
     policy = options.policy or "embedded default bundle"
     if options.candidate:
-        policy = f"candidate rule `{options.candidate}` (default bundle, untrusted_input replaced; NOT the shipped bundle)"
+        policy = f"candidate rule `{options.candidate}` (reference bundle, untrusted_input block replaced)"
     if options.untrusted_input:
         policy += f" with untrusted_input: {options.untrusted_input}"
     labels = "off" if options.no_result_labels else "on"
