@@ -88,11 +88,6 @@ def wildcard(template: str) -> str:
     return _PLACEHOLDER.sub("*", template)
 
 
-def placeholder_types(template: str) -> List[str]:
-    """The types of a template's placeholders (`""` for an untyped one)."""
-    return [m.group(3) or "" for m in _PLACEHOLDER.finditer(template)]
-
-
 UNTRUSTED = ("untrusted",)
 
 

@@ -28,12 +28,22 @@ pub struct NamedScope {
 /// Quoted text of more words than this is a message, not a name.
 const MAX_NAME_WORDS: usize = 6;
 
+/// A run of fewer digits than this is a year, an amount or a count, not an account number.
+const MIN_ACCOUNT_DIGITS: usize = 8;
+
+/// Whether `text` is a date written `YYYY-MM-DD`.
+fn is_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2)
+}
+
 /// What a literal of the request looks like, and so which placeholders it may fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Email,
     Url,
-    /// An account or reference number: an IBAN, or a run of digits (4 or more).
+    /// An account or reference number: an IBAN, or a run of 8 digits or more (dashes
+    /// allowed) that is not a date.
     Account,
     /// Text in quotes: a name, a title.
     Quoted,
@@ -98,9 +108,25 @@ fn literals(request: &str) -> Vec<(Class, String)> {
             if quoted.split_whitespace().count() > MAX_NAME_WORDS || quoted.contains('{') {
                 continue;
             }
-            (Class::Quoted, quoted.to_owned())
-        } else if let Some(m) = captures.name("iban").or_else(|| captures.name("number")) {
+            // An address or a URL in quotes is still an address or a URL.
+            match literals(quoted).as_slice() {
+                [(class @ (Class::Email | Class::Url), text)]
+                    if !quoted.contains(char::is_whitespace) =>
+                {
+                    (*class, text.clone())
+                }
+                _ => (Class::Quoted, quoted.to_owned()),
+            }
+        } else if let Some(m) = captures.name("iban") {
             (Class::Account, m.as_str().to_owned())
+        } else if let Some(m) = captures.name("number") {
+            // An account or reference number, not a year, an amount, a time or a date.
+            let number = m.as_str();
+            let digits = number.chars().filter(char::is_ascii_digit).count();
+            if digits < MIN_ACCOUNT_DIGITS || is_date(number) {
+                continue;
+            }
+            (Class::Account, number.to_owned())
         } else {
             continue;
         };
@@ -184,7 +210,8 @@ mod tests {
              Book \"Le Marais Boutique\", ref 2024-0042, then alice@acme.com again; \
              see www.example.org.They wrote on https://Docs.Example.com/Q3.html \
              and \"please write a long reply to every one of them\" \
-             and \"{name}\".",
+             and \"{name}\"; her address is 'sarah@example.net', on 2024-05-19 \
+             at 12:00, 1234 points, 2025 budget, account 12345678.",
         );
         assert_eq!(
             found,
@@ -195,6 +222,8 @@ mod tests {
                 (Class::Account, "2024-0042".to_owned()),
                 (Class::Url, "https://www.example.org".to_owned()),
                 (Class::Url, "https://Docs.Example.com/Q3.html".to_owned()),
+                (Class::Email, "sarah@example.net".to_owned()),
+                (Class::Account, "12345678".to_owned()),
             ]
         );
     }
