@@ -50,6 +50,7 @@
 mod approvals;
 mod broker;
 mod error;
+mod listen;
 mod privilege;
 mod revocations;
 mod sql;
