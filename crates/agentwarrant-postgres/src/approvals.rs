@@ -434,3 +434,24 @@ fn describe(error: &postgres::Error) -> String {
         None => error.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_could_not_work_is_refused_at_build() {
+        let url = "postgresql://u@127.0.0.1:1/db";
+        let error = PostgresApprovals::builder(url)
+            .poll_interval(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert_eq!(error.code(), "postgres_invalid_store");
+        let error = PostgresApprovals::builder(url)
+            .schema("x".repeat(41))
+            .build()
+            .unwrap_err();
+        assert_eq!(error.code(), "postgres_invalid_store");
+        assert!(PostgresApprovals::builder("not a url").build().is_err());
+    }
+}

@@ -2,9 +2,11 @@
 //! answered later from another thread, process or machine, and is taken up again with
 //! [`Task::resume`](crate::Task::resume).
 //!
-//! The [`ApprovalStore`] holds the open requests and their answers; [`ApprovalQueue`] is the
-//! in-process store every guard has by default. A store shared by several processes (a
-//! database table) implements the same trait.
+//! The [`ApprovalStore`] holds the open requests and their answers, hands each ticket's answer
+//! to exactly one worker ([`ApprovalStore::claim`]) and wakes a run waiting for it
+//! ([`ApprovalStore::wait`], behind [`Task::wait_for`](crate::Task::wait_for));
+//! [`ApprovalQueue`] is the in-process store every guard has by default. A store shared by
+//! several processes (a database table) implements the same trait.
 
 use std::collections::HashMap;
 use std::fmt;

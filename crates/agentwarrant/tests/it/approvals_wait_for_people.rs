@@ -709,10 +709,11 @@ fn a_waiting_run_is_woken_by_the_answer_and_gets_its_warrant() {
     let other = ToolCall::new("read_secret", json!({"path": "db/other"}));
     let ticket = pending(task.submit(other.clone()));
     queue.deny(ticket.id(), CAROL, Some("no")).unwrap();
-    refused(
+    let refusal = refused(
         task.wait_for(ticket.id(), other, Duration::from_secs(60)),
         ReasonCode::ApprovalDenied,
     );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
 }
 
 #[test]
