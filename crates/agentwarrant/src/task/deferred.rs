@@ -1,11 +1,13 @@
 //! Deferred approvals on the task's side: a call submitted with [`Task::submit`] that needs
 //! approval pauses with a [`Ticket`] instead of blocking; once a human answered (through the
 //! guard's [`ApprovalStore`](crate::ApprovalStore)), [`Task::resume`] takes the same call up
-//! again, checks the answer, re-checks everything that may have changed meanwhile, and issues
-//! the warrant.
+//! again, claims the ticket in the store (once, whoever else tries), checks the answer,
+//! re-checks everything that may have changed meanwhile, and issues the warrant.
+//! [`Task::wait_for`] waits for the answer first, woken by the store.
 //!
 //! [`Task::submit`]: crate::Task::submit
 //! [`Task::resume`]: crate::Task::resume
+//! [`Task::wait_for`]: crate::Task::wait_for
 
 use std::sync::Arc;
 use std::time::Duration;
