@@ -31,6 +31,11 @@ fi
 stage "rust tests" cargo test --workspace --exclude agentwarrant-python
 # `agentwarrant approvals` is built only with the CLI's `postgres` feature.
 stage "approvals CLI on PostgreSQL" cargo test -p agentwarrant-cli --features postgres --test cli approvals
+# The README's one-command session (scripts/fleet-demo.sh) on this server: three processes,
+# the CLI just built with `postgres` by the stage above, the example by `cargo test`.
+target_dir="${CARGO_TARGET_DIR:-target}"
+stage "fleet session across three processes" cargo run --quiet -p agentwarrant-postgres \
+  --example fleet_session -- "$AGENTWARRANT_TEST_POSTGRES_URL" "$target_dir/debug/agentwarrant"
 
 if [ -f bindings/python/ci.sh ]; then
   stage "python binding" bash bindings/python/ci.sh

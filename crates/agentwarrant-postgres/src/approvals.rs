@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agentwarrant::{
     ApprovalAnswer, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind, TaskId, Ticket,
@@ -11,7 +11,10 @@ use agentwarrant::{
 use postgres::{Client, Config, NoTls};
 
 use crate::error::BuildError;
-use crate::sql;
+use crate::{listen, sql};
+
+/// How often a waiter re-reads its ticket when no notification arrives, by default.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The advisory lock held while the table is created.
 const INSTALL_LOCK: i64 = 0x6177_5f61_7070_7273; // "aw_apprs"
@@ -23,10 +26,18 @@ const INSTALL_LOCK: i64 = 0x6177_5f61_7070_7273; // "aw_apprs"
 /// `LISTEN`s.
 ///
 /// The first answer stands: two people answering at once, one wins (the update is
-/// conditional on the ticket having no answer). The store only files answers; the engine
-/// checks every answer when the run resumes, so the table cannot approve a call on its own.
-/// PostgreSQL unreachable: the operation fails with `approval_store_unavailable`, and a call
-/// that needed to file its request is refused.
+/// conditional on the ticket having no answer). A ticket is claimed once: the run that takes
+/// it up closes it with a conditional update that returns its answer, so of two workers
+/// resuming it, in one process or two, one gets the answer and the other finds it closed. The
+/// store only files answers; the engine checks every answer when the run resumes, so the
+/// table cannot approve a call on its own. PostgreSQL unreachable: the operation fails with
+/// `approval_store_unavailable`, and a call that needed to file its request is refused.
+///
+/// [`ApprovalStore::wait`] (behind `Task::wait_for`) holds a connection of its own that
+/// `LISTEN`s on the channel: an answer (or a close) filed from any process wakes it at once,
+/// and it re-reads the ticket every poll interval (default 1 s) in case a notification is lost.
+/// If that connection is lost while waiting, the wait fails (`approval_store_unavailable`) and
+/// the waiting call is refused with `store_unavailable`: it never assumes an answer.
 ///
 /// ```no_run
 /// use agentwarrant::{ApprovalStore, Guard};
@@ -47,6 +58,7 @@ pub struct PostgresApprovals {
     config: Config,
     schema: String,
     channel: String,
+    poll_interval: Duration,
     client: Mutex<Option<Client>>,
 }
 
@@ -63,6 +75,7 @@ impl fmt::Debug for PostgresApprovals {
 pub struct PostgresApprovalsBuilder {
     connection: String,
     schema: String,
+    poll_interval: Duration,
 }
 
 impl fmt::Debug for PostgresApprovalsBuilder {
@@ -80,6 +93,7 @@ impl PostgresApprovals {
         PostgresApprovalsBuilder {
             connection: connection.into(),
             schema: "agentwarrant".to_owned(),
+            poll_interval: DEFAULT_POLL_INTERVAL,
         }
     }
 
@@ -115,6 +129,37 @@ impl PostgresApprovals {
             *slot = None;
         }
         result.map_err(|error| unavailable(format!("could not {what}: {}", describe(&error))))
+    }
+}
+
+impl PostgresApprovals {
+    /// Closes `ticket` if it is open, announcing it to waiters: `Some(answer)` when this call
+    /// closed it, `None` when it was already closed or is unknown.
+    // INVARIANT: conditional on `closed_at IS NULL` and returning the row, so exactly one of
+    // any number of concurrent closers gets `Some` (PostgreSQL re-checks the condition on the
+    // row's latest version after waiting for a concurrent update of it).
+    fn close_returning(
+        &self,
+        ticket: TicketId,
+        what: &str,
+    ) -> Result<Option<Option<String>>, ApprovalStoreError> {
+        let statement = format!(
+            "UPDATE {} SET closed_at = now() WHERE ticket = $1 AND closed_at IS NULL RETURNING answer",
+            self.table()
+        );
+        let id = ticket.to_string();
+        self.with_client(what, |client| {
+            let mut tx = client.transaction()?;
+            let row = tx.query_opt(statement.as_str(), &[&id])?;
+            let closed = row
+                .map(|row| row.try_get::<_, Option<String>>(0))
+                .transpose()?;
+            if closed.is_some() {
+                tx.execute("SELECT pg_catalog.pg_notify($1, $2)", &[&self.channel, &id])?;
+            }
+            tx.commit()?;
+            Ok(closed)
+        })
     }
 }
 
@@ -176,51 +221,76 @@ impl ApprovalStore for PostgresApprovals {
     }
 
     fn state(&self, ticket: TicketId) -> Result<TicketState, ApprovalStoreError> {
-        let statement = format!(
-            "SELECT task_id, answer, closed_at IS NOT NULL FROM {} WHERE ticket = $1",
-            self.table()
-        );
-        let id = ticket.to_string();
         let row = self.with_client("read a ticket", |client| {
-            client
-                .query_opt(statement.as_str(), &[&id])?
-                .map(|row| {
-                    Ok::<_, postgres::Error>((
-                        row.try_get::<_, String>(0)?,
-                        row.try_get::<_, Option<String>>(1)?,
-                        row.try_get::<_, bool>(2)?,
-                    ))
-                })
-                .transpose()
+            read_state(client, &self.table(), ticket)
         })?;
-        let Some((task_id, answer, closed)) = row else {
-            return Ok(TicketState::Unknown);
-        };
-        let task_id: TaskId = task_id
-            .parse()
-            .map_err(|error| unavailable(format!("ticket {ticket} is damaged: {error}")))?;
-        if closed {
-            return Ok(TicketState::Closed { task_id });
-        }
-        let answer = answer
-            .map(|text| serde_json::from_str::<ApprovalAnswer>(&text))
-            .transpose()
-            .map_err(|error| {
-                unavailable(format!("ticket {ticket}'s answer is damaged: {error}"))
-            })?;
-        Ok(TicketState::Open { task_id, answer })
+        parse_state(ticket, row)
     }
 
     fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError> {
-        let statement = format!(
-            "UPDATE {} SET closed_at = now() WHERE ticket = $1 AND closed_at IS NULL",
-            self.table()
-        );
-        let id = ticket.to_string();
-        self.with_client("close a ticket", |client| {
-            client.execute(statement.as_str(), &[&id])
-        })?;
+        self.close_returning(ticket, "close a ticket")?;
         Ok(())
+    }
+
+    fn claim(&self, ticket: TicketId) -> Result<Option<ApprovalAnswer>, ApprovalStoreError> {
+        match self.close_returning(ticket, "claim a ticket")? {
+            Some(answer) => answer
+                .map(|text| serde_json::from_str::<ApprovalAnswer>(&text))
+                .transpose()
+                .map_err(|error| {
+                    unavailable(format!("ticket {ticket}'s answer is damaged: {error}"))
+                }),
+            None => Err(match self.state(ticket)? {
+                TicketState::Unknown => error(
+                    ApprovalStoreErrorKind::UnknownTicket,
+                    format!("no open approval request has ticket {ticket}"),
+                ),
+                _ => error(
+                    ApprovalStoreErrorKind::Closed,
+                    format!("ticket {ticket} was already taken up or abandoned"),
+                ),
+            }),
+        }
+    }
+
+    fn wait(&self, ticket: TicketId, timeout: Duration) -> Result<TicketState, ApprovalStoreError> {
+        let deadline = Instant::now() + timeout;
+        let lost = |error: postgres::Error| {
+            unavailable(format!(
+                "the connection waiting for ticket {ticket} was lost: {}",
+                describe(&error)
+            ))
+        };
+        let mut config = self.config.clone();
+        config.application_name("agentwarrant-postgres approvals wait");
+        let mut client = config.connect(NoTls).map_err(|error| {
+            unavailable(format!(
+                "could not wait for ticket {ticket}: PostgreSQL is unreachable: {}",
+                describe(&error)
+            ))
+        })?;
+        install(&mut client, &self.schema).map_err(lost)?;
+        // Listening before the first read: an answer filed in between is seen by one or the
+        // other, never by neither.
+        listen::listen(&mut client, &self.channel).map_err(lost)?;
+        let (table, id) = (self.table(), ticket.to_string());
+        loop {
+            let state = parse_state(
+                ticket,
+                read_state(&mut client, &table, ticket).map_err(lost)?,
+            )?;
+            let now = Instant::now();
+            if !state.is_waiting() || now >= deadline {
+                return Ok(state);
+            }
+            // Until a notification about this ticket, or the next poll.
+            let poll = deadline.min(now + self.poll_interval);
+            while let Some(payload) = listen::next(&mut client, poll).map_err(lost)? {
+                if payload == id {
+                    break;
+                }
+            }
+        }
     }
 
     fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {
@@ -252,6 +322,13 @@ impl PostgresApprovalsBuilder {
         self
     }
 
+    /// How often a waiter re-reads its ticket when no notification arrives (default 1 s): the
+    /// longest a lost notification delays a waiting run.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
     /// Checks the configuration; does not connect.
     pub fn build(self) -> Result<PostgresApprovals, BuildError> {
         let mut config: Config = self.connection.parse().map_err(|error: postgres::Error| {
@@ -261,6 +338,14 @@ impl PostgresApprovalsBuilder {
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("agentwarrant-postgres approvals");
+        }
+        if self.poll_interval.is_zero() {
+            return Err(BuildError::InvalidStore {
+                problem: "the poll interval must be above zero".to_owned(),
+            });
         }
         let channel = format!("agentwarrant.approvals.{}", self.schema);
         if let Some(problem) = sql::identifier_problem(&self.schema)
@@ -274,6 +359,7 @@ impl PostgresApprovalsBuilder {
             config,
             schema: self.schema,
             channel,
+            poll_interval: self.poll_interval,
             client: Mutex::new(None),
         })
     }
@@ -300,6 +386,40 @@ fn install(client: &mut Client, schema: &str) -> Result<(), postgres::Error> {
     tx.commit()
 }
 
+/// The row of `ticket`: its task, its answer and whether it is closed.
+fn read_state(
+    client: &mut Client,
+    table: &str,
+    ticket: TicketId,
+) -> Result<Option<(String, Option<String>, bool)>, postgres::Error> {
+    let statement =
+        format!("SELECT task_id, answer, closed_at IS NOT NULL FROM {table} WHERE ticket = $1");
+    client
+        .query_opt(statement.as_str(), &[&ticket.to_string()])?
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .transpose()
+}
+
+fn parse_state(
+    ticket: TicketId,
+    row: Option<(String, Option<String>, bool)>,
+) -> Result<TicketState, ApprovalStoreError> {
+    let Some((task_id, answer, closed)) = row else {
+        return Ok(TicketState::Unknown);
+    };
+    let task_id: TaskId = task_id
+        .parse()
+        .map_err(|error| unavailable(format!("ticket {ticket} is damaged: {error}")))?;
+    if closed {
+        return Ok(TicketState::Closed { task_id });
+    }
+    let answer = answer
+        .map(|text| serde_json::from_str::<ApprovalAnswer>(&text))
+        .transpose()
+        .map_err(|error| unavailable(format!("ticket {ticket}'s answer is damaged: {error}")))?;
+    Ok(TicketState::Open { task_id, answer })
+}
+
 fn error(kind: ApprovalStoreErrorKind, message: String) -> ApprovalStoreError {
     ApprovalStoreError { message, kind }
 }
@@ -312,5 +432,26 @@ fn describe(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_could_not_work_is_refused_at_build() {
+        let url = "postgresql://u@127.0.0.1:1/db";
+        let error = PostgresApprovals::builder(url)
+            .poll_interval(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert_eq!(error.code(), "postgres_invalid_store");
+        let error = PostgresApprovals::builder(url)
+            .schema("x".repeat(41))
+            .build()
+            .unwrap_err();
+        assert_eq!(error.code(), "postgres_invalid_store");
+        assert!(PostgresApprovals::builder("not a url").build().is_err());
     }
 }

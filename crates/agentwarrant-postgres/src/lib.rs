@@ -45,11 +45,15 @@
 //! cannot be read, calls are refused (`store_unavailable`).
 //!
 //! [`PostgresApprovals`] is an [`ApprovalStore`](agentwarrant::ApprovalStore) on a table: a call
-//! paused in one process is answered from any other.
+//! paused in one process is answered from any other (`agentwarrant approvals`), a run waiting
+//! for the answer (`Task::wait_for`) is woken by `NOTIFY` and re-reads on a bounded poll, and a
+//! ticket is claimed by exactly one worker. See `docs/scaling.md` and `scripts/fleet-demo.sh`,
+//! one session across three processes.
 
 mod approvals;
 mod broker;
 mod error;
+mod listen;
 mod privilege;
 mod revocations;
 mod sql;

@@ -8,13 +8,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use agentwarrant::{RevocationError, RevocationStore};
-use fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::error::BuildError;
-use crate::sql;
+use crate::{listen, sql};
 
 /// How often each process re-reads the store when no notification arrives, by default.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -312,10 +311,7 @@ impl Shared {
 
     fn listen_once(&self, since: &mut Option<OffsetDateTime>) -> Result<(), postgres::Error> {
         let mut client = self.connect()?;
-        client.execute(
-            format!("LISTEN {}", sql::ident(&self.channel)).as_str(),
-            &[],
-        )?;
+        listen::listen(&mut client, &self.channel)?;
         // A fresh connection may have missed notifications: read everything once.
         *since = None;
         while !self.stop.load(Ordering::SeqCst) {
@@ -326,11 +322,9 @@ impl Shared {
                 if remaining.is_zero() || self.stop.load(Ordering::SeqCst) {
                     break;
                 }
-                let mut notifications = client.notifications();
-                let next = notifications.timeout_iter(remaining).next()?;
-                match next {
-                    Some(notification) => {
-                        if self.apply(notification.payload()) {
+                match listen::next(&mut client, deadline)? {
+                    Some(payload) => {
+                        if self.apply(&payload) {
                             // The connection is alive and delivers in order: current now.
                             self.mark_synced();
                         } else {

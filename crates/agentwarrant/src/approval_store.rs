@@ -2,13 +2,16 @@
 //! answered later from another thread, process or machine, and is taken up again with
 //! [`Task::resume`](crate::Task::resume).
 //!
-//! The [`ApprovalStore`] holds the open requests and their answers; [`ApprovalQueue`] is the
-//! in-process store every guard has by default. A store shared by several processes (a
-//! database table) implements the same trait.
+//! The [`ApprovalStore`] holds the open requests and their answers, hands each ticket's answer
+//! to exactly one worker ([`ApprovalStore::claim`]) and wakes a run waiting for it
+//! ([`ApprovalStore::wait`], behind [`Task::wait_for`](crate::Task::wait_for));
+//! [`ApprovalQueue`] is the in-process store every guard has by default. A store shared by
+//! several processes (a database table) implements the same trait.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::approval::{Approval, ApprovalAnswer, ApprovalRequest, Standing};
 use crate::ids::{TaskId, TicketId};
@@ -66,6 +69,16 @@ pub enum TicketState {
     },
 }
 
+impl TicketState {
+    /// Whether the ticket is open and nobody has answered it yet.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, TicketState::Open { answer: None, .. })
+    }
+}
+
+/// How often [`ApprovalStore::wait`]'s default re-reads the ticket.
+const DEFAULT_WAIT_POLL: Duration = Duration::from_millis(100);
+
 /// Why a store refused an operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -91,7 +104,8 @@ pub enum ApprovalStoreErrorKind {
 }
 
 impl ApprovalStoreError {
-    fn new(kind: ApprovalStoreErrorKind, message: impl Into<String>) -> Self {
+    /// An error of `kind` saying `message`, for stores of a user's own.
+    pub fn new(kind: ApprovalStoreErrorKind, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             kind,
@@ -130,6 +144,32 @@ pub trait ApprovalStore: Send + Sync {
 
     /// Closes `ticket`: the run took it up, or it was abandoned. Closing twice is harmless.
     fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError>;
+
+    /// Takes `ticket` up: closes it and returns the answer it held (`None` when nobody
+    /// answered), in one atomic step. Of any number of callers, in any number of processes,
+    /// exactly one gets `Ok`; every other is refused with [`ApprovalStoreErrorKind::Closed`]
+    /// (or [`ApprovalStoreErrorKind::UnknownTicket`]). The engine claims a ticket before it
+    /// uses its answer, so an answer is used once however many workers resume the ticket.
+    // INVARIANT: atomic in the store itself (a lock, a conditional update): a `state` followed
+    // by a `close` would let two workers both read the answer before either closed it.
+    fn claim(&self, ticket: TicketId) -> Result<Option<ApprovalAnswer>, ApprovalStoreError>;
+
+    /// Waits until `ticket` is answered or closed, at most `timeout`, and returns where it
+    /// stands then (still [`TicketState::Open`] without an answer when the time ran out).
+    /// Fails with [`ApprovalStoreErrorKind::Unavailable`] when the store cannot be read while
+    /// waiting. The default re-reads [`ApprovalStore::state`] every 100 ms; stores that can be
+    /// woken (a condition variable, `LISTEN/NOTIFY`) override it.
+    fn wait(&self, ticket: TicketId, timeout: Duration) -> Result<TicketState, ApprovalStoreError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let state = self.state(ticket)?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !state.is_waiting() || remaining.is_zero() {
+                return Ok(state);
+            }
+            std::thread::sleep(remaining.min(DEFAULT_WAIT_POLL));
+        }
+    }
 
     /// The tickets still waiting for an answer, oldest first.
     fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError>;
@@ -241,7 +281,14 @@ fn closed(ticket: TicketId) -> ApprovalStoreError {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ApprovalQueue {
-    entries: Arc<Mutex<HashMap<TicketId, Entry>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    entries: Mutex<HashMap<TicketId, Entry>>,
+    /// Notified whenever a ticket is answered or closed, for [`ApprovalStore::wait`].
+    changed: Condvar,
 }
 
 #[derive(Debug)]
@@ -262,12 +309,27 @@ impl ApprovalQueue {
     fn entries(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<TicketId, Entry>>, ApprovalStoreError> {
-        self.entries.lock().map_err(|_| {
-            ApprovalStoreError::new(
-                ApprovalStoreErrorKind::Unavailable,
-                "the approval queue is poisoned",
-            )
-        })
+        self.shared.entries.lock().map_err(|_| poisoned())
+    }
+}
+
+fn poisoned() -> ApprovalStoreError {
+    ApprovalStoreError::new(
+        ApprovalStoreErrorKind::Unavailable,
+        "the approval queue is poisoned",
+    )
+}
+
+fn state_of(entries: &HashMap<TicketId, Entry>, ticket: TicketId) -> TicketState {
+    match entries.get(&ticket) {
+        None => TicketState::Unknown,
+        Some(e) if e.closed => TicketState::Closed {
+            task_id: e.ticket.request.task_id,
+        },
+        Some(e) => TicketState::Open {
+            task_id: e.ticket.request.task_id,
+            answer: e.answer.clone(),
+        },
     }
 }
 
@@ -304,28 +366,52 @@ impl ApprovalStore for ApprovalQueue {
             ));
         }
         entry.answer = Some(answer);
+        drop(entries);
+        self.shared.changed.notify_all();
         Ok(())
     }
 
     fn state(&self, ticket: TicketId) -> Result<TicketState, ApprovalStoreError> {
-        let entries = self.entries()?;
-        Ok(match entries.get(&ticket) {
-            None => TicketState::Unknown,
-            Some(e) if e.closed => TicketState::Closed {
-                task_id: e.ticket.request.task_id,
-            },
-            Some(e) => TicketState::Open {
-                task_id: e.ticket.request.task_id,
-                answer: e.answer.clone(),
-            },
-        })
+        Ok(state_of(&*self.entries()?, ticket))
     }
 
     fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError> {
         if let Some(entry) = self.entries()?.get_mut(&ticket) {
             entry.closed = true;
         }
+        self.shared.changed.notify_all();
         Ok(())
+    }
+
+    fn claim(&self, ticket: TicketId) -> Result<Option<ApprovalAnswer>, ApprovalStoreError> {
+        let mut entries = self.entries()?;
+        let entry = entries.get_mut(&ticket).ok_or_else(|| unknown(ticket))?;
+        if entry.closed {
+            return Err(closed(ticket));
+        }
+        entry.closed = true;
+        let answer = entry.answer.clone();
+        drop(entries);
+        self.shared.changed.notify_all();
+        Ok(answer)
+    }
+
+    fn wait(&self, ticket: TicketId, timeout: Duration) -> Result<TicketState, ApprovalStoreError> {
+        let deadline = Instant::now() + timeout;
+        let mut entries = self.entries()?;
+        loop {
+            let state = state_of(&entries, ticket);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !state.is_waiting() || remaining.is_zero() {
+                return Ok(state);
+            }
+            entries = self
+                .shared
+                .changed
+                .wait_timeout(entries, remaining)
+                .map_err(|_| poisoned())?
+                .0;
+        }
     }
 
     fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {

@@ -102,7 +102,7 @@ reason_codes! {
     ApprovalDenied = "approval_denied": "the approver refused the call",
     ApprovalInvalid = "approval_invalid": "the approval failed the engine's checks",
     LedgerError = "ledger_error": "the ledger could not record the call",
-    StoreUnavailable = "store_unavailable": "the shared store of kill switches and revocations could not answer",
+    StoreUnavailable = "store_unavailable": "a shared store (kill switches and revocations, or approvals) could not answer",
     TaskSuspended = "task_suspended": "the task was suspended after repeated refusals; a human must reinstate it",
     Escalation = "escalation": "an escalation (a separate, time-boxed grant under an escalation identity) needs a four-eyes approval",
 }

@@ -31,3 +31,7 @@ mod kill_switch_reaches_every_process;
 
 // Deferred approvals in a table: answered from another process, the first answer standing.
 mod approvals_are_answered_from_anywhere;
+
+// Waiting for an approval: woken by NOTIFY, caught by the poll when a notification is lost,
+// refused when the waiter's connection is killed; a ticket taken up by exactly one worker.
+mod approval_waiters_are_woken_and_claim_once;

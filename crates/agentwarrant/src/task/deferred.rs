@@ -1,13 +1,16 @@
 //! Deferred approvals on the task's side: a call submitted with [`Task::submit`] that needs
 //! approval pauses with a [`Ticket`] instead of blocking; once a human answered (through the
 //! guard's [`ApprovalStore`](crate::ApprovalStore)), [`Task::resume`] takes the same call up
-//! again, checks the answer, re-checks everything that may have changed meanwhile, and issues
-//! the warrant.
+//! again, claims the ticket in the store (once, whoever else tries), checks the answer,
+//! re-checks everything that may have changed meanwhile, and issues the warrant.
+//! [`Task::wait_for`] waits for the answer first, woken by the store.
 //!
 //! [`Task::submit`]: crate::Task::submit
 //! [`Task::resume`]: crate::Task::resume
+//! [`Task::wait_for`]: crate::Task::wait_for
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -16,7 +19,7 @@ use super::record::{status, CallFields};
 use super::warrant::{Refusal, RefusalKind, Warrant};
 use super::TaskInner;
 use crate::approval::{ApprovalAnswer, ApproverError, AsyncApprover};
-use crate::approval_store::{Ticket, TicketState};
+use crate::approval_store::{ApprovalStoreError, ApprovalStoreErrorKind, Ticket, TicketState};
 use crate::ids::{CallId, TicketId};
 use crate::ledger::RecordKind;
 use crate::reason::{Reason, ReasonCode};
@@ -132,26 +135,55 @@ impl TaskInner {
             );
         }
         let expired = now >= paused.request.expires_at;
+        // INVARIANT: the ticket is claimed in the store (closed, atomically, returning its
+        // answer) before its answer is used: of two workers resuming it, in this process or in
+        // two, one gets past this point and the other is refused as a used ticket.
         let answer = match given {
-            Some(answer) => answer,
-            None => match self.runtime.approvals.state(ticket) {
-                Ok(TicketState::Open {
-                    answer: Some(answer),
-                    ..
-                }) => Ok(answer),
-                Ok(TicketState::Open { answer: None, .. }) if !expired => {
-                    return Ok(Authorization::Pending(paused.ticket(ticket)));
+            Some(answer) => match self.runtime.approvals.claim(ticket) {
+                Err(error) if error.kind == ApprovalStoreErrorKind::Closed => {
+                    let paused = paused_calls.remove(index).1;
+                    drop(paused_calls);
+                    return Err(self.refuse_taken(ticket, *paused));
                 }
-                Ok(TicketState::Open { answer: None, .. }) => Err(ApproverError::timeout(
-                    "no answer before the request expired",
-                )),
-                Ok(_) => Err(ApproverError::new(
-                    "the approval store no longer holds the request",
-                )),
-                Err(error) => Err(ApproverError::new(format!(
-                    "the approval store failed: {error}"
-                ))),
+                Err(error) => {
+                    // The answer came from the caller, not the store, and the ticket left this
+                    // task's paused calls: it cannot be used again either way.
+                    tracing::warn!(target: "agentwarrant::approval", %error, %ticket, "could not close a ticket");
+                    answer
+                }
+                Ok(_) => answer,
             },
+            None => {
+                let unavailable = match self.runtime.approvals.state(ticket) {
+                    Ok(TicketState::Open { answer: None, .. }) if !expired => {
+                        return Ok(Authorization::Pending(paused.ticket(ticket)));
+                    }
+                    Ok(_) => None,
+                    Err(error) => Some(error),
+                };
+                let claimed = match unavailable {
+                    Some(error) => Err(error),
+                    None => self.runtime.approvals.claim(ticket),
+                };
+                match claimed {
+                    Ok(Some(answer)) => Ok(answer),
+                    Ok(None) => Err(ApproverError::timeout(
+                        "no answer before the request expired",
+                    )),
+                    Err(error) if error.kind == ApprovalStoreErrorKind::UnknownTicket => Err(
+                        ApproverError::new("the approval store no longer holds the request"),
+                    ),
+                    Err(error) => {
+                        let paused = paused_calls.remove(index).1;
+                        drop(paused_calls);
+                        return Err(if error.kind == ApprovalStoreErrorKind::Closed {
+                            self.refuse_taken(ticket, *paused)
+                        } else {
+                            self.refuse_unreadable(ticket, *paused, &error)
+                        });
+                    }
+                }
+            }
         };
         let answer = match answer {
             Ok(_) if expired => Err(ApproverError::timeout(
@@ -161,10 +193,6 @@ impl TaskInner {
         };
         let paused = paused_calls.remove(index).1;
         drop(paused_calls);
-        if let Err(error) = self.runtime.approvals.close(ticket) {
-            // The ticket left this task's paused calls: it cannot be used again either way.
-            tracing::warn!(target: "agentwarrant::approval", %error, %ticket, "could not close a ticket");
-        }
         let Paused {
             id,
             call,
@@ -190,6 +218,36 @@ impl TaskInner {
             Ok(warrant) => Ok(Authorization::Granted(warrant)),
             Err(stop) => Err(self.finish(call.id, &call.call, stop)),
         }
+    }
+
+    /// See [`Task::wait_for`](crate::Task::wait_for).
+    pub(super) fn wait_for(
+        self: &Arc<Self>,
+        ticket: TicketId,
+        call: ToolCall,
+        timeout: Duration,
+    ) -> Result<Authorization, Refusal> {
+        let expires_at = self
+            .paused_calls()
+            .iter()
+            .find(|(id, paused)| *id == ticket && paused.call == call)
+            .map(|(_, paused)| paused.request.expires_at);
+        // A ticket this task does not hold (or a changed call) is refused by `resume` at once.
+        if let Some(expires_at) = expires_at {
+            let left =
+                Duration::try_from(expires_at - self.runtime.clock.now()).unwrap_or(Duration::ZERO);
+            if let Err(error) = self.runtime.approvals.wait(ticket, timeout.min(left)) {
+                if error.kind == ApprovalStoreErrorKind::Unavailable {
+                    let mut paused_calls = self.paused_calls();
+                    if let Some(index) = paused_calls.iter().position(|(id, _)| *id == ticket) {
+                        let paused = paused_calls.remove(index).1;
+                        drop(paused_calls);
+                        return Err(self.refuse_unreadable(ticket, *paused, &error));
+                    }
+                }
+            }
+        }
+        self.resume(ticket, call, None)
     }
 
     /// See [`Task::authorize_async`](crate::Task::authorize_async).
@@ -260,6 +318,34 @@ impl TaskInner {
 
     fn paused_calls(&self) -> std::sync::MutexGuard<'_, Vec<(TicketId, Box<Paused>)>> {
         self.paused.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses a paused call whose ticket another worker took up first (`approval_invalid`).
+    fn refuse_taken(&self, ticket: TicketId, paused: Paused) -> Refusal {
+        let reason = Reason::with_detail(
+            ReasonCode::ApprovalInvalid,
+            format!("ticket {ticket} was already used: another worker took it up first"),
+        );
+        self.refuse_paused(paused, RefusalKind::ApprovalDenied, reason)
+    }
+
+    /// Refuses a paused call whose ticket the approval store could not read, while waiting or
+    /// resuming (`store_unavailable`): fail closed, the answer is not guessed. The ticket is
+    /// closed if the store allows it.
+    fn refuse_unreadable(
+        &self,
+        ticket: TicketId,
+        paused: Paused,
+        error: &ApprovalStoreError,
+    ) -> Refusal {
+        if let Err(error) = self.runtime.approvals.close(ticket) {
+            tracing::warn!(target: "agentwarrant::approval", %error, %ticket, "could not close a ticket");
+        }
+        let reason = Reason::with_detail(
+            ReasonCode::StoreUnavailable,
+            format!("the approval store could not be read for ticket {ticket}: {error}"),
+        );
+        self.refuse_paused(paused, RefusalKind::ApprovalDenied, reason)
     }
 
     /// Refuses a paused call that cannot wait (its request could not be filed).

@@ -461,11 +461,59 @@ impl Task {
     /// checked again, and the call gets its warrant, or is still [`Authorization::Pending`]
     /// when no one has answered yet.
     ///
-    /// Refused with `approval_invalid`: a ticket of another task, one already used, unknown,
-    /// or a `call` that differs from the one the human was asked about (the ticket then stays
-    /// valid for the real call); with `approval_timeout`: a request that expired first.
+    /// Refused with `approval_invalid`: a ticket of another task, one already used (by this
+    /// worker or another: the ticket is claimed in the store, once), unknown, or a `call` that
+    /// differs from the one the human was asked about (the ticket then stays valid for the
+    /// real call); with `approval_timeout`: a request that expired first; with
+    /// `store_unavailable`: an approval store that cannot be read.
     pub fn resume(&self, ticket: TicketId, call: ToolCall) -> Result<Authorization, Refusal> {
         self.inner.resume(ticket, call, None)
+    }
+
+    /// Waits for the answer to a call paused by [`Task::submit`], at most `timeout` (and never
+    /// past the request's expiry), then takes it up as [`Task::resume`] does: the warrant, a
+    /// refusal, or still [`Authorization::Pending`] when nobody answered in time. The wait
+    /// blocks the thread and is woken by the guard's [`ApprovalStore`](crate::ApprovalStore)
+    /// when the answer is filed, from any process (see [`ApprovalStore::wait`](crate::ApprovalStore::wait)).
+    ///
+    /// Of two workers waiting for (or resuming) the same ticket, one gets the warrant and the
+    /// other is refused with `approval_invalid` ("already used"). If the store cannot be read
+    /// while waiting (its connection lost), the call is refused with `store_unavailable` and
+    /// recorded: fail closed, no answer is assumed; submit the call again once the store is
+    /// back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agentwarrant::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let queue = ApprovalQueue::new();
+    /// let guard = Guard::builder()
+    ///     .tool(ToolSpec::builder("deploy", Impact::High).build()?)
+    ///     .approval_store(queue.clone())
+    ///     .build()?;
+    /// let me = Identity::builder("agent://acme/ops", Role::Executor, "alice@acme.com").build()?;
+    /// let task = guard.begin(me, Intent::builder("ship the fix").build()?)?;
+    /// let deploy = ToolCall::new("deploy", serde_json::json!({"service": "api"}));
+    /// let Authorization::Pending(ticket) = task.submit(deploy.clone())? else { unreachable!() };
+    ///
+    /// // A human answers from elsewhere while the run waits.
+    /// let id = ticket.id();
+    /// let desk = queue.clone();
+    /// std::thread::spawn(move || desk.approve(id, &["bob@acme.com"]));
+    ///
+    /// match task.wait_for(ticket.id(), deploy, Duration::from_secs(60))? {
+    ///     Authorization::Granted(warrant) => warrant.complete(Outcome::ok())?,
+    ///     Authorization::Pending(ticket) => println!("still waiting: {}", ticket.id()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for(
+        &self,
+        ticket: TicketId,
+        call: ToolCall,
+        timeout: std::time::Duration,
+    ) -> Result<Authorization, Refusal> {
+        self.inner.wait_for(ticket, call, timeout)
     }
 
     /// Takes up a call paused by [`Task::submit`] with an answer the caller obtained itself

@@ -2,7 +2,9 @@
 //! from anywhere, and the run resumes with the same call; every way of misusing a ticket is
 //! refused and recorded.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
 
 use agentwarrant::{
     ApprovalAnswer, ApprovalQueue, ApprovalStore, ApprovalStoreError, ApprovalStoreErrorKind,
@@ -380,6 +382,9 @@ impl ApprovalStore for Broken {
     fn close(&self, _: TicketId) -> Result<(), ApprovalStoreError> {
         Ok(())
     }
+    fn claim(&self, _: TicketId) -> Result<Option<ApprovalAnswer>, ApprovalStoreError> {
+        unreachable!()
+    }
     fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {
         Ok(Vec::new())
     }
@@ -597,4 +602,220 @@ async fn without_an_approver_an_async_call_needing_approval_is_denied_as_by_auth
         .unwrap_err();
     assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
     assert!(refusal.has(&ReasonCode::ApprovalUnavailable), "{refusal:?}");
+}
+
+#[test]
+fn of_two_workers_resuming_the_same_ticket_one_gets_the_warrant_and_the_other_is_refused() {
+    let Setup {
+        guard,
+        queue,
+        ledger,
+        ..
+    } = setup();
+    let task = begin(&guard);
+    for round in 0..20 {
+        let call = ToolCall::new("read_secret", json!({ "path": format!("db/{round}") }));
+        let ticket = pending(task.submit(call.clone()));
+        queue.approve(ticket.id(), &[BOB]).unwrap();
+        let start = Barrier::new(2);
+        let results: Vec<Result<Authorization, Refusal>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        task.resume(ticket.id(), call.clone())
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let mut warrants = 0;
+        for result in results {
+            match result {
+                Ok(Authorization::Granted(warrant)) => {
+                    warrants += 1;
+                    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+                }
+                refusal => {
+                    let refusal = refused(refusal, ReasonCode::ApprovalInvalid);
+                    assert!(
+                        detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("already used")
+                    );
+                    // The refused attempt is on the record.
+                    let records = records_of(&ledger, refusal.call_id);
+                    assert_eq!(status(records.last().unwrap()), "approval_denied");
+                }
+            }
+        }
+        assert_eq!(warrants, 1, "round {round}");
+    }
+}
+
+#[test]
+fn a_ticket_is_claimed_once_however_many_ask_at_once() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    let start = Barrier::new(8);
+    let claims: Vec<_> = std::thread::scope(|s| {
+        let claimers: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    queue.claim(ticket.id())
+                })
+            })
+            .collect();
+        claimers.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let won: Vec<_> = claims.iter().filter_map(|c| c.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "{claims:?}");
+    assert!(matches!(won[0], Some(ApprovalAnswer::Approved(_))));
+    for lost in claims.iter().filter_map(|c| c.as_ref().err()) {
+        assert_eq!(lost.kind, ApprovalStoreErrorKind::Closed);
+    }
+    assert_eq!(
+        queue.claim(TicketId::new()).unwrap_err().kind,
+        ApprovalStoreErrorKind::UnknownTicket
+    );
+    // The task's own resume finds its ticket taken, and says so.
+    let refusal = refused(
+        task.resume(ticket.id(), secret()),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert!(detail_of(&refusal, ReasonCode::ApprovalInvalid).contains("another worker"));
+    assert!(task.pending().is_empty());
+}
+
+#[test]
+fn a_waiting_run_is_woken_by_the_answer_and_gets_its_warrant() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    let (desk, id) = (queue.clone(), ticket.id());
+    let answering = std::thread::spawn(move || {
+        // Answered once the run is waiting (or before: the wait reads the ticket first).
+        while desk.waiting().unwrap().is_empty() {
+            std::thread::yield_now();
+        }
+        desk.approve(id, &[BOB]).unwrap();
+    });
+    let warrant = granted(task.wait_for(ticket.id(), secret(), Duration::from_secs(60)));
+    answering.join().unwrap();
+    assert_eq!(warrant.approvers(), [BOB]);
+    warrant.complete(agentwarrant::Outcome::ok()).unwrap();
+    // A refusal wakes it the same way.
+    let other = ToolCall::new("read_secret", json!({"path": "db/other"}));
+    let ticket = pending(task.submit(other.clone()));
+    queue.deny(ticket.id(), CAROL, Some("no")).unwrap();
+    let refusal = refused(
+        task.wait_for(ticket.id(), other, Duration::from_secs(60)),
+        ReasonCode::ApprovalDenied,
+    );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+}
+
+#[test]
+fn a_wait_that_runs_out_leaves_the_call_pending() {
+    let Setup { guard, queue, .. } = setup();
+    let task = begin(&guard);
+    let ticket = pending(task.submit(secret()));
+    let still = pending(task.wait_for(ticket.id(), secret(), Duration::from_millis(20)));
+    assert_eq!(still.id(), ticket.id());
+    assert_eq!(queue.waiting().unwrap().len(), 1);
+    queue.approve(ticket.id(), &[BOB]).unwrap();
+    granted(task.resume(ticket.id(), secret()))
+        .complete(agentwarrant::Outcome::ok())
+        .unwrap();
+    // A ticket the task does not hold is refused at once, without waiting.
+    let unknown = refused(
+        task.wait_for(TicketId::new(), secret(), Duration::from_secs(3600)),
+        ReasonCode::ApprovalInvalid,
+    );
+    assert_eq!(unknown.kind, RefusalKind::ApprovalDenied);
+}
+
+/// The in-process queue behind a switch: while `down`, every read fails as a database whose
+/// connection was lost would.
+#[derive(Clone, Default)]
+struct Flaky {
+    queue: ApprovalQueue,
+    down: Arc<AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), ApprovalStoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ApprovalStoreError::new(
+                ApprovalStoreErrorKind::Unavailable,
+                "connection lost",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ApprovalStore for Flaky {
+    fn open(&self, ticket: &Ticket) -> Result<(), ApprovalStoreError> {
+        self.queue.open(ticket)
+    }
+    fn answer(&self, ticket: TicketId, answer: ApprovalAnswer) -> Result<(), ApprovalStoreError> {
+        self.queue.answer(ticket, answer)
+    }
+    fn state(&self, ticket: TicketId) -> Result<TicketState, ApprovalStoreError> {
+        self.check()?;
+        self.queue.state(ticket)
+    }
+    fn close(&self, ticket: TicketId) -> Result<(), ApprovalStoreError> {
+        self.check()?;
+        self.queue.close(ticket)
+    }
+    fn claim(&self, ticket: TicketId) -> Result<Option<ApprovalAnswer>, ApprovalStoreError> {
+        self.check()?;
+        self.queue.claim(ticket)
+    }
+    fn waiting(&self) -> Result<Vec<Ticket>, ApprovalStoreError> {
+        self.queue.waiting()
+    }
+}
+
+#[test]
+fn a_store_lost_while_waiting_or_resuming_refuses_the_call_as_unavailable() {
+    let flaky = Flaky::default();
+    let ledger = Arc::new(MemoryLedger::new());
+    let guard = builder()
+        .approval_store(flaky.clone())
+        .ledger(ledger.clone())
+        .limits(patient())
+        .build()
+        .unwrap();
+    let task = begin(&guard);
+    // Lost during the wait (the default wait re-reads the store, and that read fails).
+    let ticket = pending(task.submit(secret()));
+    flaky.queue.approve(ticket.id(), &[BOB]).unwrap();
+    flaky.down.store(true, Ordering::SeqCst);
+    let refusal = refused(
+        task.wait_for(ticket.id(), secret(), Duration::from_secs(60)),
+        ReasonCode::StoreUnavailable,
+    );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+    assert!(detail_of(&refusal, ReasonCode::StoreUnavailable).contains("connection lost"));
+    assert_eq!(
+        status(records_of(&ledger, refusal.call_id).last().unwrap()),
+        "approval_denied"
+    );
+    assert!(task.pending().is_empty());
+    // Lost when resuming: the answer cannot be claimed, so it is not used.
+    flaky.down.store(false, Ordering::SeqCst);
+    let other = ToolCall::new("read_secret", json!({"path": "db/other"}));
+    let ticket = pending(task.submit(other.clone()));
+    flaky.queue.approve(ticket.id(), &[BOB]).unwrap();
+    flaky.down.store(true, Ordering::SeqCst);
+    let refusal = refused(
+        task.resume(ticket.id(), other),
+        ReasonCode::StoreUnavailable,
+    );
+    assert_eq!(refusal.kind, RefusalKind::ApprovalDenied);
+    assert!(task.pending().is_empty());
 }
