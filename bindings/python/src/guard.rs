@@ -446,6 +446,29 @@ fn ledger(
     }
 }
 
+/// The ticket and the call a paused call is taken up with: a `Ticket` with its own call (or
+/// the call presented again through `tool`/`args`), or a ticket id with `tool` and `args`.
+fn paused_call(
+    py: Python<'_>,
+    ticket: &Bound<'_, PyAny>,
+    tool: Option<String>,
+    args: Option<&Bound<'_, PyAny>>,
+    parent: Option<PyRef<'_, Warrant>>,
+) -> PyResult<(agentwarrant::TicketId, agentwarrant::ToolCall)> {
+    let presented = |tool: String| match args {
+        Some(args) => tool_call(tool, args, parent),
+        None => tool_call(tool, &PyDict::new(py), parent),
+    };
+    match (ticket.downcast::<Ticket>(), tool) {
+        (Ok(ticket), None) => Ok((ticket.get().0.id(), ticket.get().0.call().clone())),
+        (Ok(ticket), Some(tool)) => Ok((ticket.get().0.id(), presented(tool)?)),
+        (Err(_), Some(tool)) => Ok((ticket_id(&ticket.extract::<String>()?), presented(tool)?)),
+        (Err(_), None) => Err(PyTypeError::new_err(
+            "a ticket id needs the call it resumes: pass `tool` and `args`",
+        )),
+    }
+}
+
 #[pymethods]
 impl GuardCore {
     #[new]
@@ -886,22 +909,30 @@ impl TaskCore {
         args: Option<&Bound<'_, PyAny>>,
         parent: Option<PyRef<'_, Warrant>>,
     ) -> PyResult<Py<PyAny>> {
-        let presented = |tool: String| match args {
-            Some(args) => tool_call(tool, args, parent),
-            None => tool_call(tool, &PyDict::new(py), parent),
-        };
-        let (id, call) = match (ticket.downcast::<Ticket>(), tool) {
-            (Ok(ticket), None) => (ticket.get().0.id(), ticket.get().0.call().clone()),
-            (Ok(ticket), Some(tool)) => (ticket.get().0.id(), presented(tool)?),
-            (Err(_), Some(tool)) => (ticket_id(&ticket.extract::<String>()?), presented(tool)?),
-            (Err(_), None) => {
-                return Err(PyTypeError::new_err(
-                    "resume(ticket_id, tool, args): a ticket id needs the call it resumes",
-                ))
-            }
-        };
+        let (id, call) = paused_call(py, ticket, tool, args, parent)?;
         let task = &self.task;
         match py.detach(|| task.resume(id, call)) {
+            Ok(outcome) => authorization(py, outcome),
+            Err(refused) => Err(refusal(py, refused)),
+        }
+    }
+
+    /// `resume`, after waiting up to `timeout_s` seconds (never past the request's expiry)
+    /// for someone to answer; the GIL is released while it waits.
+    #[pyo3(signature = (ticket, timeout_s, tool = None, args = None, parent = None))]
+    fn wait_for(
+        &self,
+        py: Python<'_>,
+        ticket: &Bound<'_, PyAny>,
+        timeout_s: f64,
+        tool: Option<String>,
+        args: Option<&Bound<'_, PyAny>>,
+        parent: Option<PyRef<'_, Warrant>>,
+    ) -> PyResult<Py<PyAny>> {
+        let timeout = duration(py, timeout_s, "timeout_s")?;
+        let (id, call) = paused_call(py, ticket, tool, args, parent)?;
+        let task = &self.task;
+        match py.detach(|| task.wait_for(id, call, timeout)) {
             Ok(outcome) => authorization(py, outcome),
             Err(refused) => Err(refusal(py, refused)),
         }

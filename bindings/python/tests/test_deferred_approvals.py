@@ -46,6 +46,34 @@ def test_a_paused_call_is_answered_from_another_thread_and_resumed(guard, resear
     guard.ledger.verify()
 
 
+def test_a_waiting_run_resumes_when_the_answer_comes_in(guard, researcher, goal):
+    with guard.task(researcher, goal) as task:
+        ticket = task.submit("send_email", MAIL)
+        assert isinstance(ticket, aw.Ticket)
+        # Nobody answers: the wait runs out and the ticket still waits.
+        assert task.wait_for(ticket, 0.05).id == ticket.id
+
+        answering = threading.Timer(0.2, guard.approvals.approve, args=(ticket, BOB))
+        answering.start()
+        warrant = task.wait_for(ticket, 30)
+        answering.join()
+        assert isinstance(warrant, aw.Warrant) and warrant.approvers == [BOB]
+        warrant.complete()
+        # Used once: a second wait on the same ticket is refused.
+        with pytest.raises(aw.Refused):
+            task.wait_for(ticket, 0.05)
+    assert decided(guard.ledger)[0] == ("send_email", "approved")
+
+
+def test_a_wait_needs_a_timeout_it_can_keep(guard, researcher, goal):
+    with guard.task(researcher, goal) as task:
+        ticket = task.submit("send_email", MAIL)
+        with pytest.raises(aw.ConfigError):
+            task.wait_for(ticket, -1)
+        with pytest.raises(TypeError):
+            task.wait_for(ticket.id, 1)
+
+
 def test_the_human_reads_the_args_the_ledger_keeps_redacted(guard, researcher, goal):
     with guard.task(researcher, goal) as task:
         ticket = task.submit("send_email", MAIL)

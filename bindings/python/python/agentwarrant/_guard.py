@@ -601,6 +601,21 @@ class Task:
         ``args``): a call that differs from the one asked about is refused."""
         return self._core.resume(ticket, tool, args, self._parent())
 
+    def wait_for(
+        self,
+        ticket: Union[Ticket, str],
+        timeout: float,
+        tool: Optional[str] = None,
+        args: Optional[Mapping[str, Any]] = None,
+    ) -> Union[Warrant, Ticket]:
+        """:meth:`resume`, after waiting up to ``timeout`` seconds (never past the request's
+        expiry) for someone to answer, from this process or, with a shared approval store,
+        another. Returns the :class:`Warrant` once a valid answer is in, the same
+        :class:`Ticket` if nobody answered in time; raises :class:`Refused` otherwise (a store
+        that cannot be read refuses with ``store_unavailable``). Blocks the calling thread
+        (other Python threads run meanwhile)."""
+        return self._core.wait_for(ticket, timeout, tool, args, self._parent())
+
     @property
     def pending(self) -> List[Ticket]:
         """This task's calls waiting for an answer, oldest first."""
