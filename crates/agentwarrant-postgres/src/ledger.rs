@@ -13,6 +13,7 @@ use agentwarrant::ledger::{
 };
 use agentwarrant::LedgerError;
 use fallible_iterator::FallibleIterator;
+use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 
 use crate::error::BuildError;
@@ -20,6 +21,8 @@ use crate::sql;
 
 /// The longest writer id taken, in bytes.
 const MAX_WRITER_BYTES: usize = 256;
+/// How long opening waits for a writer another connection holds.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
 /// Rows fetched per round trip while verifying.
 const VERIFY_BATCH: i32 = 1024;
 
@@ -60,8 +63,10 @@ pub enum Commit {
 ///
 /// **One chain per writer.** Each process (each guard) writes under a writer id of its own;
 /// the writers of a fleet share the table and never interleave. While a ledger is open, its
-/// connection holds a PostgreSQL advisory lock on its writer id: opening a second ledger on
-/// the same id, in this or another process, is refused until the first is dropped. A record
+/// connection holds a PostgreSQL advisory lock on its writer id (a session lock: use a
+/// direct connection, or a pooler in session mode): opening a second ledger on the same id,
+/// in this or another process, waits two seconds for it and is then refused, until the first
+/// is dropped. A record
 /// is stored only if it continues the table's chain of its writer (its `seq` is free and the
 /// row before it holds its `prev` hash), so even a writer whose lock was lost with its
 /// connection cannot fork the chain: its record is refused instead.
@@ -280,15 +285,26 @@ impl PostgresLedger {
                 &[&mode],
             )
             .map_err(Attach::Db)?;
-        let locked: bool = client
-            .query_one(
-                "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))",
+        // Waits a little for the lock, so a connection of this writer that just went away
+        // (its server session still ending) does not refuse the writer's own reconnection.
+        let locked = (|| {
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "SELECT pg_catalog.set_config('lock_timeout', $1, true)",
+                &[&format!("{}ms", LOCK_WAIT.as_millis())],
+            )?;
+            tx.execute(
+                "SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))",
                 &[&lock_name(&self.schema, &self.writer)],
-            )
-            .and_then(|row| row.try_get(0))
-            .map_err(Attach::Db)?;
-        if !locked {
-            return Err(Attach::Held);
+            )?;
+            tx.commit()
+        })();
+        match locked {
+            Ok(()) => {}
+            Err(error) if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                return Err(Attach::Held)
+            }
+            Err(error) => return Err(Attach::Db(error)),
         }
         Ok(client)
     }
@@ -342,7 +358,11 @@ impl PostgresLedger {
     }
 
     /// The hash stored at `seq` of the writer's chain, if any.
-    fn stored_hash(&self, client: &mut Client, seq: i64) -> Result<Option<String>, postgres::Error> {
+    fn stored_hash(
+        &self,
+        client: &mut Client,
+        seq: i64,
+    ) -> Result<Option<String>, postgres::Error> {
         client
             .query_opt(
                 format!(
@@ -445,15 +465,13 @@ impl Sink for PostgresLedger {
                     Ok(None) => match self.insert(client, &row) {
                         Ok(true) => Ok(()),
                         Ok(false) => Err(self.diverged(client, &row)),
-                        Err(error) => Err(self.error(format!(
-                            "could not {what}: {}",
-                            sql::describe(&error)
-                        ))),
+                        Err(error) => {
+                            Err(self.error(format!("could not {what}: {}", sql::describe(&error))))
+                        }
                     },
-                    Err(error) => Err(self.error(format!(
-                        "could not {what}: {}",
-                        sql::describe(&error)
-                    ))),
+                    Err(error) => {
+                        Err(self.error(format!("could not {what}: {}", sql::describe(&error))))
+                    }
                 }
             }
             Err(error) => Err(self.error(format!("could not {what}: {}", sql::describe(&error)))),
@@ -497,15 +515,15 @@ impl Sink for PostgresLedger {
             ))
         })?;
         match stored {
-            Some((seq, hash)) if head.records != seq || head.hash != hash => Err(self.error(
-                format!(
+            Some((seq, hash)) if head.records != seq || head.hash != hash => {
+                Err(self.error(format!(
                     "the table's chain of writer `{}` ends at seq {}, not at this ledger's last \
                      record {seq}: acknowledged records were lost (a crash of the server under \
                      asynchronous commit) or another ledger wrote this writer's chain",
                     self.writer.escape_debug(),
                     head.records
-                ),
-            )),
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -554,21 +572,28 @@ pub fn verify_ledger(
     let table = sql::qualified(schema, "ledger");
     let fail = |message: String| LedgerError::other(&table, message);
     if let Some(problem) = sql::identifier_problem(schema) {
-        return Err(fail(format!("schema `{}`: {problem}", schema.escape_debug())));
+        return Err(fail(format!(
+            "schema `{}`: {problem}",
+            schema.escape_debug()
+        )));
     }
     if let Some(problem) = writer.and_then(writer_problem) {
         return Err(fail(format!("writer: {problem}")));
     }
-    let mut config: Config = connection
-        .parse()
-        .map_err(|error: postgres::Error| fail(format!("the connection string does not parse: {error}")))?;
+    let mut config: Config = connection.parse().map_err(|error: postgres::Error| {
+        fail(format!("the connection string does not parse: {error}"))
+    })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(5));
     }
     let mut client = config.connect(NoTls).map_err(|error| {
-        fail(format!("PostgreSQL is unreachable: {}", sql::describe(&error)))
+        fail(format!(
+            "PostgreSQL is unreachable: {}",
+            sql::describe(&error)
+        ))
     })?;
-    let read = |error: postgres::Error| fail(format!("cannot read the table: {}", sql::describe(&error)));
+    let read =
+        |error: postgres::Error| fail(format!("cannot read the table: {}", sql::describe(&error)));
     let writers: Vec<String> = match writer {
         Some(writer) => vec![writer.to_owned()],
         // Each distinct writer by one index probe (the primary key), not a scan of every row.

@@ -31,3 +31,7 @@ mod kill_switch_reaches_every_process;
 
 // Deferred approvals in a table: answered from another process, the first answer standing.
 mod approvals_are_answered_from_anywhere;
+
+// The ledger in a table: chained, signed and verified per writer; rows edited by hand found;
+// PostgreSQL going away refuses the calls it cannot record.
+mod the_ledger_in_a_table_verifies_and_shows_edits;
