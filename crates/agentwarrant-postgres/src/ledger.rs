@@ -14,7 +14,7 @@ use agentwarrant::ledger::{
 use agentwarrant::LedgerError;
 use fallible_iterator::FallibleIterator;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Statement};
 
 use crate::error::BuildError;
 use crate::sql;
@@ -109,6 +109,8 @@ pub struct PostgresLedger {
 struct State {
     /// The connection, holding the writer's advisory lock.
     client: Option<Client>,
+    /// The insert, prepared on that connection.
+    insert: Option<Statement>,
     /// The last record this ledger stored: `seq` and hash.
     stored: Option<(u64, String)>,
 }
@@ -249,10 +251,14 @@ impl PostgresLedger {
     }
 
     /// A connection that holds the writer's lock: the open one, or a new one.
-    fn attach<'a>(&self, state: &'a mut State, what: &str) -> Result<&'a mut Client, LedgerError> {
-        if state.client.as_ref().is_none_or(Client::is_closed) {
+    fn attach<'a>(
+        &self,
+        state: &'a mut State,
+        what: &str,
+    ) -> Result<(&'a mut Client, Statement), LedgerError> {
+        if state.client.as_ref().is_none_or(Client::is_closed) || state.insert.is_none() {
             state.client = None;
-            let client = self.connect().map_err(|error| match error {
+            let (client, insert) = self.connect().map_err(|error| match error {
                 Attach::Db(error) => self.error(format!(
                     "could not {what}: PostgreSQL is unreachable: {}",
                     sql::describe(&error)
@@ -265,14 +271,15 @@ impl PostgresLedger {
                 )),
             })?;
             state.client = Some(client);
+            state.insert = Some(insert);
         }
-        state
-            .client
-            .as_mut()
-            .ok_or_else(|| self.error(format!("could not {what}: no connection")))
+        match (state.client.as_mut(), state.insert.clone()) {
+            (Some(client), Some(insert)) => Ok((client, insert)),
+            _ => Err(self.error(format!("could not {what}: no connection"))),
+        }
     }
 
-    fn connect(&self) -> Result<Client, Attach> {
+    fn connect(&self) -> Result<(Client, Statement), Attach> {
         let mut client = self.config.connect(NoTls).map_err(Attach::Db)?;
         sql::install(&mut client, &self.schema, &[DDL]).map_err(Attach::Db)?;
         let mode = match self.commit {
@@ -306,7 +313,23 @@ impl PostgresLedger {
             }
             Err(error) => return Err(Attach::Db(error)),
         }
-        Ok(client)
+        // INVARIANT: stored only when its seq is free and the row before it holds its `prev`,
+        // so two ledgers on one writer (one having lost its lock with its connection) cannot
+        // fork the chain.
+        let insert = client
+            .prepare(
+                format!(
+                    "INSERT INTO {t} (writer, seq, line, hash) \
+                     SELECT $1::text, $2::int8, $3::text, $4::text \
+                     WHERE $2::int8 = 1 OR EXISTS (SELECT 1 FROM {t} \
+                         WHERE writer = $1::text AND seq = $2::int8 - 1 AND hash = $5::text) \
+                     ON CONFLICT (writer, seq) DO NOTHING",
+                    t = self.table
+                )
+                .as_str(),
+            )
+            .map_err(Attach::Db)?;
+        Ok((client, insert))
     }
 
     /// The writer's last row in the table.
@@ -332,20 +355,14 @@ impl PostgresLedger {
     }
 
     /// Inserts the record if it continues the writer's chain; whether it did.
-    fn insert(&self, client: &mut Client, sealed: &Sealed<'_>) -> Result<bool, postgres::Error> {
-        // INVARIANT: stored only when its seq is free and the row before it holds its `prev`,
-        // so two ledgers on one writer (one having lost its lock with its connection) cannot
-        // fork the chain.
-        let statement = format!(
-            "INSERT INTO {t} (writer, seq, line, hash) \
-             SELECT $1::text, $2::int8, $3::text, $4::text \
-             WHERE $2::int8 = 1 OR EXISTS (SELECT 1 FROM {t} \
-                 WHERE writer = $1::text AND seq = $2::int8 - 1 AND hash = $5::text) \
-             ON CONFLICT (writer, seq) DO NOTHING",
-            t = self.table
-        );
+    fn insert(
+        &self,
+        client: &mut Client,
+        statement: &Statement,
+        sealed: &Sealed<'_>,
+    ) -> Result<bool, postgres::Error> {
         let inserted = client.execute(
-            statement.as_str(),
+            statement,
             &[
                 &self.writer,
                 &sealed.seq,
@@ -418,7 +435,7 @@ struct Sealed<'a> {
 impl Sink for PostgresLedger {
     fn head(&self) -> Result<Head, LedgerError> {
         let mut state = self.state();
-        let client = self.attach(&mut state, "open the ledger")?;
+        let (client, _) = self.attach(&mut state, "open the ledger")?;
         let head = self.table_head(client);
         if client.is_closed() {
             state.client = None;
@@ -445,16 +462,16 @@ impl Sink for PostgresLedger {
         };
         let what = format!("store record {}", record.seq);
         let mut state = self.state();
-        let client = self.attach(&mut state, &what)?;
-        let stored = match self.insert(client, &row) {
+        let (client, insert) = self.attach(&mut state, &what)?;
+        let stored = match self.insert(client, &insert, &row) {
             Ok(true) => Ok(()),
             Ok(false) => Err(self.diverged(client, &row)),
-            Err(error) if client.is_closed() => {
-                // The connection went away, perhaps after the commit: reconnect, and store the
-                // record only if it is not there already.
+            Err(error) if client.is_closed() || error.as_db_error().is_none() => {
+                // The connection went away (or is going), perhaps after the commit: reconnect,
+                // and store the record only if it is not there already.
                 state.client = None;
                 let first = sql::describe(&error);
-                let client = self.attach(&mut state, &what).map_err(|again| {
+                let (client, insert) = self.attach(&mut state, &what).map_err(|again| {
                     self.error(format!(
                         "could not {what}: {first}; reconnecting failed: {again}"
                     ))
@@ -462,7 +479,7 @@ impl Sink for PostgresLedger {
                 match self.stored_hash(client, seq) {
                     Ok(Some(hash)) if hash == record.hash => Ok(()),
                     Ok(Some(_)) => Err(self.diverged(client, &row)),
-                    Ok(None) => match self.insert(client, &row) {
+                    Ok(None) => match self.insert(client, &insert, &row) {
                         Ok(true) => Ok(()),
                         Ok(false) => Err(self.diverged(client, &row)),
                         Err(error) => {
@@ -495,7 +512,7 @@ impl Sink for PostgresLedger {
         }
         let mut state = self.state();
         let stored = state.stored.clone();
-        let client = self.attach(&mut state, "flush the ledger")?;
+        let (client, _) = self.attach(&mut state, "flush the ledger")?;
         // A transaction with an id commits with a WAL record; committed synchronously, it
         // returns once the WAL up to it (every earlier commit included) is on disk.
         let result = (|| {
