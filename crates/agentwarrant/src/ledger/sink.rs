@@ -199,7 +199,10 @@ mod tests {
             })
         }
         fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
-            let mut lines = self.0.lock().map_err(|_| LedgerError::other("t", "poisoned"))?;
+            let mut lines = self
+                .0
+                .lock()
+                .map_err(|_| LedgerError::other("t", "poisoned"))?;
             lines.push(sealed.line.to_owned());
             Ok(())
         }
