@@ -705,6 +705,18 @@ fn verify_checks_a_ledger_in_postgresql_and_names_the_row_edited_by_hand() {
     );
     let only_a = agentwarrant(&[&db[..], &["--writer", "a"]].concat());
     assert_eq!(only_a.status.code(), Some(0), "{only_a:?}");
+    let head = stdout(&only_a)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let anchored = agentwarrant(&[&db[..], &["--writer", "a", "--expect-head", &head]].concat());
+    assert_eq!(anchored.status.code(), Some(0), "{anchored:?}");
+    let moved = agentwarrant(&[&db[..], &["--writer", "a", "--expect-head", "00"]].concat());
+    assert_eq!(moved.status.code(), Some(1), "{moved:?}");
+    let no_writer = agentwarrant(&[&db[..], &["--expect-head", &head]].concat());
+    assert_eq!(no_writer.status.code(), Some(2), "{no_writer:?}");
     let missing = agentwarrant(&[&db[..], &["--writer", "nobody"]].concat());
     assert_eq!(missing.status.code(), Some(1), "{missing:?}");
 

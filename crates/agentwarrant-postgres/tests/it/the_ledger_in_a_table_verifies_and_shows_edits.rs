@@ -486,3 +486,46 @@ fn the_sink_reads_its_writers_head() {
     assert_eq!(head.records as i64, scratch.rows("w"));
     assert_eq!(scratch.ledger("none").head().unwrap().records, 0);
 }
+
+#[test]
+fn verifying_a_schema_without_a_ledger_table_is_an_error_not_a_verdict() {
+    let url = server!();
+    let scratch = Scratch::new(&url, "");
+    let error = verify_ledger(&url, &scratch.schema, None, None).unwrap_err();
+    assert_eq!(error.code(), "ledger_io");
+    assert!(
+        error.to_string().contains("cannot read the table"),
+        "{error}"
+    );
+}
+
+#[test]
+fn flush_under_asynchronous_commit_reports_acknowledged_records_missing_from_the_table() {
+    let url = server!();
+    let scratch = Scratch::new(&url, "");
+    let ledger = Arc::new(
+        scratch
+            .ledger_at(&url, "w", Commit::Asynchronous)
+            .open()
+            .unwrap(),
+    );
+    let guard = guard_on(ledger.clone());
+    run(&guard, 1);
+    assert!(ledger.flush().is_ok());
+    // As a crash of the server under asynchronous commit would: the tail is gone.
+    admin(&url)
+        .execute(
+            &format!(
+                "DELETE FROM {t} WHERE seq = (SELECT max(seq) FROM {t})",
+                t = scratch.table()
+            ),
+            &[],
+        )
+        .unwrap();
+    let error = ledger.flush().unwrap_err();
+    assert_eq!(error.code(), "ledger_io");
+    assert!(
+        error.to_string().contains("acknowledged records were lost"),
+        "{error}"
+    );
+}
