@@ -23,6 +23,8 @@ mod demo;
 mod log;
 mod prompt;
 mod replay;
+#[cfg(feature = "postgres")]
+mod verify_db;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -89,13 +91,23 @@ enum Command {
         interactive: bool,
     },
     /// Check a ledger's hash chain; names the first broken record.
+    ///
+    /// A `postgresql://` (or `postgres://`) URL checks a ledger kept in PostgreSQL: each
+    /// writer's chain on its own (needs the `postgres` feature).
     Verify {
         /// The JSON Lines ledger: its file (with its rotated files `NAME.000001.jsonl`, …
-        /// next to it), or a directory holding one ledger.
+        /// next to it), or a directory holding one ledger; or a `postgresql://` URL.
         path: PathBuf,
-        /// The hash the last record must have (detects a truncated tail).
+        /// The hash the last record must have (detects a truncated tail); for PostgreSQL,
+        /// of the `--writer`'s chain.
         #[arg(long)]
         expect_head: Option<String>,
+        /// PostgreSQL: the schema of the `ledger` table.
+        #[arg(long, default_value = "agentwarrant")]
+        schema: String,
+        /// PostgreSQL: only this writer's chain (default: every writer's).
+        #[arg(long)]
+        writer: Option<String>,
         /// The public key of the ledger's signed checkpoints (64 hex digits): every checkpoint
         /// must verify under it, and the ledger must end on a closing checkpoint.
         #[arg(long)]
@@ -276,11 +288,23 @@ where
         Command::Verify {
             path,
             expect_head,
+            schema,
+            writer,
             key,
             allow_open,
-        } => match key {
-            Some(key) => verify_signed(&path, &key, allow_open),
-            None => verify(&path, expect_head.as_deref()),
+        } => match path.to_str().filter(|p| is_postgres_url(p)) {
+            Some(db) => verify_db(
+                db,
+                &schema,
+                writer.as_deref(),
+                expect_head.as_deref(),
+                key.as_deref(),
+                allow_open,
+            ),
+            None => match key {
+                Some(key) => verify_signed(&path, &key, allow_open),
+                None => verify(&path, expect_head.as_deref()),
+            },
         },
         Command::Check { input, policy } => check(&input, policy),
         Command::Replay {
@@ -388,6 +412,50 @@ fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<u8, Strin
         }
         Err(error) => broken(path, error),
     }
+}
+
+/// Whether `verify`'s argument names a PostgreSQL database rather than a file.
+fn is_postgres_url(path: &str) -> bool {
+    path.starts_with("postgresql://") || path.starts_with("postgres://")
+}
+
+/// `verify postgresql://...`: each writer's chain of the ledger table.
+#[cfg(feature = "postgres")]
+fn verify_db(
+    db: &str,
+    schema: &str,
+    writer: Option<&str>,
+    expect_head: Option<&str>,
+    key: Option<&str>,
+    allow_open: bool,
+) -> Result<u8, String> {
+    verify_db::run(
+        db,
+        &verify_db::Options {
+            schema,
+            writer,
+            expect_head,
+            key,
+            allow_open,
+        },
+    )
+}
+
+/// Without the `postgres` feature, a database URL is refused (never read as a file name).
+#[cfg(not(feature = "postgres"))]
+fn verify_db(
+    _db: &str,
+    _schema: &str,
+    _writer: Option<&str>,
+    _expect_head: Option<&str>,
+    _key: Option<&str>,
+    _allow_open: bool,
+) -> Result<u8, String> {
+    Err(
+        "this agentwarrant was built without PostgreSQL: build agentwarrant-cli with the \
+         `postgres` feature to verify a ledger kept in PostgreSQL"
+            .to_owned(),
+    )
 }
 
 fn explain(

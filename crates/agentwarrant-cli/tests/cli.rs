@@ -613,3 +613,134 @@ fn approvals_answered_with_the_cli_resume_the_paused_call() {
     warrant.complete(Outcome::ok()).unwrap();
     assert!(store().waiting().unwrap().is_empty());
 }
+
+/// A ledger kept in PostgreSQL: `verify postgresql://...` checks each writer's chain, names
+/// the writer and seq of a row edited by hand (status 1), and cannot verify an unreachable
+/// server (status 2).
+#[cfg(feature = "postgres")]
+#[test]
+fn verify_checks_a_ledger_in_postgresql_and_names_the_row_edited_by_hand() {
+    use agentwarrant::ledger::CheckpointKey;
+    use agentwarrant::{Guard, Identity, Impact, Intent, Outcome, Role, ToolCall, ToolSpec};
+    use agentwarrant_postgres::PostgresLedger;
+
+    let Ok(url) = std::env::var("AGENTWARRANT_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but AGENTWARRANT_TEST_POSTGRES_URL is not"
+        );
+        return;
+    };
+    let schema = format!("aw_cli_ledger_{}", std::process::id());
+    let key = CheckpointKey::from_bytes([9; 32]);
+    let public = key.verifying_key().to_hex();
+    for writer in ["a", "b"] {
+        let ledger = PostgresLedger::builder(&url)
+            .schema(&schema)
+            .writer(writer)
+            .build()
+            .unwrap()
+            .open_with_checkpoints(key.clone(), 3)
+            .unwrap();
+        let guard = Guard::builder()
+            .tool(
+                ToolSpec::builder("query_orders", Impact::Low)
+                    .scope("db.read:{table}")
+                    .build()
+                    .unwrap(),
+            )
+            .ledger(ledger)
+            .build()
+            .unwrap();
+        let identity = Identity::builder("agent://acme/reports", Role::Executor, "alice@acme.com")
+            .ceiling(["db.read:*"])
+            .build()
+            .unwrap();
+        let intent = Intent::builder("orders")
+            .scopes(["db.read:sales.*"])
+            .build()
+            .unwrap();
+        let task = guard.begin(identity, intent).unwrap();
+        let call = ToolCall::new("query_orders", serde_json::json!({"table": "sales.orders"}));
+        task.authorize(call)
+            .unwrap()
+            .complete(Outcome::ok())
+            .unwrap();
+        task.end().unwrap();
+    }
+    let db = ["verify", url.as_str(), "--schema", schema.as_str()];
+
+    let ok = agentwarrant(&db);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let text = stdout(&ok);
+    assert!(
+        text.contains("ok: writer `a`") && text.contains("ok: writer `b`"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&url),
+        "the URL (and its password) is never printed"
+    );
+    let signed = agentwarrant(&[&db[..], &["--key", &public]].concat());
+    assert_eq!(signed.status.code(), Some(0), "{signed:?}");
+    assert!(stdout(&signed).contains("closed"));
+
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .execute(
+            &format!(
+                "UPDATE \"{schema}\".\"ledger\" SET line = replace(line, 'orders', 'payroll') \
+                 WHERE writer = 'b' AND seq = 2"
+            ),
+            &[],
+        )
+        .unwrap();
+    let edited = agentwarrant(&db);
+    assert_eq!(edited.status.code(), Some(1), "{edited:?}");
+    let text = stdout(&edited);
+    assert!(text.contains("ok: writer `a`"), "{text}");
+    assert!(
+        text.contains("broken: writer `b` seq 2") && text.contains("edited"),
+        "{text}"
+    );
+    let only_a = agentwarrant(&[&db[..], &["--writer", "a"]].concat());
+    assert_eq!(only_a.status.code(), Some(0), "{only_a:?}");
+    let head = stdout(&only_a)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let anchored = agentwarrant(&[&db[..], &["--writer", "a", "--expect-head", &head]].concat());
+    assert_eq!(anchored.status.code(), Some(0), "{anchored:?}");
+    let moved = agentwarrant(&[&db[..], &["--writer", "a", "--expect-head", "00"]].concat());
+    assert_eq!(moved.status.code(), Some(1), "{moved:?}");
+    let no_writer = agentwarrant(&[&db[..], &["--expect-head", &head]].concat());
+    assert_eq!(no_writer.status.code(), Some(2), "{no_writer:?}");
+    let missing = agentwarrant(&[&db[..], &["--writer", "nobody"]].concat());
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+
+    let config: postgres::Config = url.parse().unwrap();
+    let port = config.get_ports()[0];
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dead = url.replace(&format!(":{port}/"), &format!(":{dead_port}/"));
+    let unreachable = agentwarrant(&["verify", dead.as_str(), "--schema", schema.as_str()]);
+    assert_eq!(unreachable.status.code(), Some(2), "{unreachable:?}");
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("unreachable"));
+
+    admin
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .unwrap();
+}
+
+/// Built without PostgreSQL, `verify postgresql://...` says so (status 2) and never reads
+/// the URL as a file name.
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn verify_of_a_postgresql_url_without_the_feature_says_how_to_get_it() {
+    let output = agentwarrant(&["verify", "postgresql://u@127.0.0.1:1/db"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`postgres` feature"));
+}

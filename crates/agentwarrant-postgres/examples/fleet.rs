@@ -11,17 +11,23 @@
 //! share one kill switch: after the workers finish, the coordinator measures how long a switch
 //! thrown through one store takes to reach another (through PostgreSQL's `NOTIFY`), and what
 //! the shared check adds to a call's authorization compared with the in-process default.
+//! Last, it measures how many ledger records per second reach the `ledger` table
+//! (`PostgresLedger`) in each commit mode: one writer, then WORKERS writers at once (threads,
+//! each with its own writer id and connection).
 
 use std::error::Error;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use agentwarrant::ledger::{Ledger, Record};
 use agentwarrant::{
     Guard, Identity, Impact, Intent, Limits, Outcome, RevocationStore, Role, Task, ToolCall,
     ToolSpec,
 };
-use agentwarrant_postgres::{Object, PostgresBroker, PostgresRevocations, Privilege};
+use agentwarrant_postgres::{
+    Commit, Object, PostgresBroker, PostgresLedger, PostgresRevocations, Privilege,
+};
 use postgres::{Client, NoTls};
 use serde_json::json;
 
@@ -29,6 +35,9 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 const SCHEMA: &str = "fleet_shop";
 const STORE: &str = "fleet_state";
+const LEDGER: &str = "fleet_ledger";
+/// Records each writer appends per measurement.
+const LEDGER_RECORDS: usize = 2_000;
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -84,8 +93,9 @@ fn coordinator(url: &str, workers: usize, tasks: usize) -> Result<()> {
 
     propagation(url)?;
     hot_path(url)?;
+    ledger_rates(url, workers.max(1))?;
     admin.batch_execute(&format!(
-        "DROP SCHEMA {SCHEMA} CASCADE; DROP SCHEMA {STORE} CASCADE"
+        "DROP SCHEMA {SCHEMA} CASCADE; DROP SCHEMA {STORE} CASCADE; DROP SCHEMA {LEDGER} CASCADE"
     ))?;
     Ok(())
 }
@@ -218,6 +228,99 @@ fn hot_path(url: &str) -> Result<()> {
         1.0 + (check_ns[1] - check_ns[0]).max(0.0) / (local_us * 1000.0)
     );
     Ok(())
+}
+
+/// Ledger records per second into the table, per commit mode: one writer, then `writers`
+/// writers at once, each appending `LEDGER_RECORDS` records of a typical size.
+fn ledger_rates(url: &str, writers: usize) -> Result<()> {
+    Client::connect(url, NoTls)?
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {LEDGER} CASCADE"))?;
+    let record = sample_record()?;
+    println!(
+        "ledger records into the table ({LEDGER_RECORDS} per writer, call.decided-sized, one \
+         INSERT and commit per record):"
+    );
+    for (mode, commit) in [
+        ("synchronous_commit on ", Commit::Synchronous),
+        ("synchronous_commit off", Commit::Asynchronous),
+    ] {
+        let mut rates = Vec::new();
+        for count in [1, writers] {
+            let ledgers = (0..count)
+                .map(|i| {
+                    PostgresLedger::builder(url)
+                        .schema(LEDGER)
+                        .writer(format!("{mode}-{count}-{i}"))
+                        .commit(commit)
+                        .build()?
+                        .open()
+                        .map_err(Into::into)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let t = Instant::now();
+            std::thread::scope(|scope| {
+                let runs: Vec<_> = ledgers
+                    .iter()
+                    .map(|ledger| {
+                        let record = record.clone();
+                        scope.spawn(move || -> std::result::Result<(), String> {
+                            for _ in 0..LEDGER_RECORDS {
+                                ledger.append(record.clone()).map_err(|e| e.to_string())?;
+                            }
+                            ledger.flush().map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                runs.into_iter()
+                    .try_for_each(|run| run.join().map_err(|_| "a writer panicked".to_owned())?)
+            })?;
+            let elapsed = t.elapsed().as_secs_f64();
+            rates.push(format!(
+                "{count} writer(s) {:.0} records/s ({:.2} ms per record per writer)",
+                (count * LEDGER_RECORDS) as f64 / elapsed,
+                elapsed * 1000.0 / LEDGER_RECORDS as f64
+            ));
+        }
+        println!("  {mode}: {}", rates.join("; "));
+    }
+    let verdicts = agentwarrant_postgres::verify_ledger(url, LEDGER, None, None)?;
+    let t = Instant::now();
+    let again = agentwarrant_postgres::verify_ledger(url, LEDGER, None, None)?;
+    let records: u64 = again
+        .iter()
+        .map(|v| v.outcome.as_ref().map_or(0, |r| r.head.records))
+        .sum();
+    if verdicts.iter().chain(&again).any(|v| v.outcome.is_err()) {
+        return Err("a writer's chain does not verify".into());
+    }
+    let bytes: f64 = Client::connect(url, NoTls)?
+        .query_one(
+            &format!("SELECT avg(octet_length(line))::float8 FROM {LEDGER}.ledger"),
+            &[],
+        )?
+        .try_get(0)?;
+    println!(
+        "  (each record's line is {bytes:.0} bytes) verify_ledger: {} chains, {records} records in {:.0} ms ({:.0} records/s)",
+        again.len(),
+        t.elapsed().as_secs_f64() * 1000.0,
+        records as f64 / t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A `call.decided`-sized record (the ledger sets `seq`, `prev` and `hash`).
+fn sample_record() -> Result<Record> {
+    Ok(serde_json::from_value(json!({
+        "seq": 0, "ts": "2026-01-01T00:00:00Z", "kind": "call.decided",
+        "task_id": "3511ab4c-906b-4eb7-a761-17387791ffca",
+        "call_id": "8895f88b-ec81-4f03-9b43-a13b44392b76",
+        "identity": "agent://acme/reports", "owner": "alice@acme.com",
+        "intent": "total of the orders", "tool": "query_orders",
+        "args": {"table": format!("{SCHEMA}.orders")},
+        "args_digest": "29121c568ae3f2b0b0a812228b7385a1035074b5c7dab469931141265c6a89b9",
+        "detail": {"note": "x".repeat(200)},
+        "prev": "", "hash": ""
+    }))?)
 }
 
 fn time_calls(task: &Task, calls: usize) -> Result<f64> {

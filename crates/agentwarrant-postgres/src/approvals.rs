@@ -16,9 +16,6 @@ use crate::{listen, sql};
 /// How often a waiter re-reads its ticket when no notification arrives, by default.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The advisory lock held while the table is created.
-const INSTALL_LOCK: i64 = 0x6177_5f61_7070_7273; // "aw_apprs"
-
 /// An [`ApprovalStore`] on a PostgreSQL table, shared by every process of a fleet: a call
 /// paused in one process (`Task::submit`) is listed and answered from any other (a CLI, a web
 /// page), and the run resumes where it paused (`Task::resume`). Answering sends a `NOTIFY` on
@@ -366,24 +363,14 @@ impl PostgresApprovalsBuilder {
 }
 
 fn install(client: &mut Client, schema: &str) -> Result<(), postgres::Error> {
-    let s = sql::ident(schema);
-    let mut tx = client.transaction()?;
-    tx.execute(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1)",
-        &[&INSTALL_LOCK],
-    )?;
-    tx.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str(), &[])?;
-    tx.execute(
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.\"approvals\" (\
-             seq bigserial, ticket text PRIMARY KEY, task_id text NOT NULL, body text NOT NULL, \
-             opened_at timestamptz NOT NULL DEFAULT now(), answer text, answered_at timestamptz, \
-             closed_at timestamptz)"
-        )
-        .as_str(),
-        &[],
-    )?;
-    tx.commit()
+    sql::install(
+        client,
+        schema,
+        &["CREATE TABLE IF NOT EXISTS {schema}.\"approvals\" (\
+           seq bigserial, ticket text PRIMARY KEY, task_id text NOT NULL, body text NOT NULL, \
+           opened_at timestamptz NOT NULL DEFAULT now(), answer text, answered_at timestamptz, \
+           closed_at timestamptz)"],
+    )
 }
 
 /// The row of `ticket`: its task, its answer and whether it is closed.

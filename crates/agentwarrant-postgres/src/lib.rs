@@ -1,5 +1,5 @@
-//! PostgreSQL for agentwarrant: just-in-time database credentials, and the kill switch and
-//! token revocations shared by a fleet of guards.
+//! PostgreSQL for agentwarrant: just-in-time database credentials, the kill switch and token
+//! revocations shared by a fleet of guards, deferred approvals, and the ledger in a table.
 //!
 //! [`PostgresBroker`] is a [`CredentialBroker`](agentwarrant::CredentialBroker): every task a
 //! guard begins gets a PostgreSQL login role of its own, with a random password, valid until
@@ -49,10 +49,41 @@
 //! for the answer (`Task::wait_for`) is woken by `NOTIFY` and re-reads on a bounded poll, and a
 //! ticket is claimed by exactly one worker. See `docs/scaling.md` and `scripts/fleet-demo.sh`,
 //! one session across three processes.
+//!
+//! [`PostgresLedger`] is a [`Sink`](agentwarrant::ledger::Sink) storing the ledger in a table,
+//! one row per record and one hash chain per writer (each process its own writer id). It is
+//! wrapped in a [`SinkLedger`](agentwarrant::ledger::SinkLedger), which seals every record and
+//! signs checkpoints exactly as a file ledger does; [`PostgresLedger::open`] returns it. A
+//! record that cannot be stored refuses the call it records. [`verify_ledger`] checks every
+//! writer's chain with the library's verifier, and so does
+//! `agentwarrant verify postgresql://...` (the CLI's `postgres` feature).
+//!
+//! ```no_run
+//! use agentwarrant::ledger::{CheckpointKey, VerifyingKey};
+//! use agentwarrant::Guard;
+//! use agentwarrant_postgres::{verify_ledger, Commit, PostgresLedger};
+//!
+//! let url = "postgresql://guard:secret@db.internal/agents";
+//! let key = CheckpointKey::generate();
+//! let public: VerifyingKey = key.verifying_key();
+//! let ledger = PostgresLedger::builder(url)
+//!     .writer("worker-1")
+//!     .commit(Commit::Synchronous)
+//!     .build()?
+//!     .open_with_checkpoints(key, 1000)?;
+//! let guard = Guard::builder().ledger(ledger).build()?;
+//! // ... tasks run; later, anywhere:
+//! for verdict in verify_ledger(url, "agentwarrant", None, Some(&public))? {
+//!     assert!(verdict.outcome.is_ok(), "{}: {:?}", verdict.writer, verdict.outcome);
+//! }
+//! # drop(guard);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod approvals;
 mod broker;
 mod error;
+mod ledger;
 mod listen;
 mod privilege;
 mod revocations;
@@ -61,5 +92,6 @@ mod sql;
 pub use approvals::{PostgresApprovals, PostgresApprovalsBuilder};
 pub use broker::{PostgresBroker, PostgresBrokerBuilder};
 pub use error::BuildError;
+pub use ledger::{verify_ledger, Commit, PostgresLedger, PostgresLedgerBuilder, WriterVerdict};
 pub use privilege::{Object, Privilege};
 pub use revocations::{PostgresRevocations, PostgresRevocationsBuilder};

@@ -26,9 +26,6 @@ const POLL_OVERLAP_S: i64 = 60;
 const KEEP_AFTER_EXPIRY: time::Duration = time::Duration::HOUR;
 /// The longest notification payload sent; longer ones ask listeners to re-read instead.
 const MAX_PAYLOAD_BYTES: usize = 7_900;
-/// The advisory lock held while the tables are created, so two processes starting at once do
-/// not both create them.
-const INSTALL_LOCK: i64 = 0x6177_5f69_6e73_746c; // "aw_instl"
 
 /// A fleet's shared [`RevocationStore`] on PostgreSQL: identities switched off with
 /// [`Guard::disable_identity`](agentwarrant::Guard::disable_identity) in one process are
@@ -430,38 +427,19 @@ fn unix(seconds: f64) -> OffsetDateTime {
 
 /// Creates the schema and the tables when missing.
 fn install(client: &mut Client, schema: &str) -> Result<(), postgres::Error> {
-    let s = sql::ident(schema);
-    let mut tx = client.transaction()?;
-    tx.execute(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1)",
-        &[&INSTALL_LOCK],
-    )?;
-    tx.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str(), &[])?;
-    tx.execute(
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.\"disabled_identities\" (\
-             identity text PRIMARY KEY, disabled_at timestamptz NOT NULL DEFAULT now())"
-        )
-        .as_str(),
-        &[],
-    )?;
-    tx.execute(
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.\"revoked_tokens\" (\
+    sql::install(
+        client,
+        schema,
+        &[
+            "CREATE TABLE IF NOT EXISTS {schema}.\"disabled_identities\" (\
+             identity text PRIMARY KEY, disabled_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE IF NOT EXISTS {schema}.\"revoked_tokens\" (\
              jti text PRIMARY KEY, until timestamptz NOT NULL, \
-             revoked_at timestamptz NOT NULL DEFAULT now())"
-        )
-        .as_str(),
-        &[],
-    )?;
-    tx.execute(
-        format!(
-            "CREATE INDEX IF NOT EXISTS \"revoked_tokens_revoked_at\" ON {s}.\"revoked_tokens\" (revoked_at)"
-        )
-        .as_str(),
-        &[],
-    )?;
-    tx.commit()
+             revoked_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE INDEX IF NOT EXISTS \"revoked_tokens_revoked_at\" \
+             ON {schema}.\"revoked_tokens\" (revoked_at)",
+        ],
+    )
 }
 
 fn describe(error: &postgres::Error) -> String {

@@ -1,5 +1,6 @@
 //! Quoting for the statements that cannot take bind parameters (`CREATE ROLE`, `GRANT`,
-//! `ALTER ROLE`, `COMMENT`): every name and value in them goes through these functions.
+//! `ALTER ROLE`, `COMMENT`): every name and value in them goes through these functions; and
+//! [`install`], which creates a store's schema and tables.
 //!
 //! They follow PostgreSQL's own `quote_ident` and `quote_literal` (libpq's
 //! `PQescapeIdentifier` / `PQescapeLiteral`): an identifier is always double-quoted with
@@ -7,6 +8,41 @@
 //! backslash, written as an `E'...'` string with `\` doubled, so it means the same whatever
 //! `standard_conforming_strings` says. NUL cannot be sent in a statement at all: it is
 //! refused by the callers' validation before any text reaches these functions.
+
+use postgres::Client;
+
+/// The advisory lock held while a store's tables are created, so two processes starting at
+/// once do not both create them.
+const INSTALL_LOCK: i64 = 0x6177_5f69_6e73_746c; // "aw_instl"
+
+/// Creates `schema` and runs `ddl` (statements with `{schema}` where the quoted schema goes,
+/// each `IF NOT EXISTS`) in one transaction under [`INSTALL_LOCK`].
+pub(crate) fn install(
+    client: &mut Client,
+    schema: &str,
+    ddl: &[&str],
+) -> Result<(), postgres::Error> {
+    let s = ident(schema);
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_catalog.pg_advisory_xact_lock($1)",
+        &[&INSTALL_LOCK],
+    )?;
+    tx.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str(), &[])?;
+    for statement in ddl {
+        // The template is scanned once: `{schema}` inside the quoted name is never replaced.
+        tx.execute(statement.replace("{schema}", &s).as_str(), &[])?;
+    }
+    tx.commit()
+}
+
+/// What PostgreSQL said: its message and SQLSTATE, or the client's error.
+pub(crate) fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
 
 /// `name` as a quoted SQL identifier: `"` + `name` with `"` doubled + `"`.
 ///

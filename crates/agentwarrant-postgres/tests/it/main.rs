@@ -35,3 +35,6 @@ mod approvals_are_answered_from_anywhere;
 // Waiting for an approval: woken by NOTIFY, caught by the poll when a notification is lost,
 // refused when the waiter's connection is killed; a ticket taken up by exactly one worker.
 mod approval_waiters_are_woken_and_claim_once;
+// The ledger in a table: chained, signed and verified per writer; rows edited by hand found;
+// PostgreSQL going away refuses the calls it cannot record.
+mod the_ledger_in_a_table_verifies_and_shows_edits;

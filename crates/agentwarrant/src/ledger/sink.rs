@@ -60,10 +60,17 @@ pub trait Sink: Send + Sync {
 }
 
 /// A [`Ledger`] over a [`Sink`]: seals each record and hands it to the sink, in order.
+///
+/// With checkpoints ([`SinkLedger::with_checkpoints`]), dropping the ledger stores a signed
+/// closing checkpoint, as a [`FileLedger`](super::FileLedger) does: a chain that does not end
+/// on one was cut short, or is still being written.
 pub struct SinkLedger<S> {
     sink: S,
     sealer: Mutex<Sealer>,
     checkpoints: Option<Checkpoints>,
+    /// Stores the closing checkpoint; set by `open`, where `S: Sink` is known, so that `Drop`
+    /// needs no bound the struct does not have.
+    close: fn(&SinkLedger<S>),
 }
 
 impl<S> std::fmt::Debug for SinkLedger<S> {
@@ -80,7 +87,21 @@ impl<S: Sink> SinkLedger<S> {
             sealer: Mutex::new(Sealer::resume(head.records, head.hash)),
             sink,
             checkpoints: None,
+            close: Self::close,
         })
+    }
+
+    /// Stores the closing checkpoint of a ledger with checkpoints.
+    fn close(&self) {
+        if self.checkpoints.is_none() {
+            return;
+        }
+        let stored = self
+            .sealer()
+            .and_then(|mut sealer| self.store(&mut sealer, checkpoint::placeholder(true), None));
+        if let Err(error) = stored {
+            tracing::error!(target: "agentwarrant::ledger", %error, "could not store the closing checkpoint");
+        }
     }
 
     /// Signs a checkpoint with `key` every `every` records, as a
@@ -132,6 +153,13 @@ impl<S: Sink> SinkLedger<S> {
     }
 }
 
+impl<S> Drop for SinkLedger<S> {
+    /// Stores the closing checkpoint, when the ledger has checkpoints.
+    fn drop(&mut self) {
+        (self.close)(self);
+    }
+}
+
 impl<S: Sink> Ledger for SinkLedger<S> {
     fn append(&self, record: Record) -> Result<u64, LedgerError> {
         let encoded = Encoded::new(&record);
@@ -150,5 +178,65 @@ impl<S: Sink> Ledger for SinkLedger<S> {
 
     fn flush(&self) -> Result<(), LedgerError> {
         self.sink.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ledger::{verify_reader, GENESIS};
+
+    /// Keeps the lines it is given where the test can read them after the ledger is gone.
+    struct Lines(Arc<Mutex<Vec<String>>>);
+
+    impl Sink for Lines {
+        fn head(&self) -> Result<Head, LedgerError> {
+            Ok(Head {
+                records: 0,
+                hash: GENESIS.to_owned(),
+            })
+        }
+        fn store(&self, sealed: SealedRecord<'_>) -> Result<(), LedgerError> {
+            let mut lines = self
+                .0
+                .lock()
+                .map_err(|_| LedgerError::other("t", "poisoned"))?;
+            lines.push(sealed.line.to_owned());
+            Ok(())
+        }
+    }
+
+    fn stored(lines: &Arc<Mutex<Vec<String>>>) -> String {
+        let lines = lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    #[test]
+    fn a_ledger_with_checkpoints_closes_on_a_signed_checkpoint_when_dropped() {
+        let key = CheckpointKey::from_bytes([7; 32]);
+        let verifying = key.verifying_key();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let ledger = SinkLedger::open(Lines(lines.clone()))
+            .map(|ledger| ledger.with_checkpoints(key, 2))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..3 {
+            let mut record = checkpoint::placeholder(false);
+            record.kind = super::super::RecordKind::TaskBegun;
+            ledger.append(record).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let open = verify_reader(stored(&lines).as_bytes(), Some(&verifying));
+        assert!(open.is_ok_and(|report| !report.closed));
+        drop(ledger);
+        let closed = verify_reader(stored(&lines).as_bytes(), Some(&verifying));
+        assert!(closed.is_ok_and(|report| report.closed && report.unsigned_tail == 0));
+    }
+
+    #[test]
+    fn a_ledger_without_checkpoints_stores_nothing_when_dropped() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        drop(SinkLedger::open(Lines(lines.clone())));
+        assert!(stored(&lines).is_empty());
     }
 }
