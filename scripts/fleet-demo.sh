@@ -2,7 +2,7 @@
 # One guarded session across three processes on a throwaway PostgreSQL server: a worker with a
 # per-task database login whose refund waits for approval, the `agentwarrant` CLI answering it
 # from another process, and a third process throwing the kill switch. Prints each process's
-# output, the worker's ledger and the fleet's shared state, then stops the server.
+# output, the worker's ledger (in PostgreSQL) and the fleet's shared state, then stops the server.
 #
 #   bash scripts/fleet-demo.sh
 #

@@ -18,9 +18,10 @@
 //!    (`Guard::try_disable_identity` through `PostgresRevocations`). The worker's next call is
 //!    refused; its task ends and its login role is dropped.
 //!
-//! At the end the coordinator shows the worker's ledger (`agentwarrant log`, checked with
-//! `agentwarrant verify`) and the fleet's shared state in PostgreSQL: the ticket with its
-//! answer and when it was claimed, and the kill switch.
+//! The worker's ledger is kept in PostgreSQL too (`PostgresLedger`, writer `worker`). At the
+//! end the coordinator checks it with `agentwarrant verify postgresql://...`, prints its
+//! records, one per step, and the fleet's shared state: the ticket with its answer and when it
+//! was claimed, and the kill switch.
 
 use std::error::Error;
 use std::io::{BufRead, BufReader};
@@ -30,10 +31,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use agentwarrant::{
-    Authorization, FileLedger, Guard, Identity, Impact, Intent, Outcome, Role, ToolCall, ToolSpec,
+    Authorization, Guard, Identity, Impact, Intent, Outcome, Role, ToolCall, ToolSpec,
 };
 use agentwarrant_postgres::{
-    Object, PostgresApprovals, PostgresBroker, PostgresRevocations, Privilege,
+    Object, PostgresApprovals, PostgresBroker, PostgresLedger, PostgresRevocations, Privilege,
 };
 use postgres::{Client, NoTls};
 use serde_json::json;
@@ -42,7 +43,7 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// The shop the worker's tools reach.
 const SHOP: &str = "demo_shop";
-/// The fleet's shared state: approvals and the kill switch.
+/// The fleet's shared state: approvals, the kill switch and the ledger.
 const FLEET: &str = "demo_fleet";
 const AGENT: &str = "agent://acme/refunds";
 /// How long the worker waits for its approval.
@@ -54,7 +55,7 @@ fn main() -> Result<()> {
         .next()
         .ok_or("usage: fleet_session POSTGRES_URL [PATH_TO_agentwarrant]")?;
     match std::env::var("FLEET_ROLE").as_deref() {
-        Ok("worker") => worker(&url, &PathBuf::from(std::env::var("FLEET_LEDGER")?)),
+        Ok("worker") => worker(&url),
         Ok("switch") => switch(&url),
         _ => {
             let cli = match args.next() {
@@ -92,15 +93,10 @@ fn coordinator(url: &str, cli: &Path) -> Result<()> {
          CREATE TABLE {SHOP}.refunds (order_id int, amount int, approved_by text);
          DROP SCHEMA IF EXISTS {FLEET} CASCADE;"
     ))?;
-    let dir = std::env::temp_dir().join(format!("agentwarrant-fleet-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let ledger = dir.join("worker.jsonl");
-
     say("coordinator", "starting the worker process");
     let mut worker = Command::new(std::env::current_exe()?)
         .arg(url)
         .env("FLEET_ROLE", "worker")
-        .env("FLEET_LEDGER", &ledger)
         .stdout(Stdio::piped())
         .spawn()?;
     let lines = echo(&mut worker, "worker")?;
@@ -148,12 +144,14 @@ fn coordinator(url: &str, cli: &Path) -> Result<()> {
         return Err("the worker failed".into());
     }
 
-    say("coordinator", "the worker's ledger:");
-    run(cli, &["log", path_str(&ledger)?], "ledger")?;
-    run(cli, &["verify", path_str(&ledger)?], "ledger")?;
-    say("coordinator", "its records, one per step:");
-    for line in std::fs::read_to_string(&ledger)?.lines() {
-        let record: serde_json::Value = serde_json::from_str(line)?;
+    say("coordinator", "the ledger in PostgreSQL:");
+    run(cli, &["verify", url, "--schema", FLEET], "ledger")?;
+    say("coordinator", "the worker's records, one per step:");
+    for row in admin.query(
+        &format!("SELECT line FROM {FLEET}.ledger WHERE writer = 'worker' ORDER BY seq"),
+        &[],
+    )? {
+        let record: serde_json::Value = serde_json::from_str(&row.try_get::<_, String>(0)?)?;
         let text = |key: &str| record[key].as_str().unwrap_or("").to_owned();
         let status = record["outcome"]["status"].as_str().unwrap_or("");
         say(
@@ -232,13 +230,12 @@ fn coordinator(url: &str, cli: &Path) -> Result<()> {
     admin.batch_execute(&format!(
         "DROP SCHEMA {SHOP} CASCADE; DROP SCHEMA {FLEET} CASCADE"
     ))?;
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 
 /// The worker: one task with its own login role; a refund that waits for a person; reads
 /// until the kill switch stops it.
-fn worker(url: &str, ledger: &Path) -> Result<()> {
+fn worker(url: &str) -> Result<()> {
     let revocations = PostgresRevocations::builder(url).schema(FLEET).build()?;
     revocations.wait_until_synced(Duration::from_secs(10))?;
     let broker = PostgresBroker::builder(url)
@@ -268,7 +265,13 @@ fn worker(url: &str, ledger: &Path) -> Result<()> {
         .credential_broker(broker)
         .revocations(revocations)
         .approval_store(PostgresApprovals::builder(url).schema(FLEET).build()?)
-        .ledger(FileLedger::open(ledger)?)
+        .ledger(
+            PostgresLedger::builder(url)
+                .schema(FLEET)
+                .writer("worker")
+                .build()?
+                .open()?,
+        )
         .build()?;
     let identity = Identity::builder(AGENT, Role::Executor, "alice@acme.com")
         .ceiling(["db.read:*", "db.write:*"])
@@ -418,8 +421,4 @@ fn run(cli: &Path, args: &[&str], who: &str) -> Result<()> {
 
 fn say(who: &str, line: &str) {
     println!("[{who:>11}] {line}");
-}
-
-fn path_str(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| "a non-UTF-8 path".into())
 }

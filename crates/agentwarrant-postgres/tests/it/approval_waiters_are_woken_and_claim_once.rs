@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use agentwarrant::{
     Approval, ApprovalAnswer, ApprovalStore, ApprovalStoreErrorKind, Authorization, Guard,
-    Identity, Impact, Intent, Outcome, ReasonCode, Refusal, Role, Task, Ticket, TicketState,
-    ToolCall, ToolSpec,
+    Identity, Intent, Outcome, ReasonCode, Refusal, Role, Task, Ticket, TicketState, ToolCall,
 };
 use agentwarrant_postgres::PostgresApprovals;
 use serde_json::json;
@@ -20,20 +19,6 @@ fn store(url: &str, schema: &str, poll: Duration) -> PostgresApprovals {
     PostgresApprovals::builder(url)
         .schema(schema)
         .poll_interval(poll)
-        .build()
-        .unwrap()
-}
-
-fn guard_on(store: PostgresApprovals) -> Guard {
-    Guard::builder()
-        .tool(
-            ToolSpec::builder("read_secret", Impact::Low)
-                .reads(["secret"])
-                .scope("secrets.read:{path}")
-                .build()
-                .unwrap(),
-        )
-        .approval_store(store)
         .build()
         .unwrap()
 }

@@ -3,8 +3,8 @@
 //! answer stands, even when two arrive at once; a used ticket cannot be answered again.
 
 use agentwarrant::{
-    ApprovalStore, ApprovalStoreErrorKind, Authorization, Guard, Identity, Impact, Intent, Outcome,
-    Role, TicketState, ToolCall, ToolSpec,
+    ApprovalStore, ApprovalStoreErrorKind, Authorization, Guard, Identity, Intent, Outcome, Role,
+    TicketState, ToolCall,
 };
 use agentwarrant_postgres::PostgresApprovals;
 use serde_json::json;
@@ -14,20 +14,6 @@ use crate::support::*;
 fn store(url: &str, schema: &str) -> PostgresApprovals {
     PostgresApprovals::builder(url)
         .schema(schema)
-        .build()
-        .unwrap()
-}
-
-fn guard_on(store: PostgresApprovals) -> Guard {
-    Guard::builder()
-        .tool(
-            ToolSpec::builder("read_secret", Impact::Low)
-                .reads(["secret"])
-                .scope("secrets.read:{path}")
-                .build()
-                .unwrap(),
-        )
-        .approval_store(store)
         .build()
         .unwrap()
 }

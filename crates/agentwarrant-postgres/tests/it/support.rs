@@ -232,3 +232,18 @@ pub(crate) fn login_error(credential: &Credential) -> postgres::Error {
         Err(error) => error,
     }
 }
+
+/// A guard whose `read_secret` calls need approval, filed in `store`.
+pub(crate) fn guard_on(store: agentwarrant_postgres::PostgresApprovals) -> Guard {
+    Guard::builder()
+        .tool(
+            agentwarrant::ToolSpec::builder("read_secret", agentwarrant::Impact::Low)
+                .reads(["secret"])
+                .scope("secrets.read:{path}")
+                .build()
+                .unwrap(),
+        )
+        .approval_store(store)
+        .build()
+        .unwrap()
+}
