@@ -102,6 +102,31 @@ impl fmt::Debug for PostgresBroker {
     }
 }
 
+/// A [`PostgresBroker::reap`] running every interval on a thread of its own; dropping it
+/// stops the thread (after the round in progress, if any).
+#[must_use = "dropping the Reaper stops it"]
+pub struct Reaper {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Reaper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reaper")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Configures a [`PostgresBroker`]; nothing connects until the first task begins.
 #[derive(Clone)]
 pub struct PostgresBrokerBuilder {
@@ -142,6 +167,50 @@ impl PostgresBroker {
         &self.prefix
     }
 
+    /// Runs [`reap`](Self::reap) on a thread of its own every `interval` (at least one
+    /// second), until the returned [`Reaper`] is dropped. Give it a broker of its own, built
+    /// like the guard's (same connection and prefix): one process of the fleet runs it. A
+    /// round that fails (PostgreSQL unreachable, a role that could not be dropped) is
+    /// reported through `tracing` at `warn` and tried again at the next round. `Err` when the
+    /// thread cannot be started.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use agentwarrant_postgres::PostgresBroker;
+    ///
+    /// let url = "postgresql://broker:secret@127.0.0.1:5432/shop";
+    /// let reaper = PostgresBroker::builder(url).build()?.reap_every(Duration::from_secs(60))?;
+    /// // ... the fleet runs; dropping `reaper` stops it.
+    /// # drop(reaper);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reap_every(self, interval: Duration) -> std::io::Result<Reaper> {
+        let interval = interval.max(Duration::from_secs(1));
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("agentwarrant-postgres reaper".into())
+            .spawn(move || loop {
+                match self.reap() {
+                    Ok(dropped) if !dropped.is_empty() => {
+                        tracing::info!(roles = ?dropped, "reaped expired task login roles");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "reaping expired task login roles failed"),
+                }
+                // A message or a dropped sender both mean the Reaper is gone.
+                if !matches!(
+                    stopped.recv_timeout(interval),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                ) {
+                    return;
+                }
+            })?;
+        Ok(Reaper {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
     /// Drops the roles of this broker's prefix whose validity has passed: those a process
     /// left behind when it was killed before its tasks ended. A role still valid is left
     /// alone (its task may be running in another process); it is reaped once it expires,
@@ -149,7 +218,7 @@ impl PostgresBroker {
     ///
     /// `VALID UNTIL` stops new logins only: a session opened before the expiry lives on until
     /// the role is revoked or reaped, which terminates it. Run the reaper periodically (every
-    /// minute, say) from one process of the fleet.
+    /// minute, say) from one process of the fleet: [`reap_every`](Self::reap_every).
     ///
     /// Every expired role is tried; if some could not be dropped, the error names them and
     /// the others are gone.

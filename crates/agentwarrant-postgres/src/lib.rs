@@ -90,7 +90,7 @@ mod revocations;
 mod sql;
 
 pub use approvals::{PostgresApprovals, PostgresApprovalsBuilder};
-pub use broker::{PostgresBroker, PostgresBrokerBuilder};
+pub use broker::{PostgresBroker, PostgresBrokerBuilder, Reaper};
 pub use error::BuildError;
 pub use ledger::{verify_ledger, Commit, PostgresLedger, PostgresLedgerBuilder, WriterVerdict};
 pub use privilege::{Object, Privilege};

@@ -107,3 +107,47 @@ fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
     assert!(session.batch_execute("SELECT 1").is_err());
     assert!(!role_exists(&url, credential.id()));
 }
+
+#[test]
+fn a_scheduled_reaper_drops_a_killed_workers_expired_role_and_stops_when_dropped() {
+    let url = server!();
+    let prefix = prefix();
+    let broker = || {
+        PostgresBroker::builder(&url)
+            .role_prefix(prefix.clone())
+            .build()
+            .unwrap()
+    };
+    let stale = agentwarrant::Guard::builder()
+        .clock(ManualClock::new(
+            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
+        ))
+        .credential_broker(broker())
+        .build()
+        .unwrap();
+    let killed = stale
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let left_behind = killed.credential().unwrap().id().to_owned();
+    std::mem::forget(killed);
+
+    let reaper = broker()
+        .reap_every(std::time::Duration::from_secs(1))
+        .unwrap();
+    // The first round runs at once; waits up to a minute on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while role_exists(&url, &left_behind) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!role_exists(&url, &left_behind));
+    // Dropping it stops the thread: the drop returns, and a role left after it stays.
+    drop(reaper);
+    let later = stale
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let after = later.credential().unwrap().id().to_owned();
+    std::mem::forget(later);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(role_exists(&url, &after));
+    assert_eq!(broker().reap().unwrap(), [after.as_str()]);
+}
