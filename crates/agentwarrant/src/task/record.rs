@@ -56,9 +56,14 @@ impl CallFields {
     }
 }
 
-/// Most parts of the policy input a task keeps converted: its identity, task, grant and tool
-/// specs, the chain's lists and history entries, with room to spare.
+/// Most shared parts of the policy input a task remembers as clean or not: its identity,
+/// task, grant and tool specs, the chain's lists and history entries, with room to spare.
 const MEMO_PARTS: usize = 64;
+
+/// How many parts the memo holds before it lets go of those no document holds any longer (a
+/// history entry that left the window, a grant of an earlier second): few enough that they
+/// do not add up to much of a task's memory.
+const PRUNE_AT: usize = 40;
 
 /// Builds the hasher of [`InputMemo`]: its keys are addresses, already spread out.
 #[derive(Default)]
@@ -80,10 +85,10 @@ impl std::hash::Hasher for AddressHasher {
     }
 }
 
-/// The parts of a task's policy inputs already converted to JSON and redacted for its
-/// records, by the address of the shared regorus value they were made from (the identity,
-/// the task, the grant, each tool's spec, the chain's lists and history entries: the task
-/// builds each once and hands out the same value to every document).
+/// Which shared parts of a task's policy inputs hold no secret, by the address of the regorus
+/// value (the identity, the task, the grant, each tool's spec, the chain's lists and history
+/// entries: the task builds each once and hands out the same value to every document). A
+/// part found clean once is converted without the secret detectors afterwards.
 ///
 /// INVARIANT: each entry keeps its regorus value alive, so its address cannot be reused by
 /// another value while the entry exists, and a shared regorus value never changes (a change
@@ -92,7 +97,7 @@ impl std::hash::Hasher for AddressHasher {
 pub(crate) struct InputMemo {
     parts: std::collections::HashMap<
         usize,
-        (regorus::Value, Json),
+        (regorus::Value, bool),
         std::hash::BuildHasherDefault<AddressHasher>,
     >,
 }
@@ -134,6 +139,7 @@ impl InputMemo {
             redaction,
             enabled: redaction.is_enabled(),
             holds_shared: false,
+            found: 0,
         };
         let regorus::Value::Object(top) = input else {
             return walk.exact(input);
@@ -172,14 +178,20 @@ struct Walk<'a> {
     enabled: bool,
     /// Whether the value being converted holds a shared part.
     holds_shared: bool,
+    /// How many secrets the detectors found so far (a part that adds none is clean).
+    found: usize,
 }
 
 impl Walk<'_> {
     /// What regorus's own serialization makes of `value`, redacted: for what the fast path
     /// does not convert itself (sets, floats, big numbers, non-string keys, undefined).
-    fn exact(&self, value: &regorus::Value) -> Option<Json> {
+    fn exact(&mut self, value: &regorus::Value) -> Option<Json> {
         let mut json = serde_json::to_value(value).ok()?;
-        self.redaction.redact_json(&mut json);
+        if self.enabled {
+            let before = json.clone();
+            self.redaction.redact_json(&mut json);
+            self.found += usize::from(json != before);
+        }
         Some(json)
     }
 
@@ -188,6 +200,7 @@ impl Walk<'_> {
         if let regorus::Value::String(text) = value {
             if self.enabled {
                 if let Some(marker) = self.redaction.secret_member(name, text) {
+                    self.found += 1;
                     return Some(Json::String(marker));
                 }
             }
@@ -196,14 +209,21 @@ impl Walk<'_> {
     }
 
     fn value(&mut self, value: &regorus::Value) -> Option<Json> {
-        let Some(address) = shared(value) else {
+        let Some(address) = shared(value).filter(|_| self.enabled) else {
             return self.convert(value);
         };
-        if let Some((_, json)) = self.memo.parts.get(&address) {
+        if let Some((_, clean)) = self.memo.parts.get(&address) {
             self.holds_shared = true;
-            return Some(json.clone());
+            if !*clean {
+                return self.convert(value);
+            }
+            self.enabled = false;
+            let json = self.convert(value);
+            self.enabled = true;
+            return json;
         }
         self.holds_shared = false;
+        let found = self.found;
         let json = self.convert(value);
         // A part made of other shared parts (the history's list of entries) is a new list
         // more often than not: its entries are kept, not the list.
@@ -212,16 +232,17 @@ impl Walk<'_> {
         if composite {
             return Some(json);
         }
+        let clean = self.found == found;
         let parts = &mut self.memo.parts;
-        if parts.len() >= MEMO_PARTS {
-            // Parts no document holds any longer (a history entry that left the window, a
-            // grant of an earlier second) go first; the rest only when all are still in use.
+        if parts.len() >= PRUNE_AT {
+            // Parts no document holds any longer go first; the rest only when all are still
+            // in use.
             parts.retain(|_, (kept, _)| shared(kept).is_some());
             if parts.len() >= MEMO_PARTS {
                 parts.clear();
             }
         }
-        parts.insert(address, (value.clone(), json.clone()));
+        parts.insert(address, (value.clone(), clean));
         Some(json)
     }
 
@@ -230,10 +251,12 @@ impl Walk<'_> {
             regorus::Value::Null => Json::Null,
             regorus::Value::Bool(b) => Json::Bool(*b),
             regorus::Value::String(text) => {
-                let text = if self.enabled {
-                    self.redaction.redact(text).into_owned()
-                } else {
-                    text.to_string()
+                let text = match self.enabled.then(|| self.redaction.redact(text)) {
+                    Some(std::borrow::Cow::Owned(redacted)) => {
+                        self.found += 1;
+                        redacted
+                    }
+                    _ => text.to_string(),
                 };
                 Json::String(text)
             }
@@ -246,9 +269,12 @@ impl Walk<'_> {
                     (None, Some(i)) if i < 0 && i != i64::MIN => serde_json::Number::from(i),
                     _ => return self.exact(value),
                 };
-                match self.redaction.secret_number(&n) {
-                    Some(marker) if self.enabled => Json::String(marker),
-                    _ => Json::Number(n),
+                match self.redaction.secret_number(&n).filter(|_| self.enabled) {
+                    Some(marker) => {
+                        self.found += 1;
+                        Json::String(marker)
+                    }
+                    None => Json::Number(n),
                 }
             }
             regorus::Value::Array(items) => Json::Array(
@@ -484,6 +510,7 @@ mod tests {
             json!({"tool": "fetch", "destinations": ["https://u:pw@h.example/x"]}),
         );
         let recent = regorus::Value::from(vec![entry.clone(), entry.clone()]);
+        let spec = regorus::Value::from(json!({"impact": "low", "tags": ["a", "b"], "n": 3}));
         let mut set = std::collections::BTreeSet::new();
         set.insert(regorus::Value::from("b"));
         set.insert(regorus::Value::from("a"));
@@ -494,6 +521,7 @@ mod tests {
                 regorus::Value::from(json!({"x": "sk-ant-api03-abcdefghijklmnopqrstuvwx"})),
             );
             call.insert(regorus::Value::from("tool"), regorus::Value::from("fetch"));
+            call.insert(regorus::Value::from("spec"), spec.clone());
             call.insert(regorus::Value::from("n"), regorus::Value::from(n));
             call.insert(
                 regorus::Value::from("set"),
@@ -517,8 +545,13 @@ mod tests {
                 let got = memo.recorded(&input, &redaction).unwrap();
                 assert_eq!(got, reference(&input, &redaction), "call {n}");
             }
-            // The identity and the history entry, not the list of entries.
-            assert_eq!(memo.parts.len(), 2);
+            // The identity, the history entry and the spec, not the list of entries; only
+            // the spec is clean.
+            // Without redaction there is nothing to skip and nothing is kept.
+            let enabled = usize::from(redaction.is_enabled());
+            assert_eq!(memo.parts.len(), 3 * enabled);
+            let clean = memo.parts.values().filter(|(_, clean)| *clean).count();
+            assert_eq!(clean, enabled);
         }
         // A document that is not an object is recorded as regorus writes it.
         let mut memo = InputMemo::default();
