@@ -90,14 +90,15 @@ impl std::hash::Hasher for AddressHasher {
 /// entries: the task builds each once and hands out the same value to every document). A
 /// part found clean once is converted without the secret detectors afterwards.
 ///
-/// INVARIANT: each entry keeps its regorus value alive, so its address cannot be reused by
-/// another value while the entry exists, and a shared regorus value never changes (a change
-/// copies it first): the same address is the same content.
+/// INVARIANT: each entry holds a weak reference to its regorus value, which keeps the value's
+/// allocation (not its contents), so its address cannot be reused by another value while the
+/// entry exists; and a shared regorus value never changes (a change copies it first): the
+/// same address of a live value is the same content.
 #[derive(Default)]
 pub(crate) struct InputMemo {
     parts: std::collections::HashMap<
         usize,
-        (regorus::Value, bool),
+        (Kept, bool),
         std::hash::BuildHasherDefault<AddressHasher>,
     >,
 }
@@ -120,6 +121,18 @@ fn shared(value: &regorus::Value) -> Option<usize> {
         regorus::Value::Object(o) if regorus::Rc::strong_count(o) > 1 => {
             Some(regorus::Rc::as_ptr(o) as *const u8 as usize)
         }
+        _ => None,
+    }
+}
+
+/// A weak reference to a shared part: its allocation, not its contents.
+type Kept = std::sync::Weak<dyn std::any::Any + Send + Sync>;
+
+/// A weak reference to `value`, when it is an array or an object.
+fn kept(value: &regorus::Value) -> Option<Kept> {
+    match value {
+        regorus::Value::Array(a) => Some(regorus::Rc::downgrade(a) as Kept),
+        regorus::Value::Object(o) => Some(regorus::Rc::downgrade(o) as Kept),
         _ => None,
     }
 }
@@ -237,12 +250,14 @@ impl Walk<'_> {
         if parts.len() >= PRUNE_AT {
             // Parts no document holds any longer go first; the rest only when all are still
             // in use.
-            parts.retain(|_, (kept, _)| shared(kept).is_some());
+            parts.retain(|_, (kept, _)| kept.strong_count() > 0);
             if parts.len() >= MEMO_PARTS {
                 parts.clear();
             }
         }
-        parts.insert(address, (value.clone(), clean));
+        if let Some(kept) = kept(value) {
+            parts.insert(address, (kept, clean));
+        }
         Some(json)
     }
 
