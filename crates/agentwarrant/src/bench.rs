@@ -137,6 +137,7 @@ impl Task {
             approver: None,
             outcome: Some(status("allowed")),
             detail: None,
+            input_ready: false,
         };
         let completed = CallFields {
             call_id: Some(call.call_id),

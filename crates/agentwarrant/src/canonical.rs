@@ -116,7 +116,7 @@ pub(crate) fn string(out: &mut Vec<u8>, text: &str) {
 
 /// Canonical JSON: object keys sorted, no insignificant whitespace.
 pub fn canonical_json(value: &Json) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(256);
     write_canonical(value, &mut out);
     out
 }
@@ -198,7 +198,7 @@ pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    Hex::of(&Sha256::digest(bytes)).as_str().to_owned()
 }
 
 #[cfg(test)]
@@ -225,6 +225,14 @@ mod tests {
             let mut ours = Vec::new();
             string(&mut ours, text);
             assert_eq!(ours, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
+
+    /// The hex of a digest is the digest crate's own lowercase hex.
+    #[test]
+    fn sha256_hex_is_the_lowercase_hex_of_the_digest() {
+        for bytes in [&b""[..], b"abc", &[0xff; 200]] {
+            assert_eq!(sha256_hex(bytes), format!("{:x}", Sha256::digest(bytes)));
         }
     }
 }

@@ -321,6 +321,21 @@ impl Redaction {
         }
     }
 
+    /// What [`Redaction::redact_json`] puts in place of a member `name` holding the string
+    /// `text` when the member as a whole is an AWS secret key; `None` when the string is
+    /// scanned as any other.
+    pub(crate) fn secret_member(&self, name: &str, text: &str) -> Option<String> {
+        (self.builtin && aws_secret_name(name) && is_aws_secret(text))
+            .then(|| marker("aws_secret_access_key"))
+    }
+
+    /// What [`Redaction::redact_json`] puts in place of the number `n` when it is a card
+    /// number; `None` when it stays.
+    pub(crate) fn secret_number(&self, n: &serde_json::Number) -> Option<String> {
+        (self.builtin && n.as_u64().is_some_and(|n| card_number(&n.to_string())))
+            .then(|| marker("card_number"))
+    }
+
     /// Redacts a string in place.
     pub fn redact_string(&self, text: &mut String) {
         if let Cow::Owned(redacted) = self.redact(text) {

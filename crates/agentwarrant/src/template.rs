@@ -189,6 +189,10 @@ impl ScopeTemplate {
         let mut out = vec![String::new()];
         for piece in &self.pieces {
             let values = match piece {
+                Piece::Text(text) if out.len() <= max => {
+                    out.iter_mut().for_each(|prefix| prefix.push_str(text));
+                    continue;
+                }
                 Piece::Text(text) => vec![text.clone()],
                 Piece::Arg {
                     name,
@@ -210,6 +214,10 @@ impl ScopeTemplate {
                     "scope `{}` expands to more than {max} scopes",
                     self.text
                 ));
+            }
+            if let [value] = values.as_slice() {
+                out.iter_mut().for_each(|prefix| prefix.push_str(value));
+                continue;
             }
             out = out
                 .iter()

@@ -301,8 +301,7 @@ impl TaskInner {
                 detail: Some(json!({ "ticket": ticket.to_string() })),
                 ..CallFields::of_call(paused.id, &paused.call, Some(&paused.examined))
             };
-            fields.decision =
-                Some(self.decision_record(Some(&paused.decision), &reasons, fields.args.as_ref()));
+            self.add_decision(&mut fields, Some(&paused.decision), &reasons);
             if let Err(error) = self.record(RecordKind::CallDecided, fields) {
                 tracing::error!(target: "agentwarrant::ledger", %error, "could not record an abandoned call");
             }

@@ -108,6 +108,8 @@ pub(crate) struct TaskInner {
     limits: TaskLimits,
     /// The parts of the policy input that stay the same for the task, built once.
     input: input::TaskInput,
+    /// The shared parts of its policy inputs as the task's records keep them.
+    recorded: Mutex<record::InputMemo>,
     /// Declared tools this task has called, each resolved once into a private copy (tools are
     /// only ever added, so the answer never changes): the hot path then takes no lock and
     /// touches no reference count shared with other tasks.
@@ -290,6 +292,7 @@ impl Task {
             base_depth,
             limits,
             input,
+            recorded: Mutex::new(record::InputMemo::default()),
             tools: Mutex::new(Vec::new()),
             paused: Mutex::new(Vec::new()),
             standing: Mutex::new(Vec::new()),

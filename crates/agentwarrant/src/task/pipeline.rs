@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use time::OffsetDateTime;
 use tracing::Span;
 
@@ -528,17 +528,19 @@ impl<'a> Call<'a> {
         // The args are recorded as given, sensitive ones redacted: moved, not copied, since
         // nothing reads them after this record.
         let args = redacted(&examined.spec, std::mem::take(&mut self.call.args));
-        let fields = CallFields {
+        let mut fields = CallFields {
             call_id: Some(self.id),
             parent: self.call.parent,
             tool: Some(self.call.tool.clone()),
-            decision: Some(task.decision_record(Some(decision), &decision.reasons, Some(&args))),
+            decision: None,
             args: Some(args),
             args_digest: Some(examined.args_digest.clone()),
             approver: (!approvers.is_empty()).then(|| approvers.to_vec()),
             outcome: Some(status(status_text)),
             detail: None,
+            input_ready: false,
         };
+        task.add_decision(&mut fields, Some(decision), &decision.reasons);
         let recorded = task.record(RecordKind::CallDecided, fields).and_then(|_| {
             if decision.obligations.ledger_sync {
                 task.runtime.ledger.flush()
@@ -648,58 +650,32 @@ pub(super) fn judge(
     }
 }
 
-/// The input document without `call.args`, which the record replaces with its own (redacted)
-/// args: a shallow copy, so that the args are not converted only to be thrown away.
-fn without_args(input: &regorus::Value) -> regorus::Value {
-    let regorus::Value::Object(top) = input else {
-        return input.clone();
-    };
-    let call_key = regorus::Value::from("call");
-    let Some(regorus::Value::Object(call)) = top.get(&call_key) else {
-        return input.clone();
-    };
-    let args_key = regorus::Value::from("args");
-    let call: std::collections::BTreeMap<_, _> = call
-        .iter()
-        .filter(|(key, _)| **key != args_key)
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let mut top: std::collections::BTreeMap<_, _> = top
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    top.insert(call_key, regorus::Value::from(call));
-    regorus::Value::from(top)
-}
-
 impl TaskInner {
-    /// The decision part of a `call.decided` record: the policy's effect (deny when the engine
-    /// refused before asking it), every reason of the refusal or the decision, and (unless the
-    /// guard records no inputs) the input document the policy saw, with `args` (the record's,
-    /// redacted) in place of the call's own.
-    pub(super) fn decision_record(
+    /// Adds the decision part of a `call.decided` record to `fields`: the policy's effect (deny
+    /// when the engine refused before asking it), every reason of the refusal or the decision,
+    /// and (unless the guard records no inputs) the input document the policy saw, redacted,
+    /// with the record's own args (redacted) in place of the call's.
+    pub(super) fn add_decision(
         &self,
+        fields: &mut CallFields,
         decision: Option<&Decision>,
         reasons: &[Reason],
-        args: Option<&Json>,
-    ) -> DecisionRecord {
+    ) {
         let input = decision
             .and_then(|d| d.input.as_ref())
             .filter(|_| self.runtime.record_inputs)
-            .and_then(|input| serde_json::to_value(without_args(input)).ok())
-            .map(|mut input| {
-                if let Some(call) = input.get_mut("call").and_then(Json::as_object_mut) {
-                    call.insert("args".into(), args.cloned().unwrap_or(Json::Null));
-                }
-                input
+            .and_then(|input| {
+                let mut memo = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+                memo.recorded(input, &self.runtime.redaction)
             });
-        DecisionRecord {
+        fields.input_ready = input.is_some();
+        fields.decision = Some(DecisionRecord {
             effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
             reasons: reasons.iter().map(Reason::to_string).collect(),
             policy_digest: decision.map(|d| d.policy_digest.to_string()),
             eval_us: decision.map_or(0, |d| d.eval_us),
             input,
-        }
+        });
     }
 
     /// Counts a refusal toward the tree's pivot limits (DESIGN issue "an agent that pivots
@@ -766,8 +742,7 @@ impl TaskInner {
                 outcome: Some(status(kind.as_str())),
                 ..CallFields::of_call(id, call, examined.as_deref())
             };
-            fields.decision =
-                Some(self.decision_record(decision.as_deref(), &reasons, fields.args.as_ref()));
+            self.add_decision(&mut fields, decision.as_deref(), &reasons);
             if let Err(error) = self.record(RecordKind::CallDecided, fields) {
                 reasons.push(Reason::with_detail(
                     ReasonCode::LedgerError,

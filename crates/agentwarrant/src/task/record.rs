@@ -23,6 +23,9 @@ pub(crate) struct CallFields {
     pub(crate) approver: Option<Vec<String>>,
     pub(crate) outcome: Option<OutcomeRecord>,
     pub(crate) detail: Option<Json>,
+    /// Whether the decision's input is already redacted (see [`InputMemo::recorded`]): its
+    /// `call.args` then become the record's args once those are redacted.
+    pub(crate) input_ready: bool,
 }
 
 impl CallFields {
@@ -53,6 +56,263 @@ impl CallFields {
     }
 }
 
+/// Most shared parts of the policy input a task remembers as clean or not: its identity,
+/// task, grant and tool specs, the chain's lists and history entries, with room to spare.
+const MEMO_PARTS: usize = 64;
+
+/// How many parts the memo holds before it lets go of those no document holds any longer (a
+/// history entry that left the window, a grant of an earlier second): few enough that they
+/// do not add up to much of a task's memory.
+const PRUNE_AT: usize = 40;
+
+/// Builds the hasher of [`InputMemo`]: its keys are addresses, already spread out.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Which shared parts of a task's policy inputs hold no secret, by the address of the regorus
+/// value (the identity, the task, the grant, each tool's spec, the chain's lists and history
+/// entries: the task builds each once and hands out the same value to every document). A
+/// part found clean once is converted without the secret detectors afterwards.
+///
+/// INVARIANT: each entry holds a weak reference to its regorus value, which keeps the value's
+/// allocation (not its contents), so its address cannot be reused by another value while the
+/// entry exists; and a shared regorus value never changes (a change copies it first): the
+/// same address of a live value is the same content.
+#[derive(Default)]
+pub(crate) struct InputMemo {
+    parts: std::collections::HashMap<
+        usize,
+        (Kept, bool),
+        std::hash::BuildHasherDefault<AddressHasher>,
+    >,
+}
+
+impl std::fmt::Debug for InputMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputMemo")
+            .field("parts", &self.parts.len())
+            .finish()
+    }
+}
+
+/// The address of a shared array or object (one another owner holds too), the parts worth
+/// keeping converted.
+fn shared(value: &regorus::Value) -> Option<usize> {
+    match value {
+        regorus::Value::Array(a) if regorus::Rc::strong_count(a) > 1 => {
+            Some(regorus::Rc::as_ptr(a) as *const u8 as usize)
+        }
+        regorus::Value::Object(o) if regorus::Rc::strong_count(o) > 1 => {
+            Some(regorus::Rc::as_ptr(o) as *const u8 as usize)
+        }
+        _ => None,
+    }
+}
+
+/// A weak reference to a shared part: its allocation, not its contents.
+type Kept = std::sync::Weak<dyn std::any::Any + Send + Sync>;
+
+/// A weak reference to `value`, when it is an array or an object.
+fn kept(value: &regorus::Value) -> Option<Kept> {
+    match value {
+        regorus::Value::Array(a) => Some(regorus::Rc::downgrade(a) as Kept),
+        regorus::Value::Object(o) => Some(regorus::Rc::downgrade(o) as Kept),
+        _ => None,
+    }
+}
+
+impl InputMemo {
+    /// `input` (a policy input document) as a record keeps it: JSON as regorus serializes it,
+    /// every string redacted as [`Redaction::redact_json`] redacts it, and `call.args` null
+    /// (the record's own args, redacted, take its place). `None` when regorus could not
+    /// serialize it.
+    pub(crate) fn recorded(
+        &mut self,
+        input: &regorus::Value,
+        redaction: &Redaction,
+    ) -> Option<Json> {
+        let mut walk = Walk {
+            memo: self,
+            redaction,
+            enabled: redaction.is_enabled(),
+            holds_shared: false,
+            found: 0,
+        };
+        let regorus::Value::Object(top) = input else {
+            return walk.exact(input);
+        };
+        let mut out = serde_json::Map::new();
+        for (key, value) in top.iter() {
+            let regorus::Value::String(key) = key else {
+                return walk.exact(input);
+            };
+            let value = match value {
+                regorus::Value::Object(call) if &**key == "call" => {
+                    let mut members = serde_json::Map::new();
+                    for (name, member) in call.iter() {
+                        let regorus::Value::String(name) = name else {
+                            return walk.exact(input);
+                        };
+                        if &**name != "args" {
+                            members.insert(name.to_string(), walk.member(name, member)?);
+                        }
+                    }
+                    members.insert("args".into(), Json::Null);
+                    Json::Object(members)
+                }
+                _ => walk.member(key, value)?,
+            };
+            out.insert(key.to_string(), value);
+        }
+        Some(Json::Object(out))
+    }
+}
+
+/// One conversion of a document for its record.
+struct Walk<'a> {
+    memo: &'a mut InputMemo,
+    redaction: &'a Redaction,
+    enabled: bool,
+    /// Whether the value being converted holds a shared part.
+    holds_shared: bool,
+    /// How many secrets the detectors found so far (a part that adds none is clean).
+    found: usize,
+}
+
+impl Walk<'_> {
+    /// What regorus's own serialization makes of `value`, redacted: for what the fast path
+    /// does not convert itself (sets, floats, big numbers, non-string keys, undefined).
+    fn exact(&mut self, value: &regorus::Value) -> Option<Json> {
+        let mut json = serde_json::to_value(value).ok()?;
+        if self.enabled {
+            let before = json.clone();
+            self.redaction.redact_json(&mut json);
+            self.found += usize::from(json != before);
+        }
+        Some(json)
+    }
+
+    /// The member `name` of an object.
+    fn member(&mut self, name: &str, value: &regorus::Value) -> Option<Json> {
+        if let regorus::Value::String(text) = value {
+            if self.enabled {
+                if let Some(marker) = self.redaction.secret_member(name, text) {
+                    self.found += 1;
+                    return Some(Json::String(marker));
+                }
+            }
+        }
+        self.value(value)
+    }
+
+    fn value(&mut self, value: &regorus::Value) -> Option<Json> {
+        let Some(address) = shared(value).filter(|_| self.enabled) else {
+            return self.convert(value);
+        };
+        if let Some((_, clean)) = self.memo.parts.get(&address) {
+            self.holds_shared = true;
+            if !*clean {
+                return self.convert(value);
+            }
+            self.enabled = false;
+            let json = self.convert(value);
+            self.enabled = true;
+            return json;
+        }
+        self.holds_shared = false;
+        let found = self.found;
+        let json = self.convert(value);
+        // A part made of other shared parts (the history's list of entries) is a new list
+        // more often than not: its entries are kept, not the list.
+        let composite = std::mem::replace(&mut self.holds_shared, true);
+        let json = json?;
+        if composite {
+            return Some(json);
+        }
+        let clean = self.found == found;
+        let parts = &mut self.memo.parts;
+        if parts.len() >= PRUNE_AT {
+            // Parts no document holds any longer go first; the rest only when all are still
+            // in use.
+            parts.retain(|_, (kept, _)| kept.strong_count() > 0);
+            if parts.len() >= MEMO_PARTS {
+                parts.clear();
+            }
+        }
+        if let Some(kept) = kept(value) {
+            parts.insert(address, (kept, clean));
+        }
+        Some(json)
+    }
+
+    fn convert(&mut self, value: &regorus::Value) -> Option<Json> {
+        Some(match value {
+            regorus::Value::Null => Json::Null,
+            regorus::Value::Bool(b) => Json::Bool(*b),
+            regorus::Value::String(text) => {
+                let text = match self.enabled.then(|| self.redaction.redact(text)) {
+                    Some(std::borrow::Cow::Owned(redacted)) => {
+                        self.found += 1;
+                        redacted
+                    }
+                    _ => text.to_string(),
+                };
+                Json::String(text)
+            }
+            regorus::Value::Number(n) => {
+                // A whole number regorus writes as its digits (an integer, or a float such
+                // as `5.0`, written `5`); zero (`-0.0` is written `-0`, a float) and the
+                // extremes take regorus's own path.
+                let n = match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) if u != 0 && u != u64::MAX => serde_json::Number::from(u),
+                    (None, Some(i)) if i < 0 && i != i64::MIN => serde_json::Number::from(i),
+                    _ => return self.exact(value),
+                };
+                match self.redaction.secret_number(&n).filter(|_| self.enabled) {
+                    Some(marker) => {
+                        self.found += 1;
+                        Json::String(marker)
+                    }
+                    None => Json::Number(n),
+                }
+            }
+            regorus::Value::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|item| self.value(item))
+                    .collect::<Option<_>>()?,
+            ),
+            regorus::Value::Object(members) => {
+                let mut out = serde_json::Map::new();
+                for (name, member) in members.iter() {
+                    let regorus::Value::String(name) = name else {
+                        return self.exact(value);
+                    };
+                    out.insert(name.to_string(), self.member(name, member)?);
+                }
+                Json::Object(out)
+            }
+            _ => return self.exact(value),
+        })
+    }
+}
+
 /// An outcome with only a status.
 pub(crate) fn status(status: &str) -> OutcomeRecord {
     OutcomeRecord {
@@ -80,6 +340,7 @@ impl TaskInner {
     /// Appends a record and mirrors it as a `tracing` event (target `agentwarrant::ledger`).
     /// The ledger is written the same way whether or not anyone listens.
     pub(crate) fn record(&self, kind: RecordKind, fields: CallFields) -> Result<u64, LedgerError> {
+        let input_ready = fields.input_ready;
         let detail = match (
             self.grant.escalated() && fields.call_id.is_some(),
             fields.detail,
@@ -113,7 +374,19 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
-        redact(&self.runtime.redaction, &mut record);
+        redact(&self.runtime.redaction, &mut record, input_ready);
+        if input_ready {
+            let args = record.args.clone().unwrap_or(Json::Null);
+            if let Some(slot) = record
+                .decision
+                .as_mut()
+                .and_then(|d| d.input.as_mut())
+                .and_then(|input| input.get_mut("call"))
+                .and_then(Json::as_object_mut)
+            {
+                slot.insert("args".into(), args);
+            }
+        }
         super::telemetry::observe(&record);
         if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
             return self.runtime.ledger.append(record);
@@ -143,13 +416,30 @@ impl TaskInner {
 
 /// SECURITY: the secrets a record carries in its free text (args, detail, reasons, outcome
 /// error, the goal) are redacted before the record is written or traced; `args_digest` was
-/// computed over the args as given, so it still binds the call.
-fn redact(redaction: &Redaction, record: &mut Record) {
+/// computed over the args as given, so it still binds the call. A decision's input that is
+/// `ready` was redacted as it was converted, and its args are the record's.
+fn redact(redaction: &Redaction, record: &mut Record, ready: bool) {
     if !redaction.is_enabled() {
         return;
     }
+    if ready {
+        for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
+            redaction.redact_json(json);
+        }
+        if let Some(decision) = &mut record.decision {
+            decision
+                .reasons
+                .iter_mut()
+                .for_each(|r| redaction.redact_string(r));
+        }
+        if let Some(error) = record.outcome.as_mut().and_then(|o| o.error.as_mut()) {
+            redaction.redact_string(error);
+        }
+        redaction.redact_string(&mut record.intent);
+        return;
+    }
     // The policy input holds the args again: when they are the record's own (as
-    // `decision_record` puts them), they are scanned once and the redacted args copied back.
+    // the pipeline puts them), they are scanned once and the redacted args copied back.
     let input_args = record
         .decision
         .as_mut()
@@ -201,6 +491,104 @@ impl Event {
             decision: record.decision.as_ref().map(|d| d.effect.clone()),
             reasons: record.decision.as_ref().map(|d| d.reasons.join(",")),
             outcome: record.outcome.as_ref().map(|o| o.status.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What the record kept before: regorus's own serialization, redacted whole, with the
+    /// call's args replaced by null.
+    fn reference(input: &regorus::Value, redaction: &Redaction) -> Json {
+        let mut json = serde_json::to_value(input).unwrap();
+        if let Some(call) = json.get_mut("call").and_then(Json::as_object_mut) {
+            call.insert("args".into(), Json::Null);
+        }
+        redaction.redact_json(&mut json);
+        json
+    }
+
+    #[test]
+    fn a_recorded_input_is_the_serialized_input_redacted_and_shared_parts_are_kept() {
+        // Parts the task shares between documents, as its input caches hand them out.
+        let identity = regorus::Value::from(json!({
+            "id": "agent://acme/ops",
+            "attributes": {"token": "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+                           "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                           "card": 4111111111111111_u64, "zero": 0, "neg": -3, "f": 2.5,
+                           "whole": 5.0, "minus_zero": -0.0, "big": 18446744073709551615_u64}
+        }));
+        let entry = regorus::Value::from(
+            json!({"tool": "fetch", "destinations": ["https://u:pw@h.example/x"]}),
+        );
+        let recent = regorus::Value::from(vec![entry.clone(), entry.clone()]);
+        let spec = regorus::Value::from(json!({"impact": "low", "tags": ["a", "b"], "n": 3}));
+        let mut set = std::collections::BTreeSet::new();
+        set.insert(regorus::Value::from("b"));
+        set.insert(regorus::Value::from("a"));
+        let document = |n: u64| {
+            let mut call = std::collections::BTreeMap::new();
+            call.insert(
+                regorus::Value::from("args"),
+                regorus::Value::from(json!({"x": "sk-ant-api03-abcdefghijklmnopqrstuvwx"})),
+            );
+            call.insert(regorus::Value::from("tool"), regorus::Value::from("fetch"));
+            call.insert(regorus::Value::from("spec"), spec.clone());
+            call.insert(regorus::Value::from("n"), regorus::Value::from(n));
+            call.insert(
+                regorus::Value::from("set"),
+                regorus::Value::from(set.clone()),
+            );
+            call.insert(regorus::Value::from("u"), regorus::Value::Undefined);
+            let mut top = std::collections::BTreeMap::new();
+            top.insert(regorus::Value::from("identity"), identity.clone());
+            top.insert(regorus::Value::from("call"), regorus::Value::from(call));
+            top.insert(regorus::Value::from("recent"), recent.clone());
+            top.insert(
+                regorus::Value::from("context"),
+                regorus::Value::from(json!({"time": "t", "f": -1.5})),
+            );
+            regorus::Value::from(top)
+        };
+        for redaction in [Redaction::default(), Redaction::off()] {
+            let mut memo = InputMemo::default();
+            for n in 0..3 {
+                let input = document(n);
+                let got = memo.recorded(&input, &redaction).unwrap();
+                assert_eq!(got, reference(&input, &redaction), "call {n}");
+            }
+            // The identity, the history entry and the spec, not the list of entries; only
+            // the spec is clean.
+            // Without redaction there is nothing to skip and nothing is kept.
+            let enabled = usize::from(redaction.is_enabled());
+            assert_eq!(memo.parts.len(), 3 * enabled);
+            let clean = memo.parts.values().filter(|(_, clean)| *clean).count();
+            assert_eq!(clean, enabled);
+        }
+        // A document that is not an object is recorded as regorus writes it.
+        let mut memo = InputMemo::default();
+        let scalar = regorus::Value::from("postgres://app:hunter2@db/main");
+        assert_eq!(
+            memo.recorded(&scalar, &Redaction::default()).unwrap(),
+            json!("postgres://app:[REDACTED:url_password]@db/main")
+        );
+    }
+
+    #[test]
+    fn the_memo_keeps_a_bounded_number_of_parts() {
+        let mut memo = InputMemo::default();
+        let kept: Vec<regorus::Value> = (0..MEMO_PARTS as u64 * 2)
+            .map(|n| regorus::Value::from(json!({"n": n})))
+            .collect();
+        for part in &kept {
+            let mut top = std::collections::BTreeMap::new();
+            top.insert(regorus::Value::from("part"), part.clone());
+            memo.recorded(&regorus::Value::from(top), &Redaction::default())
+                .unwrap();
+            assert!(memo.parts.len() <= MEMO_PARTS);
         }
     }
 }
