@@ -201,37 +201,39 @@ require_approval contains "untrusted_input" if {
 #   person asked sees that untrusted content was read.
 # `exfiltration` (a secret read, then an external sink) stays absolute.
 require_approval contains "untrusted_input" if {
+	data.untrusted_input == "unnamed_targets"
+	untrusted_reaches_unnamed
+}
+
+# One rule behind the mode check, so the default mode pays for one body only.
+untrusted_reaches_unnamed if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
-	data.untrusted_input == "unnamed_targets"
 	input.call.spec.sink == true
 	count(named_scopes) == 0
 }
 
-require_approval contains "untrusted_input" if {
+untrusted_reaches_unnamed if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
-	data.untrusted_input == "unnamed_targets"
 	input.call.spec.sink == true
 	is_object(input.call.scope_bands)
 	some band in input.call.scope_bands
 	band == "drift"
 }
 
-require_approval contains "untrusted_input" if {
+untrusted_reaches_unnamed if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
-	data.untrusted_input == "unnamed_targets"
 	input.call.spec.impact in {"medium", "high", "critical"}
 	is_object(input.call.scope_bands)
 	some band in input.call.scope_bands
 	band == "drift"
 }
 
-require_approval contains "untrusted_input" if {
+untrusted_reaches_unnamed if {
 	is_array(input.chain.labels)
 	"untrusted" in input.chain.labels
-	data.untrusted_input == "unnamed_targets"
 	asked_by_design
 	some scope in input.call.required_scopes
 	not scope in named_scopes
