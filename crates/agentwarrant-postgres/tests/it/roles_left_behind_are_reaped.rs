@@ -7,6 +7,28 @@ use agentwarrant_postgres::PostgresBroker;
 
 use crate::support::*;
 
+/// A worker whose clock is an hour behind: the roles of its tasks have expired already.
+fn stale_worker(broker: PostgresBroker) -> agentwarrant::Guard {
+    agentwarrant::Guard::builder()
+        .clock(ManualClock::new(
+            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
+        ))
+        .credential_broker(broker)
+        .build()
+        .unwrap()
+}
+
+/// Begins a task on `worker` that is never ended (its process was killed: no revoke
+/// reaches the server); returns its login role.
+fn killed_task(worker: &agentwarrant::Guard) -> String {
+    let killed = worker
+        .begin(reporter(), intent(&["db.read:x".to_owned()]))
+        .unwrap();
+    let role = killed.credential().unwrap().id().to_owned();
+    std::mem::forget(killed);
+    role
+}
+
 #[test]
 fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
     let url = server!();
@@ -17,20 +39,9 @@ fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
             .build()
             .unwrap()
     };
-    // A worker whose grants expired an hour ago, killed before its task ended (the task is
-    // never ended: no revoke reaches the server).
-    let stale = agentwarrant::Guard::builder()
-        .clock(ManualClock::new(
-            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
-        ))
-        .credential_broker(broker())
-        .build()
-        .unwrap();
-    let killed = stale
-        .begin(reporter(), intent(&["db.read:x".to_owned()]))
-        .unwrap();
-    let left_behind = killed.credential().unwrap().id().to_owned();
-    std::mem::forget(killed);
+    // A worker whose grants expired an hour ago, killed before its task ended.
+    let stale = stale_worker(broker());
+    let left_behind = killed_task(&stale);
     // A live worker's task, still valid, also not ended yet.
     let live = guard(PostgresBroker::builder(&url).role_prefix(prefix.clone()));
     let running = live
@@ -118,18 +129,8 @@ fn a_scheduled_reaper_drops_a_killed_workers_expired_role_and_stops_when_dropped
             .build()
             .unwrap()
     };
-    let stale = agentwarrant::Guard::builder()
-        .clock(ManualClock::new(
-            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
-        ))
-        .credential_broker(broker())
-        .build()
-        .unwrap();
-    let killed = stale
-        .begin(reporter(), intent(&["db.read:x".to_owned()]))
-        .unwrap();
-    let left_behind = killed.credential().unwrap().id().to_owned();
-    std::mem::forget(killed);
+    let stale = stale_worker(broker());
+    let left_behind = killed_task(&stale);
 
     let reaper = broker()
         .reap_every(std::time::Duration::from_secs(1))
@@ -142,11 +143,7 @@ fn a_scheduled_reaper_drops_a_killed_workers_expired_role_and_stops_when_dropped
     assert!(!role_exists(&url, &left_behind));
     // Dropping it stops the thread: the drop returns, and a role left after it stays.
     drop(reaper);
-    let later = stale
-        .begin(reporter(), intent(&["db.read:x".to_owned()]))
-        .unwrap();
-    let after = later.credential().unwrap().id().to_owned();
-    std::mem::forget(later);
+    let after = killed_task(&stale);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(role_exists(&url, &after));
     assert_eq!(broker().reap().unwrap(), [after.as_str()]);
