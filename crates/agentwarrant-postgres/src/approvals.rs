@@ -11,6 +11,7 @@ use agentwarrant::{
 use postgres::{Client, Config, NoTls};
 
 use crate::error::BuildError;
+use crate::sql::describe;
 use crate::{listen, sql};
 
 /// How often a waiter re-reads its ticket when no notification arrives, by default.
@@ -328,17 +329,11 @@ impl PostgresApprovalsBuilder {
 
     /// Checks the configuration; does not connect.
     pub fn build(self) -> Result<PostgresApprovals, BuildError> {
-        let mut config: Config = self.connection.parse().map_err(|error: postgres::Error| {
-            BuildError::InvalidConnection {
-                message: error.to_string(),
-            }
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("agentwarrant-postgres approvals");
-        }
+        let config = sql::config(
+            &self.connection,
+            None,
+            Some("agentwarrant-postgres approvals"),
+        )?;
         if self.poll_interval.is_zero() {
             return Err(BuildError::InvalidStore {
                 problem: "the poll interval must be above zero".to_owned(),
@@ -413,13 +408,6 @@ fn error(kind: ApprovalStoreErrorKind, message: String) -> ApprovalStoreError {
 
 fn unavailable(message: String) -> ApprovalStoreError {
     error(ApprovalStoreErrorKind::Unavailable, message)
-}
-
-fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -15,12 +15,12 @@ use time::OffsetDateTime;
 use crate::error::BuildError;
 use crate::privilege::{Object, Privilege};
 use crate::sql;
+use crate::sql::describe;
 
 /// The role prefix when none is configured.
 const DEFAULT_PREFIX: &str = "aw_task_";
 /// How long the broker waits for PostgreSQL to accept a connection, unless the connection
 /// string says otherwise.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many sessions a task's role may hold at once, unless configured.
 const DEFAULT_CONNECTION_LIMIT: u32 = 8;
 /// How long revoking waits for each of the role's sessions to end, in milliseconds.
@@ -524,19 +524,11 @@ impl PostgresBrokerBuilder {
     /// Checks the configuration: the connection string parses, the prefix is usable, every
     /// scope parses and every mapped privilege applies to its object. Does not connect.
     pub fn build(self) -> Result<PostgresBroker, BuildError> {
-        let mut config: Config = self.connection.parse().map_err(|error: postgres::Error| {
-            BuildError::InvalidConnection {
-                message: error.to_string(),
-            }
-        })?;
-        if let Some(timeout) = self.connect_timeout {
-            config.connect_timeout(timeout);
-        } else if config.get_connect_timeout().is_none() {
-            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("agentwarrant-postgres broker");
-        }
+        let config = sql::config(
+            &self.connection,
+            self.connect_timeout,
+            Some("agentwarrant-postgres broker"),
+        )?;
         if let Some(problem) = prefix_problem(&self.prefix) {
             return Err(BuildError::InvalidRolePrefix {
                 prefix: self.prefix,
@@ -636,14 +628,6 @@ fn not_own_role(role: &str) -> BrokerError {
         "credential `{}` is not a role this broker mints",
         role.escape_debug()
     ))
-}
-
-/// A driver error as one line: the server's SQLSTATE and message, or the connection problem.
-fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -167,14 +167,7 @@ impl PostgresLedgerBuilder {
     /// Checks the configuration; does not connect (the first record, or
     /// [`SinkLedger::open`], does).
     pub fn build(self) -> Result<PostgresLedger, BuildError> {
-        let mut config: Config = self.connection.parse().map_err(|error: postgres::Error| {
-            BuildError::InvalidConnection {
-                message: error.to_string(),
-            }
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
+        let config = sql::config(&self.connection, None, None)?;
         if let Some(problem) = sql::identifier_problem(&self.schema) {
             return Err(BuildError::InvalidStore {
                 problem: format!("schema `{}`: {problem}", self.schema.escape_debug()),

@@ -13,13 +13,13 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::error::BuildError;
+use crate::sql::describe;
 use crate::{listen, sql};
 
 /// How often each process re-reads the store when no notification arrives, by default.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How old the pushed state may grow before calls are refused, by default.
 const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(5);
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How far back each poll re-reads revocations, so one committed out of order is still seen.
 const POLL_OVERLAP_S: i64 = 60;
 /// A revoked token id is forgotten this long after its token expired (as in the core).
@@ -442,13 +442,6 @@ fn install(client: &mut Client, schema: &str) -> Result<(), postgres::Error> {
     )
 }
 
-fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
-}
-
 impl PostgresRevocationsBuilder {
     /// The schema of the store's tables (default `agentwarrant`; created when missing). Every
     /// guard of one fleet uses the same one.
@@ -481,19 +474,11 @@ impl PostgresRevocationsBuilder {
     /// Checks the configuration and starts the listener thread; does not wait for it (see
     /// [`PostgresRevocations::wait_until_synced`]).
     pub fn build(self) -> Result<PostgresRevocations, BuildError> {
-        let mut config: Config = self.connection.parse().map_err(|error: postgres::Error| {
-            BuildError::InvalidConnection {
-                message: error.to_string(),
-            }
-        })?;
-        if let Some(timeout) = self.connect_timeout {
-            config.connect_timeout(timeout);
-        } else if config.get_connect_timeout().is_none() {
-            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("agentwarrant-postgres revocations");
-        }
+        let config = sql::config(
+            &self.connection,
+            self.connect_timeout,
+            Some("agentwarrant-postgres revocations"),
+        )?;
         let channel = format!("agentwarrant.{}", self.schema);
         if let Some(problem) = sql::identifier_problem(&self.schema)
             .or_else(|| sql::identifier_problem(&channel).map(|_| "it is longer than 50 bytes"))

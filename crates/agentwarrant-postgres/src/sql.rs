@@ -1,6 +1,7 @@
 //! Quoting for the statements that cannot take bind parameters (`CREATE ROLE`, `GRANT`,
 //! `ALTER ROLE`, `COMMENT`): every name and value in them goes through these functions; and
-//! [`install`], which creates a store's schema and tables.
+//! [`install`], which creates a store's schema and tables, and [`config`], which every store
+//! and the broker connect with.
 //!
 //! They follow PostgreSQL's own `quote_ident` and `quote_literal` (libpq's
 //! `PQescapeIdentifier` / `PQescapeLiteral`): an identifier is always double-quoted with
@@ -9,7 +10,41 @@
 //! `standard_conforming_strings` says. NUL cannot be sent in a statement at all: it is
 //! refused by the callers' validation before any text reaches these functions.
 
-use postgres::Client;
+use std::time::Duration;
+
+use postgres::{Client, Config};
+
+use crate::error::BuildError;
+
+/// How long a connection attempt may take unless the builder or the connection string says.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The parsed `connection` string: `connect_timeout` when given, else the string's own, else
+/// 5 s; `application_name` (how `pg_stat_activity` shows the connection) unless the string
+/// names one.
+pub(crate) fn config(
+    connection: &str,
+    connect_timeout: Option<Duration>,
+    application_name: Option<&str>,
+) -> Result<Config, BuildError> {
+    let mut config: Config =
+        connection
+            .parse()
+            .map_err(|error: postgres::Error| BuildError::InvalidConnection {
+                message: error.to_string(),
+            })?;
+    if let Some(timeout) = connect_timeout {
+        config.connect_timeout(timeout);
+    } else if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    if let Some(name) = application_name {
+        if config.get_application_name().is_none() {
+            config.application_name(name);
+        }
+    }
+    Ok(config)
+}
 
 /// The advisory lock held while a store's tables are created, so two processes starting at
 /// once do not both create them.
