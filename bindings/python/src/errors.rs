@@ -111,6 +111,7 @@ pub(crate) fn raise_code(py: Python<'_>, class: Class, message: &str, code: &str
 pub(crate) fn build_error(py: Python<'_>, error: &BuildError) -> PyErr {
     let class = match error {
         BuildError::PolicyCompile { .. }
+        | BuildError::PolicyNotVetted { .. }
         | BuildError::PolicyRead { .. }
         | BuildError::PolicyData { .. }
         | BuildError::PolicyPackageMissing => Class::PolicyError,

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentwarrant::{
-    Durability, FileLedger, Guard, Ledger, MemoryLedger, Outcome, Redaction, ToolCall,
+    Backend, Durability, FileLedger, Guard, GuardBuilder, Ledger, MemoryLedger, Outcome, Policy,
+    Redaction, ToolCall,
 };
 
 #[global_allocator]
@@ -80,6 +81,39 @@ fn rig(durability: Option<Durability>) -> Rig {
 
 /// A rig whose guard records (or not) each decision's policy input.
 fn rig_with(durability: Option<Durability>, inputs: bool) -> Rig {
+    rig_on(workload::builder().record_policy_inputs(inputs), durability)
+}
+
+/// A custom rule as users write one, its amount's type checked: it passes the vetting, so the
+/// default bundle with it runs on the RVM.
+const CUSTOM_VETTED: &str = r#"package agentwarrant
+
+deny contains sprintf("refund_too_large: %v", [input.call.args.amount]) if {
+	input.call.tool == "refund"
+	is_number(input.call.args.amount)
+	input.call.args.amount > 500
+}
+"#;
+
+/// The same rule through `to_number`, which can raise: the policy runs on the interpreter.
+const CUSTOM_RAISING: &str = r#"package agentwarrant
+
+deny contains "refund_too_large" if {
+	input.call.tool == "refund"
+	to_number(input.call.args.amount) > 500
+}
+"#;
+
+/// A memory-ledger rig on the default bundle plus `module`, on the evaluator it gets.
+fn custom_rig(module: &str, expected: Backend) -> Rig {
+    let policy = Policy::default_bundle().with_module("custom.rego", module);
+    let rig = rig_on(workload::builder().policy(policy), None);
+    assert_eq!(rig.guard.policy().backend(), expected, "{module}");
+    rig
+}
+
+/// A rig on `builder` with a memory ledger, or a file ledger of `durability`.
+fn rig_on(builder: GuardBuilder, durability: Option<Durability>) -> Rig {
     let (ledger, dir): (Arc<dyn Ledger>, _) = match durability {
         None => (Arc::new(MemoryLedger::new()), None),
         Some(durability) => {
@@ -88,11 +122,7 @@ fn rig_with(durability: Option<Durability>, inputs: bool) -> Rig {
             (Arc::new(ledger.unwrap()), Some(dir))
         }
     };
-    let guard = workload::build(
-        workload::builder()
-            .ledger(ledger)
-            .record_policy_inputs(inputs),
-    );
+    let guard = workload::build(builder.ledger(ledger));
     let task = guard
         .begin(workload::identity(), workload::intent())
         .unwrap();
@@ -409,6 +439,13 @@ fn profile(what: &str, n: usize, args: &[String]) {
             let rig = rig((what == "guard_file").then_some(Durability::Os));
             guarded(&rig, &calls, n, None);
         }
+        "guard_custom" => guarded(&custom_rig(CUSTOM_VETTED, Backend::Vm), &calls, n, None),
+        "guard_custom_interpreted" => guarded(
+            &custom_rig(CUSTOM_RAISING, Backend::Interpreter),
+            &calls,
+            n,
+            None,
+        ),
         "floor_variants" => {
             let documents = workload::documents();
             let configs: [(&str, Configure); 4] = [
@@ -473,7 +510,7 @@ fn profile(what: &str, n: usize, args: &[String]) {
             }
         }
         other => eprintln!(
-            "unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_file, input, validate, chain, threads"
+            "unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_file, guard_custom, guard_custom_interpreted, input, validate, chain, threads"
         ),
     }
 }
@@ -519,6 +556,8 @@ fn main() {
     let mut interpreter = Samples::default();
     let mut memory = Samples::default();
     let mut no_inputs = Samples::default();
+    let mut custom = Samples::default();
+    let mut custom_interpreted = Samples::default();
     let file_modes = [("os", Durability::Os), ("batch", Durability::Batch)];
     let mut file: Vec<Samples> = file_modes.iter().map(|_| Samples::default()).collect();
     let mut vm = workload::floor_vm();
@@ -540,6 +579,17 @@ fn main() {
         let no_inputs_rig = rig_with(None, false);
         guarded(&no_inputs_rig, &calls, WARMUP, None);
         guarded(&no_inputs_rig, &calls, CALLS, Some(&mut no_inputs));
+        let vetted_rig = custom_rig(CUSTOM_VETTED, Backend::Vm);
+        guarded(&vetted_rig, &calls, WARMUP, None);
+        guarded(&vetted_rig, &calls, CALLS, Some(&mut custom));
+        let interpreted_rig = custom_rig(CUSTOM_RAISING, Backend::Interpreter);
+        guarded(&interpreted_rig, &calls, WARMUP / 10, None);
+        guarded(
+            &interpreted_rig,
+            &calls,
+            CALLS / 10,
+            Some(&mut custom_interpreted),
+        );
         for ((_, durability), samples) in file_modes.iter().zip(&mut file) {
             let file_rig = rig(Some(*durability));
             guarded(&file_rig, &calls, WARMUP, None);
@@ -613,6 +663,8 @@ fn main() {
     row("floor: regorus interpreter (ref.)", &interpreter);
     row_counted("guard_memory", &memory, guard_instructions);
     row("guard_memory, no inputs recorded", &no_inputs);
+    row("+ custom module (vetted, RVM)", &custom);
+    row("+ custom module (raising, interp.)", &custom_interpreted);
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         row(&format!("guard_file ({label})"), samples);
     }
@@ -645,6 +697,16 @@ fn main() {
         "  {:<44} {:>7.2}",
         "guard_memory / guard_memory, no inputs",
         memory.median_us() / no_inputs.median_us()
+    );
+    println!(
+        "  {:<44} {:>7.2}   ≤ 1.3",
+        "custom module (vetted, RVM) / guard_memory",
+        custom.median_us() / memory.median_us()
+    );
+    println!(
+        "  {:<44} {:>7.2}",
+        "custom module (interpreter) / guard_memory",
+        custom_interpreted.median_us() / memory.median_us()
     );
     for ((label, _), samples) in file_modes.iter().zip(&file) {
         let target = if *label == "os" { "≤ 1.6" } else { "" };

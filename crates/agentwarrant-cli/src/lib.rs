@@ -240,6 +240,8 @@ enum BackendArg {
     Auto,
     Rvm,
     Interpreter,
+    /// The RVM without vetting the modules: a rule body that raises is skipped.
+    RvmUnvetted,
 }
 
 impl From<BackendArg> for Backend {
@@ -248,6 +250,7 @@ impl From<BackendArg> for Backend {
             BackendArg::Auto => Backend::Auto,
             BackendArg::Rvm => Backend::Vm,
             BackendArg::Interpreter => Backend::Interpreter,
+            BackendArg::RvmUnvetted => Backend::VmUnvetted,
         }
     }
 }
@@ -576,6 +579,9 @@ fn check(input: &std::path::Path, policy: Option<PathBuf>) -> Result<u8, String>
         None => Policy::default_bundle(),
     };
     let engine = policy.compile().map_err(|e| e.to_string())?;
+    if let Some(reason) = engine.interpreter_reason() {
+        eprintln!("evaluated on the interpreter, not the faster RVM: {reason}");
+    }
     let decision = engine.decide_json(&document);
     out!(
         "{}",

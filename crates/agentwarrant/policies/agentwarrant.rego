@@ -84,16 +84,20 @@ deny contains "invalid_call: not a complete agentwarrant/v1 call document" if {
 		is_object(input.task),
 		is_object(input.call.spec),
 		is_object(input.chain),
+		is_number(input.chain.depth),
+		is_number(input.chain.calls),
 	} == {true}
 }
 
 # Runaway delegation: a top-level call has depth 1; depth == max_depth is allowed.
 deny contains "depth_exceeded" if {
+	is_number(input.chain.depth)
 	input.chain.depth > max_depth
 }
 
 # chain.calls counts calls decided before this one, so call max_calls + 1 is refused.
 deny contains "call_budget_exceeded" if {
+	is_number(input.chain.calls)
 	input.chain.calls >= max_calls
 }
 

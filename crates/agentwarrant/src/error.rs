@@ -43,6 +43,17 @@ pub enum BuildError {
         /// What the compiler said.
         message: String,
     },
+    /// [`Backend::Vm`](crate::Backend::Vm) was chosen for a module with a construct that can
+    /// raise, which the RVM would skip instead of refusing the call.
+    #[error("policy `{path}` line {line}: {message}")]
+    PolicyNotVetted {
+        /// The module's path or name.
+        path: String,
+        /// The 1-based line of the construct.
+        line: u32,
+        /// The construct, why it can raise, and what to write instead.
+        message: String,
+    },
     /// A policy source could not be read.
     #[error("cannot read policy `{path}`: {message}")]
     PolicyRead {
@@ -123,6 +134,7 @@ impl BuildError {
     pub fn code(&self) -> &'static str {
         match self {
             BuildError::PolicyCompile { .. } => "policy_compile",
+            BuildError::PolicyNotVetted { .. } => "policy_not_vetted",
             BuildError::PolicyRead { .. } => "policy_read",
             BuildError::PolicyData { .. } => "policy_data",
             BuildError::PolicyPackageMissing => "policy_package_missing",

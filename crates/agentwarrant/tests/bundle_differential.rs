@@ -48,7 +48,7 @@ fn engines() -> &'static Pairs {
         data_variants()
             .into_iter()
             .map(|data| {
-                [Backend::Vm, Backend::Interpreter].map(|backend| {
+                [Backend::VmUnvetted, Backend::Interpreter].map(|backend| {
                     let old = Policy::empty()
                         .with_module("reference.rego", reference.clone())
                         .with_data(data.clone())
@@ -336,5 +336,109 @@ proptest! {
         if let Some(found) = disagreement(&input) {
             prop_assert!(false, "{found}\ninput: {input}");
         }
+    }
+}
+
+/// Custom rules that pass the vetting for the RVM: checked types, iteration, comprehensions,
+/// arithmetic, string builtins, a constant rule.
+const VETTED_MODULE: &str = r#"package agentwarrant
+
+deny contains sprintf("refund_too_large: %v", [input.call.args.amount]) if {
+	is_number(input.call.args.amount)
+	input.call.args.amount > 500
+}
+
+deny contains msg if {
+	is_array(input.call.args.to)
+	some to in input.call.args.to
+	is_string(to)
+	endswith(lower(to), "@evil.com")
+	msg := sprintf("exfiltration: %v", [to])
+}
+
+blocked := {"rm", "dd"}
+
+require_approval contains "high_impact" if input.call.args.cmd in blocked
+
+require_approval contains "production_change" if {
+	is_string(input.call.args.service)
+	startswith(input.call.args.service, "prod-")
+	count(input.call.args.service) > 6
+}
+
+deny contains "call_budget_exceeded" if {
+	is_number(input.chain.calls)
+	is_number(input.call.args.amount)
+	(input.chain.calls * 2) + (input.call.args.amount / 100) >= 20
+}
+
+deny contains "invalid_call: too many large items" if {
+	is_array(input.call.args.items)
+	count([i | some i in input.call.args.items; is_number(i); i > 2]) > 1
+}
+"#;
+
+/// The default bundle with [`VETTED_MODULE`] on the RVM (which requires the vetting to pass)
+/// and on the interpreter.
+fn custom_engines() -> &'static [PolicyEngine; 2] {
+    static ENGINES: OnceLock<[PolicyEngine; 2]> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        [Backend::Vm, Backend::Interpreter].map(|backend| {
+            Policy::default_bundle()
+                .with_module("custom.rego", VETTED_MODULE)
+                .compile_with(backend, &Limits::default())
+                .unwrap()
+        })
+    })
+}
+
+fn arg_edit() -> impl Strategy<Value = Edit> {
+    let amount = prop_oneof![(0i64..2000).prop_map(Value::from), word()];
+    let address = prop::sample::select(vec!["bob@acme.com", "x@EVIL.com", "y@evil.com", ""]);
+    prop_oneof![
+        field("call.args.amount", amount.boxed()),
+        field(
+            "call.args.to",
+            prop::collection::vec(address.prop_map(Value::from), 0..3)
+                .prop_map(Value::from)
+                .boxed()
+        ),
+        field(
+            "call.args.cmd",
+            prop::sample::select(vec!["rm", "ls", "dd"])
+                .prop_map(Value::from)
+                .boxed()
+        ),
+        field(
+            "call.args.service",
+            prop::sample::select(vec!["prod-api", "prod-", "dev-api"])
+                .prop_map(Value::from)
+                .boxed()
+        ),
+        field(
+            "call.args.items",
+            prop::collection::vec((0i64..5).prop_map(Value::from), 0..4)
+                .prop_map(Value::from)
+                .boxed()
+        ),
+        field("call.args", odd().boxed()),
+        field("chain.calls", count(5).boxed()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn vetted_custom_rules_decide_alike_on_both_evaluators(
+        edits in prop::collection::vec(prop_oneof![edit(), arg_edit(), arg_edit()], 0..10)
+    ) {
+        let mut input = load("base_input.json");
+        for (path, value) in edits {
+            apply(&mut input, path, value);
+        }
+        let [vm, interpreter] = custom_engines();
+        let (fast, slow) = (vm.decide_json(&input), interpreter.decide_json(&input));
+        prop_assert_eq!(said(&fast), said(&slow), "input: {}", input);
     }
 }

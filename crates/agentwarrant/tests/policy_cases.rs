@@ -125,11 +125,16 @@ fn every_bundle_reason_code_is_exercised_by_a_case() {
 }
 
 #[test]
-fn only_the_vetted_default_bundle_runs_on_the_rvm_by_default() {
+fn only_vetted_policies_run_on_the_rvm_by_default() {
     let bundle =
         Policy::default_bundle().with_data(serde_json::json!({"limits": {"max_depth": 2}}));
     assert_eq!(bundle.unwrap().compile().unwrap().backend(), Backend::Vm);
     let extended =
         Policy::default_bundle().with_module("ours.rego", "package agentwarrant\n\nx := 1\n");
-    assert_eq!(extended.compile().unwrap().backend(), Backend::Interpreter);
+    assert_eq!(extended.compile().unwrap().backend(), Backend::Vm);
+    let raising = Policy::default_bundle().with_module(
+        "ours.rego",
+        "package agentwarrant\n\nx := to_number(input.call.args.n)\n",
+    );
+    assert_eq!(raising.compile().unwrap().backend(), Backend::Interpreter);
 }

@@ -12,9 +12,10 @@
 //! `to_number("x")`, a division by zero, a function with conflicting outputs) as that body not
 //! matching, whatever the strict-builtin setting, so a `deny` rule that errors does not fire.
 //! The interpreter fails the whole evaluation, which the engine turns into a `policy_error`
-//! refusal. So by default only the embedded bundle, written so that no rule can raise and
-//! tested case by case on both evaluators, runs on the RVM; every other policy runs on the
-//! interpreter unless the user explicitly chooses [`Backend::Vm`].
+//! refusal. So a policy runs on the RVM only when every module is either the embedded bundle
+//! (written so that no rule can raise, tested case by case on both evaluators) or passes
+//! [`vet`](super::vet), which accepts only constructs that cannot raise; any other policy runs
+//! on the interpreter unless the user explicitly chooses [`Backend::VmUnvetted`].
 
 use std::cell::Cell;
 use std::num::NonZeroU32;
@@ -28,6 +29,7 @@ use regorus::rvm::vm::RegoVM;
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 
+use super::vet;
 use crate::error::BuildError;
 
 /// The rule every evaluation runs; it folds the user's rules into one object.
@@ -73,21 +75,27 @@ decision := {
 "#;
 
 /// Which regorus evaluator runs the policy.
+///
+/// Both fail closed on every policy with [`Backend::Auto`] or [`Backend::Vm`]: a module the
+/// RVM would treat differently (a construct that can raise, see docs/policy.md "Custom rules on
+/// the RVM") runs on the interpreter, or fails the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Backend {
-    /// The RVM for the embedded default bundle (vetted on both evaluators), the interpreter,
-    /// which fails closed on every policy error, for any other policy.
+    /// The RVM when every module is the embedded bundle or passes the vetting, else the
+    /// interpreter ([`PolicyEngine::interpreter_reason`](crate::PolicyEngine::interpreter_reason)
+    /// says why).
     #[default]
     Auto,
     /// Always the tree-walking interpreter.
     Interpreter,
-    /// Always the RVM; a policy it cannot compile fails the build.
-    ///
-    /// Faster, but an error inside a rule body makes that body not match instead of failing
-    /// the evaluation: a `deny` rule that raises is silently skipped. Use it only for policies
-    /// written so that no rule can raise (as the default bundle is), and test them on it.
+    /// Always the RVM: a module that does not pass the vetting fails the build with
+    /// [`BuildError::PolicyNotVetted`], naming the line and what to write instead.
     Vm,
+    /// The RVM without the vetting: an error inside a rule body makes that body not match
+    /// instead of failing the evaluation, so a `deny` rule that raises is silently skipped.
+    /// For policies tested on both evaluators by other means.
+    VmUnvetted,
 }
 
 impl Backend {
@@ -97,6 +105,7 @@ impl Backend {
             Backend::Auto => "auto",
             Backend::Interpreter => "interpreter",
             Backend::Vm => "rvm",
+            Backend::VmUnvetted => "rvm-unvetted",
         }
     }
 }
@@ -133,6 +142,8 @@ struct Slot(Mutex<Option<Evaluator>>);
 /// A compiled policy and its evaluator slots.
 pub(crate) struct Compiled {
     prototype: Prototype,
+    /// Why [`Backend::Auto`] chose the interpreter.
+    interpreter_reason: Option<String>,
     slots: Box<[Slot]>,
     limits: EvalLimits,
 }
@@ -257,15 +268,32 @@ impl Compiled {
             })?;
         engine.set_execution_timer_config(timer(limits));
 
+        // SECURITY: see the module docs. Only a vetted policy gets the RVM.
+        let vetting = match backend {
+            Backend::Auto | Backend::Vm => vet_modules(&mut engine, modules),
+            Backend::Interpreter | Backend::VmUnvetted => Ok(()),
+        };
+        let mut interpreter_reason = None;
         let program = match backend {
-            // SECURITY: see the module docs.
             Backend::Interpreter => None,
-            // The embedded bundle is written so that no rule can raise, and its cases and the
-            // scenario corpus pass on both evaluators: it gets the faster RVM. Any other policy
-            // gets the interpreter, which fails closed on every error.
-            Backend::Auto if is_default_bundle(modules) => vm_program(&mut engine).ok(),
-            Backend::Auto => None,
-            Backend::Vm => Some(vm_program(&mut engine).map_err(|e| compile_error("<rvm>", &e))?),
+            Backend::Auto => match vetting {
+                Ok(()) => vm_program(&mut engine).ok(),
+                Err(unvetted) => {
+                    interpreter_reason = Some(unvetted.to_string());
+                    None
+                }
+            },
+            Backend::Vm => {
+                vetting.map_err(|u| BuildError::PolicyNotVetted {
+                    path: u.path,
+                    line: u.line,
+                    message: u.message,
+                })?;
+                Some(vm_program(&mut engine).map_err(|e| compile_error("<rvm>", &e))?)
+            }
+            Backend::VmUnvetted => {
+                Some(vm_program(&mut engine).map_err(|e| compile_error("<rvm>", &e))?)
+            }
         };
         let prototype = match program {
             Some(program) => Prototype::Vm { program, data },
@@ -283,6 +311,7 @@ impl Compiled {
             .clamp(2, 64);
         let compiled = Self {
             prototype,
+            interpreter_reason,
             slots: (0..slots).map(|_| Slot(Mutex::new(None))).collect(),
             limits,
         };
@@ -296,7 +325,11 @@ impl Compiled {
         Ok(compiled)
     }
 
-    /// `"rvm"` or `"interpreter"`.
+    /// Why [`Backend::Auto`] chose the interpreter: the first construct that can raise.
+    pub(crate) fn interpreter_reason(&self) -> Option<&str> {
+        self.interpreter_reason.as_deref()
+    }
+
     /// The evaluator in use: [`Backend::Vm`] or [`Backend::Interpreter`], never `Auto`.
     pub(crate) fn backend(&self) -> Backend {
         match self.prototype {
@@ -373,6 +406,22 @@ impl Compiled {
         }
         result
     }
+}
+
+/// Vets every module but the embedded bundle's own text for the RVM.
+fn vet_modules(engine: &mut Engine, modules: &[(String, String)]) -> Result<(), vet::Unvetted> {
+    let parsed = engine.get_modules();
+    let mut listed = Vec::with_capacity(parsed.len());
+    for module in parsed {
+        let path = module.package.span.source.get_path().as_str();
+        let trusted = modules
+            .iter()
+            .any(|(p, source)| p == path && source == super::DEFAULT_BUNDLE);
+        if path != "agentwarrant_engine.rego" {
+            listed.push((path, &**module, trusted));
+        }
+    }
+    vet::vet(&listed)
 }
 
 /// Whether `modules` is exactly the embedded default bundle.

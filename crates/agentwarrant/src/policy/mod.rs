@@ -7,6 +7,7 @@
 mod decision;
 mod eval;
 pub(crate) mod value;
+mod vet;
 
 use std::path::Path;
 use std::time::Instant;
@@ -319,6 +320,30 @@ impl PolicyEngine {
     /// [`Backend::Auto`] chose).
     pub fn backend(&self) -> Backend {
         self.compiled.backend()
+    }
+
+    /// Why [`Backend::Auto`] runs this policy on the interpreter: the first construct that
+    /// can raise, with its module and line; `None` on the RVM or when the interpreter was chosen.
+    ///
+    /// ```
+    /// use agentwarrant::{Backend, Policy};
+    /// let policy = Policy::default_bundle().with_module(
+    ///     "refunds.rego",
+    ///     "package agentwarrant\n\ndeny contains \"refund_too_large\" if {\n\tinput.call.args.amount > 500\n}\n",
+    /// );
+    /// let engine = policy.compile()?;
+    /// assert_eq!(engine.backend(), Backend::Interpreter);
+    /// assert!(engine.interpreter_reason().unwrap().starts_with("refunds.rego:4:"));
+    ///
+    /// let checked = Policy::default_bundle().with_module(
+    ///     "refunds.rego",
+    ///     "package agentwarrant\n\ndeny contains \"refund_too_large\" if {\n\tis_number(input.call.args.amount)\n\tinput.call.args.amount > 500\n}\n",
+    /// );
+    /// assert_eq!(checked.compile()?.backend(), Backend::Vm);
+    /// # Ok::<(), agentwarrant::BuildError>(())
+    /// ```
+    pub fn interpreter_reason(&self) -> Option<&str> {
+        self.compiled.interpreter_reason()
     }
 
     /// Evaluates one input document (JSON). Never fails: an evaluation error, an undefined

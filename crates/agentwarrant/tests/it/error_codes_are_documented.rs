@@ -26,6 +26,11 @@ fn every_library_code() -> BTreeSet<&'static str> {
             line: 1,
             message: "m".into(),
         },
+        BuildError::PolicyNotVetted {
+            path: "p.rego".into(),
+            line: 1,
+            message: "m".into(),
+        },
         BuildError::PolicyRead {
             path: "p".into(),
             message: "m".into(),

@@ -7,6 +7,9 @@
 // Shared tools, identities and approvers; not a test module.
 mod fixtures;
 
+// Custom modules: on the RVM when nothing in them can raise, else on the interpreter.
+mod custom_rules_run_fast_and_fail_closed;
+
 // One call through the whole pipeline: allow, approve, refuse, run, abandon, nest.
 mod pipeline_flows;
 
