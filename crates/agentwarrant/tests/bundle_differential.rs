@@ -339,53 +339,19 @@ proptest! {
     }
 }
 
-/// Custom rules that pass the vetting for the RVM: checked types, iteration, comprehensions,
-/// arithmetic, string builtins, a constant rule.
-const VETTED_MODULE: &str = r#"package agentwarrant
-
-deny contains sprintf("refund_too_large: %v", [input.call.args.amount]) if {
-	is_number(input.call.args.amount)
-	input.call.args.amount > 500
+/// Custom rules that pass the vetting for the RVM.
+fn vetted_module() -> String {
+    file("policies/tests/vetted_custom.rego")
 }
 
-deny contains msg if {
-	is_array(input.call.args.to)
-	some to in input.call.args.to
-	is_string(to)
-	endswith(lower(to), "@evil.com")
-	msg := sprintf("exfiltration: %v", [to])
-}
-
-blocked := {"rm", "dd"}
-
-require_approval contains "high_impact" if input.call.args.cmd in blocked
-
-require_approval contains "production_change" if {
-	is_string(input.call.args.service)
-	startswith(input.call.args.service, "prod-")
-	count(input.call.args.service) > 6
-}
-
-deny contains "call_budget_exceeded" if {
-	is_number(input.chain.calls)
-	is_number(input.call.args.amount)
-	(input.chain.calls * 2) + (input.call.args.amount / 100) >= 20
-}
-
-deny contains "invalid_call: too many large items" if {
-	is_array(input.call.args.items)
-	count([i | some i in input.call.args.items; is_number(i); i > 2]) > 1
-}
-"#;
-
-/// The default bundle with [`VETTED_MODULE`] on the RVM (which requires the vetting to pass)
+/// The default bundle with [`vetted_module`] on the RVM (which requires the vetting to pass)
 /// and on the interpreter.
 fn custom_engines() -> &'static [PolicyEngine; 2] {
     static ENGINES: OnceLock<[PolicyEngine; 2]> = OnceLock::new();
     ENGINES.get_or_init(|| {
         [Backend::Vm, Backend::Interpreter].map(|backend| {
             Policy::default_bundle()
-                .with_module("custom.rego", VETTED_MODULE)
+                .with_module("vetted_custom.rego", vetted_module())
                 .compile_with(backend, &Limits::default())
                 .unwrap()
         })
