@@ -17,15 +17,18 @@ const VETTED: &str = include_str!("../../crates/agentwarrant/policies/tests/vett
 fn engines() -> &'static [(PolicyEngine, PolicyEngine); 2] {
     static ENGINES: OnceLock<[(PolicyEngine, PolicyEngine); 2]> = OnceLock::new();
     ENGINES.get_or_init(|| {
-        [Policy::default_bundle(), Policy::default_bundle().with_module("vetted_custom.rego", VETTED)]
-            .map(|policy| {
-                let compile = |backend| {
-                    policy
-                        .compile_with(backend, &Limits::default())
-                        .unwrap_or_else(|e| panic!("the policy compiles on the {backend}: {e}"))
-                };
-                (compile(Backend::Vm), compile(Backend::Interpreter))
-            })
+        [
+            Policy::default_bundle(),
+            Policy::default_bundle().with_module("vetted_custom.rego", VETTED),
+        ]
+        .map(|policy| {
+            let compile = |backend| {
+                policy
+                    .compile_with(backend, &Limits::default())
+                    .unwrap_or_else(|e| panic!("the policy compiles on the {backend}: {e}"))
+            };
+            (compile(Backend::Vm), compile(Backend::Interpreter))
+        })
     })
 }
 
@@ -34,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for (vm, interpreter) in engines() {
-        agree(vm.decide_json(&document), interpreter.decide_json(&document), &document);
+        agree(
+            vm.decide_json(&document),
+            interpreter.decide_json(&document),
+            &document,
+        );
     }
 });
 
@@ -44,14 +51,19 @@ fn agree(a: agentwarrant::Decision, b: agentwarrant::Decision, document: &serde_
     let limited = |d: &agentwarrant::Decision| {
         d.reasons.iter().any(|r| {
             r.code == agentwarrant::ReasonCode::PolicyError
-                && r.detail.as_deref().is_some_and(|d| d.to_lowercase().contains("limit"))
+                && r.detail
+                    .as_deref()
+                    .is_some_and(|d| d.to_lowercase().contains("limit"))
         })
     };
     if limited(&a) || limited(&b) {
         return;
     }
     assert_eq!(a.effect, b.effect, "{document}");
-    if a.reasons.iter().any(|r| r.code == agentwarrant::ReasonCode::PolicyError) {
+    if a.reasons
+        .iter()
+        .any(|r| r.code == agentwarrant::ReasonCode::PolicyError)
+    {
         // The same refusal; the two evaluators word their errors differently.
         return;
     }
