@@ -137,7 +137,7 @@ impl Task {
             approver: None,
             outcome: Some(status("allowed")),
             detail: None,
-            input_ready: false,
+            input: None,
         };
         let completed = CallFields {
             call_id: Some(call.call_id),

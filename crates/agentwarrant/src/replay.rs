@@ -150,7 +150,7 @@ pub fn replay(records: impl IntoIterator<Item = Record>, engine: &PolicyEngine) 
             continue;
         };
         report.replayed += 1;
-        let decision = engine.decide_json(input);
+        let decision = engine.decide_json(&input.to_json());
         let now_reasons: Vec<String> = decision.reasons.iter().map(|r| r.to_string()).collect();
         let now = decision.effect.as_str();
         let status = record.outcome.map(|o| o.status).unwrap_or_default();

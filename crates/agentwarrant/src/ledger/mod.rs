@@ -115,7 +115,64 @@ pub struct DecisionRecord {
     /// (what `agentwarrant replay` evaluates again); absent when the call was refused before
     /// the policy or the guard records no inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<Json>,
+    pub input: Option<RecordedInput>,
+}
+
+/// A decision's policy input as a record keeps it: its canonical JSON text (the bytes the
+/// record's hash covers), written once when the record is made. It reads and writes as the
+/// JSON document it holds.
+///
+/// ```
+/// use agentwarrant::ledger::RecordedInput;
+/// let input = RecordedInput::from_json(&serde_json::json!({"call": {"tool": "x"}, "chain": {}}));
+/// assert_eq!(input.as_str(), r#"{"call":{"tool":"x"},"chain":{}}"#);
+/// assert_eq!(input.to_json()["call"]["tool"], "x");
+/// assert_eq!(serde_json::to_string(&input)?, input.as_str());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordedInput(String);
+
+impl RecordedInput {
+    /// The canonical text of `document`.
+    pub fn from_json(document: &Json) -> Self {
+        Self::from_canonical(crate::canonical::canonical_json(document))
+    }
+
+    /// Text the library wrote canonically.
+    pub(crate) fn from_canonical(bytes: Vec<u8>) -> Self {
+        Self(String::from_utf8(bytes).unwrap_or_else(|e| {
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }))
+    }
+
+    /// The canonical JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The document (`null` if the text were not JSON, which the library never writes).
+    pub fn to_json(&self) -> Json {
+        serde_json::from_str(&self.0).unwrap_or(Json::Null)
+    }
+}
+
+impl std::fmt::Debug for RecordedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RecordedInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordedInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Json::deserialize(deserializer).map(|document| Self::from_json(&document))
+    }
 }
 
 /// The outcome part of a record.

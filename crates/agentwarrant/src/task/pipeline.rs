@@ -538,7 +538,7 @@ impl<'a> Call<'a> {
             approver: (!approvers.is_empty()).then(|| approvers.to_vec()),
             outcome: Some(status(status_text)),
             detail: None,
-            input_ready: false,
+            input: None,
         };
         task.add_decision(&mut fields, Some(decision), &decision.reasons);
         let recorded = task.record(RecordKind::CallDecided, fields).and_then(|_| {
@@ -661,20 +661,19 @@ impl TaskInner {
         decision: Option<&Decision>,
         reasons: &[Reason],
     ) {
-        let input = decision
+        fields.input = decision
             .and_then(|d| d.input.as_ref())
             .filter(|_| self.runtime.record_inputs)
             .and_then(|input| {
                 let mut memo = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
                 memo.recorded(input, &self.runtime.redaction)
             });
-        fields.input_ready = input.is_some();
         fields.decision = Some(DecisionRecord {
             effect: decision.map_or(Effect::Deny, |d| d.effect).as_str().into(),
             reasons: reasons.iter().map(Reason::to_string).collect(),
             policy_digest: decision.map(|d| d.policy_digest.to_string()),
             eval_us: decision.map_or(0, |d| d.eval_us),
-            input,
+            input: None,
         });
     }
 

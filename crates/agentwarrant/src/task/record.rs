@@ -7,7 +7,8 @@ use super::TaskInner;
 use crate::clock::rfc3339;
 use crate::error::LedgerError;
 use crate::ids::CallId;
-use crate::ledger::{DecisionRecord, OutcomeRecord, Record, RecordKind};
+use crate::canonical::{string, write_canonical};
+use crate::ledger::{DecisionRecord, OutcomeRecord, Record, RecordKind, RecordedInput};
 use crate::redact::Redaction;
 use crate::tool::{ToolCall, ToolSpec};
 
@@ -23,9 +24,9 @@ pub(crate) struct CallFields {
     pub(crate) approver: Option<Vec<String>>,
     pub(crate) outcome: Option<OutcomeRecord>,
     pub(crate) detail: Option<Json>,
-    /// Whether the decision's input is already redacted (see [`InputMemo::recorded`]): its
-    /// `call.args` then become the record's args once those are redacted.
-    pub(crate) input_ready: bool,
+    /// The decision's input, redacted as it was converted (see [`InputMemo::recorded`]): it
+    /// becomes `decision.input` with the record's args, once those are redacted.
+    pub(crate) input: Option<PendingInput>,
 }
 
 impl CallFields {
@@ -138,53 +139,87 @@ fn kept(value: &regorus::Value) -> Option<Kept> {
 }
 
 impl InputMemo {
-    /// `input` (a policy input document) as a record keeps it: JSON as regorus serializes it,
-    /// every string redacted as [`Redaction::redact_json`] redacts it, and `call.args` null
-    /// (the record's own args, redacted, take its place). `None` when regorus could not
-    /// serialize it.
+    /// `input` (a policy input document) as a record keeps it: canonical JSON of what regorus
+    /// serializes, every string redacted as [`Redaction::redact_json`] redacts it, and room
+    /// for `call.args`, which the record's own args (redacted) fill. `None` when regorus could
+    /// not serialize it.
     pub(crate) fn recorded(
         &mut self,
         input: &regorus::Value,
         redaction: &Redaction,
-    ) -> Option<Json> {
+    ) -> Option<PendingInput> {
         let mut walk = Walk {
             memo: self,
             redaction,
             enabled: redaction.is_enabled(),
             holds_shared: false,
             found: 0,
+            out: Vec::with_capacity(4096),
         };
-        let regorus::Value::Object(top) = input else {
-            return walk.exact(input);
-        };
-        let mut out = serde_json::Map::new();
-        for (key, value) in top.iter() {
-            let regorus::Value::String(key) = key else {
-                return walk.exact(input);
-            };
-            let value = match value {
-                regorus::Value::Object(call) if &**key == "call" => {
-                    let mut members = serde_json::Map::new();
-                    for (name, member) in call.iter() {
-                        let regorus::Value::String(name) = name else {
-                            return walk.exact(input);
-                        };
-                        if &**name != "args" {
-                            members.insert(name.to_string(), walk.member(name, member)?);
+        let mut args_at = None;
+        match input {
+            regorus::Value::Object(top) if string_keys(top) => {
+                walk.out.push(b'{');
+                let mut written = 0;
+                for (key, value) in top.iter_sorted() {
+                    let key = key_text(key);
+                    walk.member_name(&mut written, key);
+                    match value {
+                        regorus::Value::Object(call) if key == "call" && string_keys(call) => {
+                            args_at = Some(walk.call(call)?);
                         }
+                        _ => walk.member(key, value)?,
                     }
-                    members.insert("args".into(), Json::Null);
-                    Json::Object(members)
                 }
-                _ => walk.member(key, value)?,
-            };
-            out.insert(key.to_string(), value);
+                walk.out.push(b'}');
+            }
+            _ => walk.exact(input)?,
         }
-        Some(Json::Object(out))
+        Some(PendingInput {
+            text: walk.out,
+            args_at,
+        })
     }
 }
 
-/// One conversion of a document for its record.
+/// A decision's input converted for its record, waiting for the record's args.
+pub(crate) struct PendingInput {
+    text: Vec<u8>,
+    /// Where the value of `call.args` goes in `text`.
+    args_at: Option<usize>,
+}
+
+impl PendingInput {
+    /// The recorded input, with `args` (the record's, redacted) as its `call.args`.
+    pub(crate) fn finish(mut self, args: Option<&Json>) -> RecordedInput {
+        if let Some(at) = self.args_at.filter(|at| *at <= self.text.len()) {
+            let mut value = Vec::with_capacity(256);
+            match args {
+                Some(args) => write_canonical(args, &mut value),
+                None => value.extend_from_slice(b"null"),
+            }
+            self.text.splice(at..at, value);
+        }
+        RecordedInput::from_canonical(self.text)
+    }
+}
+
+/// Whether every key of `object` is a string (as JSON needs).
+fn string_keys(object: &regorus::value::Object) -> bool {
+    object
+        .keys_sorted()
+        .all(|key| matches!(key, regorus::Value::String(_)))
+}
+
+/// The text of a key `string_keys` vouched for.
+fn key_text(key: &regorus::Value) -> &str {
+    match key {
+        regorus::Value::String(text) => text,
+        _ => "",
+    }
+}
+
+/// One conversion of a document for its record, written as canonical JSON.
 struct Walk<'a> {
     memo: &'a mut InputMemo,
     redaction: &'a Redaction,
@@ -193,35 +228,75 @@ struct Walk<'a> {
     holds_shared: bool,
     /// How many secrets the detectors found so far (a part that adds none is clean).
     found: usize,
+    out: Vec<u8>,
 }
 
 impl Walk<'_> {
+    /// The `call` member: every member but `args`, whose place (in key order, present or
+    /// not) is returned for the record's args.
+    fn call(&mut self, call: &regorus::value::Object) -> Option<usize> {
+        self.out.push(b'{');
+        let mut args_at = None;
+        let mut written = 0;
+        for (name, member) in call.iter_sorted() {
+            let name = key_text(name);
+            if args_at.is_none() && name >= "args" {
+                args_at = Some(self.member_name(&mut written, "args"));
+                if name == "args" {
+                    continue;
+                }
+            }
+            self.member_name(&mut written, name);
+            self.member(name, member)?;
+        }
+        let at = match args_at {
+            Some(at) => at,
+            None => self.member_name(&mut written, "args"),
+        };
+        self.out.push(b'}');
+        Some(at)
+    }
+
+    /// `"name":` as the next member of an object with `written` members so far; where its
+    /// value goes.
+    fn member_name(&mut self, written: &mut usize, name: &str) -> usize {
+        if *written > 0 {
+            self.out.push(b',');
+        }
+        *written += 1;
+        string(&mut self.out, name);
+        self.out.push(b':');
+        self.out.len()
+    }
+
     /// What regorus's own serialization makes of `value`, redacted: for what the fast path
     /// does not convert itself (sets, floats, big numbers, non-string keys, undefined).
-    fn exact(&mut self, value: &regorus::Value) -> Option<Json> {
+    fn exact(&mut self, value: &regorus::Value) -> Option<()> {
         let mut json = serde_json::to_value(value).ok()?;
         if self.enabled {
             let before = json.clone();
             self.redaction.redact_json(&mut json);
             self.found += usize::from(json != before);
         }
-        Some(json)
+        write_canonical(&json, &mut self.out);
+        Some(())
     }
 
     /// The member `name` of an object.
-    fn member(&mut self, name: &str, value: &regorus::Value) -> Option<Json> {
+    fn member(&mut self, name: &str, value: &regorus::Value) -> Option<()> {
         if let regorus::Value::String(text) = value {
             if self.enabled {
                 if let Some(marker) = self.redaction.secret_member(name, text) {
                     self.found += 1;
-                    return Some(Json::String(marker));
+                    string(&mut self.out, &marker);
+                    return Some(());
                 }
             }
         }
         self.value(value)
     }
 
-    fn value(&mut self, value: &regorus::Value) -> Option<Json> {
+    fn value(&mut self, value: &regorus::Value) -> Option<()> {
         let Some(address) = shared(value).filter(|_| self.enabled) else {
             return self.convert(value);
         };
@@ -231,19 +306,19 @@ impl Walk<'_> {
                 return self.convert(value);
             }
             self.enabled = false;
-            let json = self.convert(value);
+            let written = self.convert(value);
             self.enabled = true;
-            return json;
+            return written;
         }
         self.holds_shared = false;
         let found = self.found;
-        let json = self.convert(value);
+        let written = self.convert(value);
         // A part made of other shared parts (the history's list of entries) is a new list
         // more often than not: its entries are kept, not the list.
         let composite = std::mem::replace(&mut self.holds_shared, true);
-        let json = json?;
+        written?;
         if composite {
-            return Some(json);
+            return Some(());
         }
         let clean = self.found == found;
         let parts = &mut self.memo.parts;
@@ -258,22 +333,22 @@ impl Walk<'_> {
         if let Some(kept) = kept(value) {
             parts.insert(address, (kept, clean));
         }
-        Some(json)
+        Some(())
     }
 
-    fn convert(&mut self, value: &regorus::Value) -> Option<Json> {
-        Some(match value {
-            regorus::Value::Null => Json::Null,
-            regorus::Value::Bool(b) => Json::Bool(*b),
+    fn convert(&mut self, value: &regorus::Value) -> Option<()> {
+        match value {
+            regorus::Value::Null => self.out.extend_from_slice(b"null"),
+            regorus::Value::Bool(true) => self.out.extend_from_slice(b"true"),
+            regorus::Value::Bool(false) => self.out.extend_from_slice(b"false"),
             regorus::Value::String(text) => {
-                let text = match self.enabled.then(|| self.redaction.redact(text)) {
+                match self.enabled.then(|| self.redaction.redact(text)) {
                     Some(std::borrow::Cow::Owned(redacted)) => {
                         self.found += 1;
-                        redacted
+                        string(&mut self.out, &redacted);
                     }
-                    _ => text.to_string(),
-                };
-                Json::String(text)
+                    _ => string(&mut self.out, text),
+                }
             }
             regorus::Value::Number(n) => {
                 // A whole number regorus writes as its digits (an integer, or a float such
@@ -287,29 +362,34 @@ impl Walk<'_> {
                 match self.redaction.secret_number(&n).filter(|_| self.enabled) {
                     Some(marker) => {
                         self.found += 1;
-                        Json::String(marker)
+                        string(&mut self.out, &marker);
                     }
-                    None => Json::Number(n),
+                    None => write_canonical(&Json::Number(n), &mut self.out),
                 }
             }
-            regorus::Value::Array(items) => Json::Array(
-                items
-                    .iter()
-                    .map(|item| self.value(item))
-                    .collect::<Option<_>>()?,
-            ),
-            regorus::Value::Object(members) => {
-                let mut out = serde_json::Map::new();
-                for (name, member) in members.iter() {
-                    let regorus::Value::String(name) = name else {
-                        return self.exact(value);
-                    };
-                    out.insert(name.to_string(), self.member(name, member)?);
+            regorus::Value::Array(items) => {
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.value(item)?;
                 }
-                Json::Object(out)
+                self.out.push(b']');
+            }
+            regorus::Value::Object(members) if string_keys(members) => {
+                self.out.push(b'{');
+                let mut written = 0;
+                for (name, member) in members.iter_sorted() {
+                    let name = key_text(name);
+                    self.member_name(&mut written, name);
+                    self.member(name, member)?;
+                }
+                self.out.push(b'}');
             }
             _ => return self.exact(value),
-        })
+        }
+        Some(())
     }
 }
 
@@ -340,7 +420,7 @@ impl TaskInner {
     /// Appends a record and mirrors it as a `tracing` event (target `agentwarrant::ledger`).
     /// The ledger is written the same way whether or not anyone listens.
     pub(crate) fn record(&self, kind: RecordKind, fields: CallFields) -> Result<u64, LedgerError> {
-        let input_ready = fields.input_ready;
+        let pending = fields.input;
         let detail = match (
             self.grant.escalated() && fields.call_id.is_some(),
             fields.detail,
@@ -374,18 +454,9 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
-        redact(&self.runtime.redaction, &mut record, input_ready);
-        if input_ready {
-            let args = record.args.clone().unwrap_or(Json::Null);
-            if let Some(slot) = record
-                .decision
-                .as_mut()
-                .and_then(|d| d.input.as_mut())
-                .and_then(|input| input.get_mut("call"))
-                .and_then(Json::as_object_mut)
-            {
-                slot.insert("args".into(), args);
-            }
+        redact(&self.runtime.redaction, &mut record);
+        if let (Some(pending), Some(decision)) = (pending, record.decision.as_mut()) {
+            decision.input = Some(pending.finish(record.args.as_ref()));
         }
         super::telemetry::observe(&record);
         if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
@@ -416,38 +487,13 @@ impl TaskInner {
 
 /// SECURITY: the secrets a record carries in its free text (args, detail, reasons, outcome
 /// error, the goal) are redacted before the record is written or traced; `args_digest` was
-/// computed over the args as given, so it still binds the call. A decision's input that is
-/// `ready` was redacted as it was converted, and its args are the record's.
-fn redact(redaction: &Redaction, record: &mut Record, ready: bool) {
+/// computed over the args as given, so it still binds the call. A decision's input the
+/// pipeline records was redacted as it was converted (and gets the record's args after this);
+/// one made otherwise is redacted whole.
+fn redact(redaction: &Redaction, record: &mut Record) {
     if !redaction.is_enabled() {
         return;
     }
-    if ready {
-        for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
-            redaction.redact_json(json);
-        }
-        if let Some(decision) = &mut record.decision {
-            decision
-                .reasons
-                .iter_mut()
-                .for_each(|r| redaction.redact_string(r));
-        }
-        if let Some(error) = record.outcome.as_mut().and_then(|o| o.error.as_mut()) {
-            redaction.redact_string(error);
-        }
-        redaction.redact_string(&mut record.intent);
-        return;
-    }
-    // The policy input holds the args again: when they are the record's own (as
-    // the pipeline puts them), they are scanned once and the redacted args copied back.
-    let input_args = record
-        .decision
-        .as_mut()
-        .and_then(|d| d.input.as_mut())
-        .and_then(|input| input.get_mut("call"))
-        .and_then(|call| call.get_mut("args"))
-        .filter(|args| record.args.as_ref() == Some(&**args))
-        .map(std::mem::take);
     for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
         redaction.redact_json(json);
     }
@@ -456,14 +502,10 @@ fn redact(redaction: &Redaction, record: &mut Record, ready: bool) {
             .reasons
             .iter_mut()
             .for_each(|r| redaction.redact_string(r));
-        // The policy input holds the goal again, and the args when they were not the record's.
         if let Some(input) = &mut decision.input {
-            redaction.redact_json(input);
-            if input_args.is_some() {
-                if let Some(slot) = input.get_mut("call").and_then(|c| c.get_mut("args")) {
-                    *slot = record.args.clone().unwrap_or(Json::Null);
-                }
-            }
+            let mut document = input.to_json();
+            redaction.redact_json(&mut document);
+            *input = RecordedInput::from_json(&document);
         }
     }
     if let Some(error) = record.outcome.as_mut().and_then(|o| o.error.as_mut()) {
@@ -557,8 +599,9 @@ mod tests {
             let mut memo = InputMemo::default();
             for n in 0..3 {
                 let input = document(n);
-                let got = memo.recorded(&input, &redaction).unwrap();
-                assert_eq!(got, reference(&input, &redaction), "call {n}");
+                let got = memo.recorded(&input, &redaction).unwrap().finish(None);
+                assert_eq!(got.to_json(), reference(&input, &redaction), "call {n}");
+                assert_eq!(got, RecordedInput::from_json(&got.to_json()), "canonical");
             }
             // The identity, the history entry and the spec, not the list of entries; only
             // the spec is clean.
@@ -572,7 +615,10 @@ mod tests {
         let mut memo = InputMemo::default();
         let scalar = regorus::Value::from("postgres://app:hunter2@db/main");
         assert_eq!(
-            memo.recorded(&scalar, &Redaction::default()).unwrap(),
+            memo.recorded(&scalar, &Redaction::default())
+                .unwrap()
+                .finish(None)
+                .to_json(),
             json!("postgres://app:[REDACTED:url_password]@db/main")
         );
     }
