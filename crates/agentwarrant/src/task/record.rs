@@ -4,10 +4,10 @@ use serde_json::Value as Json;
 
 use super::validate::Examined;
 use super::TaskInner;
+use crate::canonical::{string, write_canonical};
 use crate::clock::rfc3339;
 use crate::error::LedgerError;
 use crate::ids::CallId;
-use crate::canonical::{string, write_canonical};
 use crate::ledger::{DecisionRecord, OutcomeRecord, Record, RecordKind, RecordedInput};
 use crate::redact::Redaction;
 use crate::tool::{ToolCall, ToolSpec};

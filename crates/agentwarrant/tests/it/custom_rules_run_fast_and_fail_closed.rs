@@ -149,6 +149,12 @@ fn constructs_that_cannot_raise_pass_the_vetting() {
 fn each_construct_that_can_raise_is_named_with_what_to_write_instead() {
     let refused = [
         ("deny contains \"x\" if { input.call.args.n > 5 }", "is_number"),
+        // A name bound again starts unknown, whatever was checked of an earlier binding.
+        (
+            "deny contains \"x\" if { v := \"a\"; every v in input.call.args.list { startswith(v, \"b\") } }",
+            "is_string",
+        ),
+
         // A check after the use does not count.
         ("deny contains \"x\" if { input.call.args.n > 5; is_number(input.call.args.n) }", "is_number"),
         ("deny contains \"x\" if { count(input.call.args.to) > 2 }", "argument 1 is a string or a collection"),

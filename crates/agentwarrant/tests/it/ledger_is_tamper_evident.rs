@@ -857,7 +857,15 @@ fn a_decision_keeps_the_policy_input_it_was_made_on_with_sensitive_args_redacted
             .find(|r| r.kind == RecordKind::CallDecided && r.tool.as_deref() == Some(tool))
             .unwrap()
     };
-    let input = |r: &Record| r.decision.as_ref().unwrap().input.as_ref().unwrap().to_json();
+    let input = |r: &Record| {
+        r.decision
+            .as_ref()
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .to_json()
+    };
     let approved = input(decided("read_secret"));
     assert_eq!(approved["version"], "agentwarrant/v1");
     assert_eq!(approved["call"]["tool"], "read_secret");

@@ -170,7 +170,14 @@ fn the_ledger_holds_the_markers_and_the_digest_of_the_args_as_given() {
         Some("login failed for postgres://ops:[REDACTED:url_password]@db/main")
     );
     // The policy input the decision keeps for replay holds the same, redacted args.
-    let input = decided.decision.as_ref().unwrap().input.as_ref().unwrap().to_json();
+    let input = decided
+        .decision
+        .as_ref()
+        .unwrap()
+        .input
+        .as_ref()
+        .unwrap()
+        .to_json();
     assert_eq!(&input["call"]["args"], decided.args.as_ref().unwrap());
     assert!(!ledger.to_jsonl().contains("ghp_A1b2"));
     agentwarrant::ledger::verify_str(&ledger.to_jsonl()).unwrap();
