@@ -647,6 +647,18 @@ impl GuardCore {
         self.guard.policy().digest().as_str()
     }
 
+    /// `"rvm"` or `"interpreter"`: the regorus evaluator the policy runs on.
+    #[getter]
+    fn policy_evaluator(&self) -> &'static str {
+        self.guard.policy().backend().as_str()
+    }
+
+    /// Why the policy runs on the interpreter, naming the module and line; `None` on the RVM.
+    #[getter]
+    fn interpreter_reason(&self) -> Option<&str> {
+        self.guard.policy().interpreter_reason()
+    }
+
     #[getter]
     fn ledger(&self, py: Python<'_>) -> Py<PyAny> {
         self.ledger_object.clone_ref(py)

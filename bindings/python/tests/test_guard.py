@@ -325,6 +325,23 @@ def test_custom_policy_dir(tmp_path):
         assert refusal.code == "weekend_freeze"
 
 
+def test_a_custom_rule_runs_on_the_rvm_only_when_it_cannot_raise(tmp_path):
+    (tmp_path / "agentwarrant.rego").write_text(aw.DEFAULT_BUNDLE)
+    rule = tmp_path / "refunds.rego"
+    checked = "is_number(input.call.args.amount)\n\t"
+    template = 'package agentwarrant\n\ndeny contains "refund_too_large" if {{\n\t{}input.call.args.amount > 500\n}}\n'
+    rule.write_text(template.format(checked))
+    fast = aw.Guard.from_policy_dir(tmp_path)
+    assert fast.policy_evaluator == "rvm" and fast.interpreter_reason is None
+
+    rule.write_text(template.format(""))
+    slow = aw.Guard.from_policy_dir(tmp_path)
+    assert slow.policy_evaluator == "interpreter"
+    assert slow.interpreter_reason is not None
+    assert slow.interpreter_reason.startswith(f"{rule}:4: `input.call.args.amount > 500`")
+    assert aw.Guard().policy_evaluator == "rvm"
+
+
 def _one_call_logged_to(path):  # type: ignore[no-untyped-def]
     """Runs one guarded call with a file ledger at `path`; the guard is gone on return."""
     guard, read_logs, *_ = make_guard(ledger=path)

@@ -612,6 +612,13 @@ impl GuardBuilder {
             .policy
             .with_limits(&self.limits)
             .compile_with(self.backend, &self.limits)?;
+        if let Some(reason) = engine.interpreter_reason() {
+            tracing::info!(
+                target: "agentwarrant::policy",
+                reason,
+                "the policy runs on the interpreter, not the faster RVM"
+            );
+        }
         // An equal spec listed twice is one tool; another spec under a listed name is an error.
         let mut tools: HashMap<String, Arc<ToolSpec>> = HashMap::new();
         for spec in self.tools {

@@ -924,6 +924,14 @@ class Guard:
     ledger = _FromCore[Union[MemoryLedger, FileLedger]]()
     env = _FromCore[str]()
     policy_digest = _FromCore[str]()
+    policy_evaluator = _FromCore[str](
+        '``"rvm"`` (the fast evaluator) or ``"interpreter"``: a custom module runs on the RVM only '
+        "when nothing in it can raise (docs/policy.md, \"Custom rules on the RVM\")."
+    )
+    interpreter_reason = _FromCore[Optional[str]](
+        "Why the policy runs on the interpreter: the first construct that can raise, with its "
+        "module and line; ``None`` on the RVM."
+    )
     tools = _FromCore[List[ToolSpec]]()
     default_tool = _FromCore[Optional[ToolSpec]]()
 
