@@ -1,10 +1,12 @@
 # Rules over `input.chain.signals` (docs/signals.md), added to the default bundle:
 # `agentwarrant test examples/policies/signals/scenarios --add-policy
-# examples/policies/signals`, or appended to your copy of the bundle. Each signal
+# examples/policies/signals`, or put next to your copy of the bundle. Each signal
 # asks a human here; a stricter policy could deny instead.
 #
 # Every helper is prefixed `signal_` so that it never merges with a rule of the
-# bundle or of another module of the package.
+# bundle or of another module of the package. Every value is type-checked before it
+# is used, so the module runs on the fast RVM (docs/policy.md, "Custom rules on the
+# RVM").
 package agentwarrant
 
 import rego.v1
@@ -14,34 +16,30 @@ default signal_list := []
 
 signal_list := input.chain.signals if is_array(input.chain.signals)
 
-# The details of the signals of one kind.
-signal_details(kind) := [s.detail |
+# The kinds of the signals raised for this call.
+signal_kinds := {s.kind |
+	is_array(signal_list)
 	some s in signal_list
-	is_object(s)
-	s.kind == kind
-]
+}
 
 # A sink sending to a destination that neither the user's request named nor an
 # earlier call of the task used: an address slipped in by injected content looks
 # exactly like this.
-require_approval contains concat("", ["new_destination: ", d.destination]) if {
+require_approval contains sprintf("new_destination: %v", [s.detail.destination]) if {
 	input.call.spec.sink == true
-	some d in signal_details("new_destination")
-	is_string(d.destination)
+	is_array(signal_list)
+	some s in signal_list
+	s.kind == "new_destination"
+	is_string(s.detail.destination)
 }
 
 # The same call (tool and args) again and again: an agent in a loop.
-require_approval contains "repeated_call" if {
-	count(signal_details("repeated_call")) > 0
-}
+require_approval contains "repeated_call" if "repeated_call" in signal_kinds
 
 # More calls in a short window than the task should need.
-require_approval contains "burst" if {
-	count(signal_details("burst")) > 0
-}
+require_approval contains "burst" if "burst" in signal_kinds
 
 # A tool whose kind of action the intent never mentioned.
-require_approval contains concat("", ["unimplied_tool: ", input.call.tool]) if {
-	is_string(input.call.tool)
-	count(signal_details("unimplied_tool")) > 0
+require_approval contains sprintf("unimplied_tool: %v", [input.call.tool]) if {
+	"unimplied_tool" in signal_kinds
 }
