@@ -327,7 +327,11 @@ fn constant(expr: &Expr) -> Option<String> {
                 .iter()
                 .map(|i| constant(i))
                 .collect::<Option<Vec<_>>>()?;
-            Some(format!("[{}]", items.join(",")))
+            let (open, close) = match expr {
+                Expr::Set { .. } => ("{", "}"),
+                _ => ("[", "]"),
+            };
+            Some(format!("{open}{}{close}", items.join(",")))
         }
         _ => None,
     }

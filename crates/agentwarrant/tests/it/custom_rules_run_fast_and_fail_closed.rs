@@ -165,6 +165,7 @@ fn each_construct_that_can_raise_is_named_with_what_to_write_instead() {
         ("deny contains \"x\" if { some t in input.call.args.to; t == 1 }", "is_array"),
         ("to := t if { t := input.call.args.to[_] }", "iterates"),
         ("level := 1 if { input.call.args.a }\nlevel := 2 if { input.call.args.b }", "different values"),
+        ("l := [1] if { input.call.args.a }\nl := {1} if { input.call.args.b }", "different values"),
         ("allow if { input.call.tool == \"x\" }", "also defined by the default bundle"),
         ("level := \"a\" if { input.call.args.a } else := \"b\"", "else"),
         (
