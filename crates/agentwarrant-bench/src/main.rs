@@ -86,23 +86,10 @@ fn rig_with(durability: Option<Durability>, inputs: bool) -> Rig {
 
 /// A custom rule as users write one, its amount's type checked: it passes the vetting, so the
 /// default bundle with it runs on the RVM.
-const CUSTOM_VETTED: &str = r#"package agentwarrant
-
-deny contains sprintf("refund_too_large: %v", [input.call.args.amount]) if {
-	input.call.tool == "refund"
-	is_number(input.call.args.amount)
-	input.call.args.amount > 500
-}
-"#;
+const CUSTOM_VETTED: &str = include_str!("../../agentwarrant/policies/tests/amount_checked.rego");
 
 /// The same rule through `to_number`, which can raise: the policy runs on the interpreter.
-const CUSTOM_RAISING: &str = r#"package agentwarrant
-
-deny contains "refund_too_large" if {
-	input.call.tool == "refund"
-	to_number(input.call.args.amount) > 500
-}
-"#;
+const CUSTOM_RAISING: &str = include_str!("../../agentwarrant/policies/tests/amount_raising.rego");
 
 /// A memory-ledger rig on the default bundle plus `module`, on the evaluator it gets.
 fn custom_rig(module: &str, expected: Backend) -> Rig {

@@ -8,23 +8,10 @@ use serde_json::json;
 use crate::fixtures::{anything, builder, ops};
 
 /// Refunds above 500 are refused; the amount's type is checked first.
-const CHECKED: &str = r#"package agentwarrant
-
-deny contains sprintf("refund_too_large: %v", [input.call.args.amount]) if {
-	input.call.tool == "read_logs"
-	is_number(input.call.args.amount)
-	input.call.args.amount > 500
-}
-"#;
+const CHECKED: &str = include_str!("../../policies/tests/amount_checked.rego");
 
 /// The same rule through `to_number`, which raises on `"abc"`.
-const RAISING: &str = r#"package agentwarrant
-
-deny contains "refund_too_large" if {
-	input.call.tool == "read_logs"
-	to_number(input.call.args.amount) > 500
-}
-"#;
+const RAISING: &str = include_str!("../../policies/tests/amount_raising.rego");
 
 fn guard(module: &str, backend: Backend) -> Result<Guard, BuildError> {
     builder()
@@ -76,7 +63,7 @@ fn a_custom_rule_that_can_raise_runs_on_the_interpreter_and_its_error_refuses() 
     assert_eq!(guard.policy().backend(), Backend::Interpreter);
     let reason = guard.policy().interpreter_reason().unwrap();
     assert!(
-        reason.starts_with("refunds.rego:5: `to_number("),
+        reason.starts_with("refunds.rego:7: `to_number("),
         "{reason}"
     );
     assert!(reason.contains("not a vetted builtin"), "{reason}");
@@ -95,7 +82,7 @@ fn the_rvm_refuses_to_build_a_module_that_can_raise() {
     else {
         panic!("{error:?}");
     };
-    assert_eq!((path.as_str(), *line), ("refunds.rego", 5));
+    assert_eq!((path.as_str(), *line), ("refunds.rego", 7));
     assert!(message.contains("to_number"), "{message}");
     assert_eq!(error.code(), "policy_not_vetted");
 }
