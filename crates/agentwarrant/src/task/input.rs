@@ -157,8 +157,8 @@ pub(crate) struct TaskInput {
     /// chain hands out a new list (it does so only when a set changes).
     chain_lists: Mutex<[CachedList; 3]>,
     history: Mutex<HistoryCache>,
-    /// `chain.signals` of most calls: an empty array, allocated once.
-    no_signals: Value,
+    /// The empty array, allocated once: most calls' `chain.signals`, and every empty list.
+    empty: Value,
     arg_names: Mutex<ArgNames>,
 }
 
@@ -248,9 +248,19 @@ impl TaskInput {
             specs: Mutex::new(Vec::new()),
             chain_lists: Mutex::new([None, None, None]),
             history: Mutex::new(HistoryCache::default()),
-            no_signals: Value::new_array(),
+            empty: Value::new_array(),
             arg_names: Mutex::new(ArgNames::default()),
             keys,
+        }
+    }
+
+    /// An array of strings; the shared empty array when there are none.
+    fn list<'a>(&self, items: impl IntoIterator<Item = &'a str>) -> Value {
+        let items: Vec<Value> = items.into_iter().map(Value::from).collect();
+        if items.is_empty() {
+            self.empty.clone()
+        } else {
+            Value::from(items)
         }
     }
 
@@ -284,7 +294,7 @@ impl TaskInput {
             match slot {
                 Some((seen, array)) if Arc::ptr_eq(seen, list) => *value = array.clone(),
                 _ => {
-                    *value = strings(list.iter().map(String::as_str));
+                    *value = self.list(list.iter().map(String::as_str));
                     *slot = Some((list.clone(), value.clone()));
                 }
             }
@@ -320,11 +330,11 @@ impl TaskInput {
                                 (k.effect.clone(), effect),
                                 (
                                     k.labels.clone(),
-                                    strings(ran.labels.iter().map(String::as_str)),
+                                    self.list(ran.labels.iter().map(String::as_str)),
                                 ),
                                 (
                                     k.destinations.clone(),
-                                    strings(ran.destinations.iter().map(String::as_str)),
+                                    self.list(ran.destinations.iter().map(String::as_str)),
                                 ),
                             ])
                         });
@@ -357,7 +367,7 @@ impl TaskInput {
     fn signals(&self, signals: &[Signal]) -> Value {
         let k = &self.keys;
         if signals.is_empty() {
-            return self.no_signals.clone();
+            return self.empty.clone();
         }
         let text = |text: &str| Value::from(text);
         Value::from(
@@ -399,17 +409,17 @@ impl TaskInput {
             (Value::from("external"), Value::Bool(spec.external)),
             (
                 self.keys.reads.clone(),
-                strings(spec.reads.iter().map(String::as_str)),
+                self.list(spec.reads.iter().map(String::as_str)),
             ),
             (Value::from("sink"), Value::Bool(spec.sink)),
             (
                 Value::from("tags"),
-                strings(spec.tags.iter().map(String::as_str)),
+                self.list(spec.tags.iter().map(String::as_str)),
             ),
             (
                 Value::from("roles"),
                 spec.roles.as_ref().map_or(Value::Null, |roles| {
-                    strings(roles.iter().map(|r| r.as_str()))
+                    self.list(roles.iter().map(|r| r.as_str()))
                 }),
             ),
         ]);
@@ -459,16 +469,16 @@ impl TaskInput {
             (k.args.clone(), args),
             (
                 k.required_scopes.clone(),
-                strings(facts.required.iter().map(Scope::as_str)),
+                self.list(facts.required.iter().map(Scope::as_str)),
             ),
             (k.scope_bands.clone(), bands),
             (
                 k.named_scopes.clone(),
-                strings(facts.named.iter().map(Scope::as_str)),
+                self.list(facts.named.iter().map(Scope::as_str)),
             ),
             (
                 k.destinations.clone(),
-                strings(facts.destinations.iter().map(String::as_str)),
+                self.list(facts.destinations.iter().map(String::as_str)),
             ),
             (k.spec.clone(), spec),
         ]);

@@ -57,9 +57,10 @@ impl CallFields {
     }
 }
 
-/// Most shared parts of the policy input a task remembers as clean or not: its identity,
-/// task, grant and tool specs, the chain's lists and history entries, with room to spare.
-const MEMO_PARTS: usize = 64;
+/// Most shared parts of the policy input a task remembers: its identity, task, grant and
+/// tool specs, the chain's lists and history entries, with room to spare. At most 56 entries
+/// fit a table of 64 buckets; one more would double it.
+const MEMO_PARTS: usize = 56;
 
 /// How many parts the memo holds before it lets go of those no document holds any longer (a
 /// history entry that left the window, a grant of an earlier second): few enough that they
@@ -86,10 +87,11 @@ impl std::hash::Hasher for AddressHasher {
     }
 }
 
-/// Which shared parts of a task's policy inputs hold no secret, by the address of the regorus
-/// value (the identity, the task, the grant, each tool's spec, the chain's lists and history
+/// The shared parts of a task's policy inputs as recorded, by the address of the regorus value
+/// (the identity, the task, the grant, each tool's spec, the chain's lists and history
 /// entries: the task builds each once and hands out the same value to every document). A
-/// part found clean once is converted without the secret detectors afterwards.
+/// part found clean once is kept as its canonical text and copied into later records; a part
+/// that holds a secret is kept as a mark, and converted and redacted again each time.
 ///
 /// INVARIANT: each entry holds a weak reference to its regorus value, which keeps the value's
 /// allocation (not its contents), so its address cannot be reused by another value while the
@@ -97,11 +99,7 @@ impl std::hash::Hasher for AddressHasher {
 /// same address of a live value is the same content.
 #[derive(Default)]
 pub(crate) struct InputMemo {
-    parts: std::collections::HashMap<
-        usize,
-        (Kept, bool),
-        std::hash::BuildHasherDefault<AddressHasher>,
-    >,
+    parts: Parts,
 }
 
 impl std::fmt::Debug for InputMemo {
@@ -113,18 +111,25 @@ impl std::fmt::Debug for InputMemo {
 }
 
 /// The address of a shared array or object (one another owner holds too), the parts worth
-/// keeping converted.
+/// keeping converted: an empty one (the task shares one empty array) costs less to write.
 fn shared(value: &regorus::Value) -> Option<usize> {
     match value {
-        regorus::Value::Array(a) if regorus::Rc::strong_count(a) > 1 => {
+        regorus::Value::Array(a) if regorus::Rc::strong_count(a) > 1 && !a.is_empty() => {
             Some(regorus::Rc::as_ptr(a) as *const u8 as usize)
         }
-        regorus::Value::Object(o) if regorus::Rc::strong_count(o) > 1 => {
+        regorus::Value::Object(o) if regorus::Rc::strong_count(o) > 1 && !o.is_empty() => {
             Some(regorus::Rc::as_ptr(o) as *const u8 as usize)
         }
         _ => None,
     }
 }
+
+/// The memo's table: a part's address, a weak reference holding its allocation, and its text.
+type Parts =
+    std::collections::HashMap<usize, (Kept, Clean), std::hash::BuildHasherDefault<AddressHasher>>;
+
+/// A shared part's canonical text when it holds no secret; `None` when it does.
+type Clean = Option<Box<[u8]>>;
 
 /// A weak reference to a shared part: its allocation, not its contents.
 type Kept = std::sync::Weak<dyn std::any::Any + Send + Sync>;
@@ -302,16 +307,16 @@ impl Walk<'_> {
         };
         if let Some((_, clean)) = self.memo.parts.get(&address) {
             self.holds_shared = true;
-            if !*clean {
-                return self.convert(value);
-            }
-            self.enabled = false;
-            let written = self.convert(value);
-            self.enabled = true;
-            return written;
+            return match clean {
+                Some(text) => {
+                    self.out.extend_from_slice(text);
+                    Some(())
+                }
+                None => self.convert(value),
+            };
         }
         self.holds_shared = false;
-        let found = self.found;
+        let (found, start) = (self.found, self.out.len());
         let written = self.convert(value);
         // A part made of other shared parts (the history's list of entries) is a new list
         // more often than not: its entries are kept, not the list.
@@ -320,7 +325,7 @@ impl Walk<'_> {
         if composite {
             return Some(());
         }
-        let clean = self.found == found;
+        let clean = (self.found == found).then(|| self.out[start..].into());
         let parts = &mut self.memo.parts;
         if parts.len() >= PRUNE_AT {
             // Parts no document holds any longer go first; the rest only when all are still
@@ -329,6 +334,13 @@ impl Walk<'_> {
             if parts.len() >= MEMO_PARTS {
                 parts.clear();
             }
+        }
+        if parts.len() == parts.capacity() {
+            // No room left, counting the markers removals leave: a new table of the final
+            // size, where an insertion would double the table instead.
+            let mut table = Parts::with_capacity_and_hasher(MEMO_PARTS, Default::default());
+            table.extend(parts.drain());
+            *parts = table;
         }
         if let Some(kept) = kept(value) {
             parts.insert(address, (kept, clean));
@@ -608,7 +620,11 @@ mod tests {
             // Without redaction there is nothing to skip and nothing is kept.
             let enabled = usize::from(redaction.is_enabled());
             assert_eq!(memo.parts.len(), 3 * enabled);
-            let clean = memo.parts.values().filter(|(_, clean)| *clean).count();
+            let clean = memo
+                .parts
+                .values()
+                .filter(|(_, clean)| clean.is_some())
+                .count();
             assert_eq!(clean, enabled);
         }
         // A document that is not an object is recorded as regorus writes it.
@@ -635,6 +651,16 @@ mod tests {
             memo.recorded(&regorus::Value::from(top), &Redaction::default())
                 .unwrap();
             assert!(memo.parts.len() <= MEMO_PARTS);
+        }
+        // Parts that die as fast as they come (a task's history entries) are let go, and the
+        // removals never double the table.
+        for n in 0..1_000_u64 {
+            let part = regorus::Value::from(json!({"n": n}));
+            let mut top = std::collections::BTreeMap::new();
+            top.insert(regorus::Value::from("part"), part.clone());
+            memo.recorded(&regorus::Value::from(top), &Redaction::default())
+                .unwrap();
+            assert!(memo.parts.capacity() <= MEMO_PARTS, "call {n}");
         }
     }
 }
