@@ -125,7 +125,7 @@ impl Task {
             call_id: Some(call.call_id),
             parent: call.call.parent,
             tool: Some(call.call.tool.clone()),
-            args: Some(crate::task::redacted(&call.examined.spec, args)),
+            args: Some(crate::task::redacted(&call.examined.spec, args).0),
             args_digest: Some(call.examined.args_digest.clone()),
             decision: Some(DecisionRecord {
                 effect: Effect::Allow.as_str().into(),
@@ -138,6 +138,7 @@ impl Task {
             outcome: Some(status("allowed")),
             detail: None,
             input: None,
+            args_text: None,
         };
         let completed = CallFields {
             call_id: Some(call.call_id),

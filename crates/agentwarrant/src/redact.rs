@@ -289,18 +289,30 @@ impl Redaction {
     /// assert_eq!(args["note"], "use [REDACTED:anthropic_key]");
     /// ```
     pub fn redact_json(&self, value: &mut Json) {
+        self.redact_json_found(value);
+    }
+
+    /// [`Redaction::redact_json`], and whether it replaced anything.
+    pub(crate) fn redact_json_found(&self, value: &mut Json) -> bool {
+        let mut found = false;
         if !self.is_enabled() {
-            return;
+            return found;
         }
         // An explicit stack: a deeply nested value cannot overflow the thread's stack.
         let mut stack = vec![value];
         while let Some(value) = stack.pop() {
             match value {
-                Json::String(text) => self.redact_string(text),
+                Json::String(text) => {
+                    if let Cow::Owned(redacted) = self.redact(text) {
+                        *text = redacted;
+                        found = true;
+                    }
+                }
                 Json::Number(n)
                     if self.builtin && n.as_u64().is_some_and(|n| card_number(&n.to_string())) =>
                 {
                     *value = Json::String(marker("card_number"));
+                    found = true;
                 }
                 Json::Array(items) => stack.extend(items.iter_mut()),
                 Json::Object(members) => {
@@ -309,6 +321,7 @@ impl Redaction {
                             if let Json::String(text) = member {
                                 if is_aws_secret(text) {
                                     *text = marker("aws_secret_access_key");
+                                    found = true;
                                     continue;
                                 }
                             }
@@ -319,6 +332,7 @@ impl Redaction {
                 _ => {}
             }
         }
+        found
     }
 
     /// What [`Redaction::redact_json`] puts in place of a member `name` holding the string

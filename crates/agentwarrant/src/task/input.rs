@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 pub(crate) use super::validate::Band;
 use super::validate::Examined;
 use super::TaskInner;
-use crate::chain::{ChainSnapshot, Counts, Decisions, Probe, Ran, Signal};
+use crate::chain::{ChainSnapshot, Decisions, Probe, Ran, Signal};
 use crate::clock::rfc3339;
 use crate::grant::Grant;
 use crate::identity::Identity;
@@ -132,12 +132,11 @@ fn uuid(id: uuid::Uuid) -> Value {
 type CachedList = Option<(Arc<[String]>, Value)>;
 
 /// The chain's history as regorus values: the `recent` array and each entry's object (an
-/// entry is built once, when its call ran), and the `counts` object.
+/// entry is built once, when its call ran).
 #[derive(Default)]
 struct HistoryCache {
     recent: Option<(Arc<[Arc<Ran>]>, Value)>,
     entries: Vec<(Arc<Ran>, Value)>,
-    counts: Option<(Counts, Value)>,
 }
 
 /// The parts of the input document that stay the same for a task.
@@ -347,19 +346,14 @@ impl TaskInput {
                 array
             }
         };
-        let counts = match &cache.counts {
-            Some((seen, object)) if Arc::ptr_eq(seen, &chain.counts) => object.clone(),
-            _ => {
-                let object = object_of(
-                    chain
-                        .counts
-                        .iter()
-                        .map(|(tool, count)| (Value::from(&**tool), Value::from(*count))),
-                );
-                cache.counts = Some((chain.counts.clone(), object.clone()));
-                object
-            }
-        };
+        // Built for each document, not kept: the counts change with every call that runs,
+        // and a part the task holds on to is one the recorded input keeps as text.
+        let counts = object_of(
+            chain
+                .counts
+                .iter()
+                .map(|(tool, count)| (Value::from(&**tool), Value::from(*count))),
+        );
         object([(k.recent.clone(), recent), (k.counts.clone(), counts)])
     }
 

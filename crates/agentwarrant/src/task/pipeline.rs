@@ -196,7 +196,7 @@ impl<'a> Call<'a> {
                 examined,
             )),
             Effect::Allow => {
-                self.ledger(&examined, &decision, &[])?;
+                self.ledger(&mut examined, &decision, &[])?;
                 Ok(Passed::Warrant(self.warrant(
                     &mut decisions,
                     examined,
@@ -207,7 +207,7 @@ impl<'a> Call<'a> {
             Effect::Approval => {
                 if let Some(used) = task.use_standing(&self.call, &examined, &decision, self.now) {
                     self.standing_used(&examined, &decision, &used)?;
-                    self.ledger(&examined, &decision, &used.approvers)?;
+                    self.ledger(&mut examined, &decision, &used.approvers)?;
                     return Ok(Passed::Warrant(self.warrant(
                         &mut decisions,
                         examined,
@@ -270,7 +270,7 @@ impl<'a> Call<'a> {
     /// (see [`Call::approved`]), recorded and given its warrant.
     pub(super) fn answered(
         &mut self,
-        examined: Examined,
+        mut examined: Examined,
         decision: Decision,
         version: u64,
         request: &ApprovalRequest,
@@ -284,7 +284,7 @@ impl<'a> Call<'a> {
                     return Err(Stop::after_policy(kind, decision, reason, examined));
                 }
             };
-        self.ledger(&examined, &decision, &approvers)?;
+        self.ledger(&mut examined, &decision, &approvers)?;
         Ok(self.warrant(&mut decisions, examined, decision, approvers))
     }
 
@@ -515,7 +515,7 @@ impl<'a> Call<'a> {
     /// asks). SECURITY: no action without evidence; a ledger that fails refuses the call.
     fn ledger(
         &mut self,
-        examined: &Examined,
+        examined: &mut Examined,
         decision: &Decision,
         approvers: &[String],
     ) -> Result<(), Stop> {
@@ -526,8 +526,9 @@ impl<'a> Call<'a> {
             "approved"
         };
         // The args are recorded as given, sensitive ones redacted: moved, not copied, since
-        // nothing reads them after this record.
-        let args = redacted(&examined.spec, std::mem::take(&mut self.call.args));
+        // nothing reads them after this record; so is their canonical JSON.
+        let (args, replaced) = redacted(&examined.spec, std::mem::take(&mut self.call.args));
+        let args_text = std::mem::take(&mut examined.args_text);
         let mut fields = CallFields {
             call_id: Some(self.id),
             parent: self.call.parent,
@@ -539,6 +540,7 @@ impl<'a> Call<'a> {
             outcome: Some(status(status_text)),
             detail: None,
             input: None,
+            args_text: (!replaced).then_some(args_text),
         };
         task.add_decision(&mut fields, Some(decision), &decision.reasons);
         let recorded = task.record(RecordKind::CallDecided, fields).and_then(|_| {

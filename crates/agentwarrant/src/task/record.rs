@@ -27,6 +27,9 @@ pub(crate) struct CallFields {
     /// The decision's input, redacted as it was converted (see [`InputMemo::recorded`]): it
     /// becomes `decision.input` with the record's args, once those are redacted.
     pub(crate) input: Option<PendingInput>,
+    /// The canonical JSON of `args` as the call gave them, when no arg is sensitive: the
+    /// recorded input copies it if redaction leaves the args unchanged too.
+    pub(crate) args_text: Option<Vec<u8>>,
 }
 
 impl CallFields {
@@ -195,15 +198,24 @@ pub(crate) struct PendingInput {
 }
 
 impl PendingInput {
-    /// The recorded input, with `args` (the record's, redacted) as its `call.args`.
-    pub(crate) fn finish(mut self, args: Option<&Json>) -> RecordedInput {
+    /// The recorded input, with `args` (the record's, redacted) as its `call.args`; `text`,
+    /// when given, is their canonical JSON already written.
+    pub(crate) fn finish(mut self, args: Option<&Json>, text: Option<&[u8]>) -> RecordedInput {
         if let Some(at) = self.args_at.filter(|at| *at <= self.text.len()) {
-            let mut value = Vec::with_capacity(256);
-            match args {
-                Some(args) => write_canonical(args, &mut value),
-                None => value.extend_from_slice(b"null"),
-            }
-            self.text.splice(at..at, value);
+            let mut value = Vec::new();
+            let value = match (text, args) {
+                (Some(text), _) => text,
+                (None, Some(args)) => {
+                    write_canonical(args, &mut value);
+                    &value
+                }
+                (None, None) => b"null",
+            };
+            // Shifts the tail and copies the args in (a splice would go byte by byte).
+            let end = self.text.len();
+            self.text.resize(end + value.len(), 0);
+            self.text.copy_within(at..end, at + value.len());
+            self.text[at..at + value.len()].copy_from_slice(value);
         }
         RecordedInput::from_canonical(self.text)
     }
@@ -416,16 +428,18 @@ pub(crate) fn status(status: &str) -> OutcomeRecord {
 }
 
 /// `args` with every sensitive arg replaced by `"[redacted]"`, as [`ToolSpec::redact`] gives
-/// them, reusing the map instead of copying it.
-pub(crate) fn redacted(spec: &ToolSpec, mut args: Json) -> Json {
+/// them, reusing the map instead of copying it; and whether one was.
+pub(crate) fn redacted(spec: &ToolSpec, mut args: Json) -> (Json, bool) {
+    let mut replaced = false;
     if let Json::Object(map) = &mut args {
         for name in &spec.sensitive_args {
             if let Some(value) = map.get_mut(name) {
                 *value = Json::String("[redacted]".into());
+                replaced = true;
             }
         }
     }
-    args
+    (args, replaced)
 }
 
 impl TaskInner {
@@ -466,9 +480,10 @@ impl TaskInner {
             prev: String::new(),
             hash: String::new(),
         };
-        redact(&self.runtime.redaction, &mut record);
+        let args_redacted = redact(&self.runtime.redaction, &mut record);
+        let args_text = fields.args_text.filter(|_| !args_redacted);
         if let (Some(pending), Some(decision)) = (pending, record.decision.as_mut()) {
-            decision.input = Some(pending.finish(record.args.as_ref()));
+            decision.input = Some(pending.finish(record.args.as_ref(), args_text.as_deref()));
         }
         super::telemetry::observe(&record);
         if !tracing::enabled!(target: "agentwarrant::ledger", tracing::Level::INFO) {
@@ -501,13 +516,17 @@ impl TaskInner {
 /// error, the goal) are redacted before the record is written or traced; `args_digest` was
 /// computed over the args as given, so it still binds the call. A decision's input the
 /// pipeline records was redacted as it was converted (and gets the record's args after this);
-/// one made otherwise is redacted whole.
-fn redact(redaction: &Redaction, record: &mut Record) {
+/// one made otherwise is redacted whole. Whether the args changed.
+fn redact(redaction: &Redaction, record: &mut Record) -> bool {
     if !redaction.is_enabled() {
-        return;
+        return false;
     }
-    for json in [&mut record.args, &mut record.detail].into_iter().flatten() {
-        redaction.redact_json(json);
+    let args_redacted = record
+        .args
+        .as_mut()
+        .is_some_and(|args| redaction.redact_json_found(args));
+    if let Some(detail) = &mut record.detail {
+        redaction.redact_json(detail);
     }
     if let Some(decision) = &mut record.decision {
         decision
@@ -524,6 +543,7 @@ fn redact(redaction: &Redaction, record: &mut Record) {
         redaction.redact_string(error);
     }
     redaction.redact_string(&mut record.intent);
+    args_redacted
 }
 
 /// What the `tracing` event of a record shows, taken before the record moves into the ledger.
@@ -611,7 +631,10 @@ mod tests {
             let mut memo = InputMemo::default();
             for n in 0..3 {
                 let input = document(n);
-                let got = memo.recorded(&input, &redaction).unwrap().finish(None);
+                let got = memo
+                    .recorded(&input, &redaction)
+                    .unwrap()
+                    .finish(None, None);
                 assert_eq!(got.to_json(), reference(&input, &redaction), "call {n}");
                 assert_eq!(got, RecordedInput::from_json(&got.to_json()), "canonical");
             }
@@ -633,7 +656,7 @@ mod tests {
         assert_eq!(
             memo.recorded(&scalar, &Redaction::default())
                 .unwrap()
-                .finish(None)
+                .finish(None, None)
                 .to_json(),
             json!("postgres://app:[REDACTED:url_password]@db/main")
         );

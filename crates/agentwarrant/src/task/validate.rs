@@ -47,6 +47,9 @@ pub(crate) struct Examined {
     pub(crate) named: Vec<Scope>,
     pub(crate) destinations: Vec<String>,
     pub(crate) args_digest: String,
+    /// The args' canonical JSON, as hashed for `args_digest`: the ledger stage takes it for
+    /// the recorded input when the record's args are the call's own.
+    pub(crate) args_text: Vec<u8>,
     /// What the chain noticed about the call (filled in the chain stage; see
     /// [`TaskInner::signals`]).
     pub(crate) signals: Vec<Signal>,
@@ -147,6 +150,7 @@ impl TaskInner {
             bands,
             named,
             args_digest: sha256_hex(&encoded),
+            args_text: encoded,
             spec,
             signals: Vec::new(),
         })
