@@ -29,8 +29,9 @@ fi
 # The Python extension module links against the interpreter only when loaded by Python: its
 # tests run under pytest below.
 stage "rust tests" cargo test --workspace --exclude agentwarrant-python
-# `agentwarrant approvals` is built only with the CLI's `postgres` feature.
-stage "approvals CLI on PostgreSQL" cargo test -p agentwarrant-cli --features postgres --test cli approvals
+# `agentwarrant approvals` and `verify postgresql://` are built only with the CLI's `postgres`
+# feature: the CLI's tests again with it, those two on this server.
+stage "CLI on PostgreSQL" cargo test -p agentwarrant-cli --features postgres --test cli
 # The README's one-command session (scripts/fleet-demo.sh) on this server: three processes,
 # the CLI just built with `postgres` by the stage above, the example by `cargo test`.
 target_dir="${CARGO_TARGET_DIR:-target}"

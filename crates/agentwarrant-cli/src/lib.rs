@@ -23,8 +23,7 @@ mod demo;
 mod log;
 mod prompt;
 mod replay;
-#[cfg(feature = "postgres")]
-mod verify_db;
+mod verify;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -295,20 +294,17 @@ where
             writer,
             key,
             allow_open,
-        } => match path.to_str().filter(|p| is_postgres_url(p)) {
-            Some(db) => verify_db(
-                db,
-                &schema,
-                writer.as_deref(),
-                expect_head.as_deref(),
-                key.as_deref(),
+        } => {
+            let expect = verify::Expect {
+                head: expect_head.as_deref(),
+                key: key.as_deref(),
                 allow_open,
-            ),
-            None => match key {
-                Some(key) => verify_signed(&path, &key, allow_open),
-                None => verify(&path, expect_head.as_deref()),
-            },
-        },
+            };
+            match path.to_str().filter(|p| verify::is_database_url(p)) {
+                Some(url) => verify::database(url, &schema, writer.as_deref(), &expect),
+                None => verify::file(&path, &expect),
+            }
+        }
         Command::Check { input, policy } => check(&input, policy),
         Command::Replay {
             path,
@@ -391,76 +387,6 @@ fn print_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
-fn verify(path: &std::path::Path, expect_head: Option<&str>) -> Result<u8, String> {
-    match agentwarrant::ledger::verify(path) {
-        Ok(head) => {
-            if let Some(expected) = expect_head {
-                if expected != head.hash {
-                    out!(
-                        "broken: `{}` ends at record {} with hash {}, not the expected head {expected}: records were removed from the end or added",
-                        path.display(),
-                        head.records,
-                        head.hash
-                    );
-                    return Ok(FAILURE);
-                }
-            }
-            out!(
-                "ok: `{}` holds {} intact records; head {}",
-                path.display(),
-                head.records,
-                head.hash
-            );
-            Ok(SUCCESS)
-        }
-        Err(error) => broken(path, error),
-    }
-}
-
-/// Whether `verify`'s argument names a PostgreSQL database rather than a file.
-fn is_postgres_url(path: &str) -> bool {
-    path.starts_with("postgresql://") || path.starts_with("postgres://")
-}
-
-/// `verify postgresql://...`: each writer's chain of the ledger table.
-#[cfg(feature = "postgres")]
-fn verify_db(
-    db: &str,
-    schema: &str,
-    writer: Option<&str>,
-    expect_head: Option<&str>,
-    key: Option<&str>,
-    allow_open: bool,
-) -> Result<u8, String> {
-    verify_db::run(
-        db,
-        &verify_db::Options {
-            schema,
-            writer,
-            expect_head,
-            key,
-            allow_open,
-        },
-    )
-}
-
-/// Without the `postgres` feature, a database URL is refused (never read as a file name).
-#[cfg(not(feature = "postgres"))]
-fn verify_db(
-    _db: &str,
-    _schema: &str,
-    _writer: Option<&str>,
-    _expect_head: Option<&str>,
-    _key: Option<&str>,
-    _allow_open: bool,
-) -> Result<u8, String> {
-    Err(
-        "this agentwarrant was built without PostgreSQL: build agentwarrant-cli with the \
-         `postgres` feature to verify a ledger kept in PostgreSQL"
-            .to_owned(),
-    )
-}
-
 fn explain(
     file: &std::path::Path,
     step: usize,
@@ -497,76 +423,6 @@ fn explain(
         ),
     }
     Ok(SUCCESS)
-}
-
-/// `verify --key`: the chain, every checkpoint's signature, and a closing checkpoint.
-fn verify_signed(path: &std::path::Path, key: &str, allow_open: bool) -> Result<u8, String> {
-    let key =
-        agentwarrant::ledger::VerifyingKey::from_hex(key).map_err(|e| format!("--key: {e}"))?;
-    match agentwarrant::ledger::verify_signed(path, &key) {
-        Ok(report) if report.closed || allow_open => {
-            out!(
-                "ok: `{}` holds {} intact records; {} checkpoint(s) signed by key {}; {}",
-                path.display(),
-                report.head.records,
-                report.checkpoints,
-                key.key_id(),
-                if report.closed {
-                    "closed".to_owned()
-                } else {
-                    format!(
-                        "open: {} record(s) after the last checkpoint are not signed yet",
-                        report.unsigned_tail
-                    )
-                }
-            );
-            Ok(SUCCESS)
-        }
-        Ok(report) => {
-            out!(
-                "incomplete: `{}` does not end on a closing checkpoint: {} record(s) after the last checkpoint (record {}) are not signed, and records after them may be missing (cut off, or the ledger is still being written: --allow-open)",
-                path.display(),
-                report.unsigned_tail,
-                report
-                    .last_checkpoint
-                    .map_or_else(|| "none".to_owned(), |seq| seq.to_string())
-            );
-            Ok(FAILURE)
-        }
-        Err(error) => broken(path, error),
-    }
-}
-
-/// The verdict on a ledger that does not verify: `broken` names its first bad record (status
-/// 1); a ledger that cannot be read is an error (status 2).
-fn broken(path: &std::path::Path, error: agentwarrant::LedgerError) -> Result<u8, String> {
-    match error {
-        agentwarrant::LedgerError::Broken {
-            path: file,
-            line,
-            problem,
-        } if file == path => {
-            out!(
-                "broken: `{}` record {line} (line {line}): {problem}",
-                path.display()
-            );
-            Ok(FAILURE)
-        }
-        // A rotated ledger: the file of the break, and the line in it.
-        agentwarrant::LedgerError::Broken {
-            path: file,
-            line,
-            problem,
-        } => {
-            out!(
-                "broken: `{}`: file `{}` line {line}: {problem}",
-                path.display(),
-                file.display()
-            );
-            Ok(FAILURE)
-        }
-        other => Err(other.to_string()),
-    }
 }
 
 fn check(input: &std::path::Path, policy: Option<PathBuf>) -> Result<u8, String> {

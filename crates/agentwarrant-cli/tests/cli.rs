@@ -236,6 +236,14 @@ fn verify_with_the_demo_key_passes_and_catches_a_cut_tail_and_a_wrong_key() {
     let ok = agentwarrant(&["verify", ledger_arg, "--key", &key]);
     assert!(ok.status.success(), "{}", stdout(&ok));
     assert!(stdout(&ok).contains("closed"));
+    // An anchored head is checked along with the signatures.
+    let anchored = agentwarrant(&["verify", ledger_arg, "--key", &key, "--expect-head", "00"]);
+    assert_eq!(anchored.status.code(), Some(1));
+    assert!(
+        stdout(&anchored).contains("not the expected head 00"),
+        "{}",
+        stdout(&anchored)
+    );
 
     let text = std::fs::read_to_string(&ledger).unwrap();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
