@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 
 use agentwarrant::{Error, TaskError};
-use agentwarrant_postgres::PostgresBroker;
 
 use crate::support::*;
 
@@ -25,7 +24,7 @@ fn a_task_is_refused_when_postgres_is_down_at_its_start() {
         ),
         &format!(":{port}/"),
     );
-    let guard = guard(PostgresBroker::builder(relay_url).role_prefix(prefix()));
+    let guard = guard(broker(&relay_url, &prefix()));
     let error = guard
         .begin(reporter(), intent(&["db.read:x".to_owned()]))
         .unwrap_err();
@@ -45,7 +44,7 @@ fn a_task_is_refused_when_postgres_is_down_at_its_start() {
 fn a_credential_postgres_could_not_revoke_is_kept_and_revoked_once_it_is_back() {
     let url = server!();
     let relay = Relay::to(&url);
-    let guard = guard(PostgresBroker::builder(relay.url(&url)).role_prefix(prefix()));
+    let guard = guard(broker(&relay.url(&url), &prefix()));
     let task = guard
         .begin(reporter(), intent(&["db.read:x".to_owned()]))
         .unwrap();

@@ -1,7 +1,7 @@
 //! A task's login holds the privileges its grant's scopes map to, and nothing else: no other
 //! table, no other column, no other kind of access, no other scope's privileges.
 
-use agentwarrant_postgres::{Object, PostgresBroker, Privilege};
+use agentwarrant_postgres::{Object, Privilege};
 
 use crate::support::*;
 
@@ -10,8 +10,7 @@ fn a_task_reads_what_its_scopes_allow_and_is_refused_everywhere_else() {
     let url = server!();
     let shop = Shop::new(&url, "");
     let s = shop.schema.clone();
-    let broker = PostgresBroker::builder(&url)
-        .role_prefix(prefix())
+    let broker = broker(&url, &prefix())
         .grant(
             format!("db.read:{s}.orders"),
             [Privilege::Select],
@@ -123,8 +122,7 @@ fn a_wildcard_grant_gets_every_scope_it_covers_and_a_role_of_its_own_per_task() 
     let url = server!();
     let shop = Shop::new(&url, "");
     let s = shop.schema.clone();
-    let broker = PostgresBroker::builder(&url)
-        .role_prefix(prefix())
+    let broker = broker(&url, &prefix())
         .grant(
             format!("db.read:{s}.orders"),
             [Privilege::Select],
@@ -174,15 +172,11 @@ fn workers_minting_and_dropping_at_once_do_not_trip_over_each_other() {
     let workers: Vec<_> = (0..6)
         .map(|_| {
             // One broker (one connection) per worker, as in separate processes.
-            let guard = guard(
-                PostgresBroker::builder(&url)
-                    .role_prefix(prefix.clone())
-                    .grant(
-                        format!("db.read:{s}.orders"),
-                        [Privilege::Select],
-                        Object::table(&s, "orders"),
-                    ),
-            );
+            let guard = guard(broker(&url, &prefix).grant(
+                format!("db.read:{s}.orders"),
+                [Privilege::Select],
+                Object::table(&s, "orders"),
+            ));
             let scope = format!("db.read:{s}.orders");
             std::thread::spawn(move || {
                 for _ in 0..3 {

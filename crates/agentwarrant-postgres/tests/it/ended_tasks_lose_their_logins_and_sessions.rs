@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentwarrant_postgres::{Object, PostgresBroker, Privilege};
+use agentwarrant_postgres::{Object, Privilege};
 
 use crate::support::*;
 
@@ -12,7 +12,7 @@ fn after_the_task_ends_its_sessions_are_gone_and_its_login_fails() {
     let url = server!();
     let shop = Shop::new(&url, "");
     let s = shop.schema.clone();
-    let guard = guard(PostgresBroker::builder(&url).role_prefix(prefix()).grant(
+    let guard = guard(broker(&url, &prefix()).grant(
         format!("db.read:{s}.orders"),
         [Privilege::Select],
         Object::table(&s, "orders"),
@@ -45,16 +45,7 @@ fn a_renewed_grant_moves_the_roles_validity() {
     let clock = std::sync::Arc::new(agentwarrant::ManualClock::new(
         time::OffsetDateTime::now_utc(),
     ));
-    let guard = agentwarrant::Guard::builder()
-        .clock(clock.clone())
-        .credential_broker(
-            PostgresBroker::builder(&url)
-                .role_prefix(prefix())
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let guard = guard_at(clock.clone(), broker(&url, &prefix()));
     let task = guard
         .begin(reporter(), intent(&["db.read:x".to_owned()]))
         .unwrap();

@@ -2,7 +2,7 @@
 //! role is made, granted and dropped exactly as for plain names, and nothing else happens.
 
 use agentwarrant::{Credential, CredentialBroker, Identity, Intent, Role};
-use agentwarrant_postgres::{Object, PostgresBroker, Privilege};
+use agentwarrant_postgres::{Object, Privilege};
 
 use crate::support::*;
 
@@ -24,7 +24,7 @@ fn hostile_ids_scopes_and_names_are_quoted_never_executed() {
         ))
         .unwrap();
     let scope = "db.read:o'rders\";DROP_ROLE_postgres;--\\";
-    let guard = guard(PostgresBroker::builder(&url).role_prefix(prefix()).grant(
+    let guard = guard(broker(&url, &prefix()).grant(
         scope,
         [Privilege::Select],
         Object::columns(&s, &table, [column]),
@@ -79,10 +79,7 @@ fn hostile_ids_scopes_and_names_are_quoted_never_executed() {
 #[test]
 fn credentials_not_minted_by_the_broker_are_never_dropped() {
     let url = server!();
-    let broker = PostgresBroker::builder(&url)
-        .role_prefix(prefix())
-        .build()
-        .unwrap();
+    let broker = broker(&url, &prefix()).build().unwrap();
     let now = time::OffsetDateTime::now_utc();
     for id in [
         "postgres".to_owned(),

@@ -2,21 +2,9 @@
 //! when their grants expire, and the reaper drops them then; a role still valid, and any role
 //! that is not exactly one the broker mints, is left alone.
 
-use agentwarrant::{CredentialBroker, ManualClock};
-use agentwarrant_postgres::PostgresBroker;
+use agentwarrant::CredentialBroker;
 
 use crate::support::*;
-
-/// A worker whose clock is an hour behind: the roles of its tasks have expired already.
-fn stale_worker(broker: PostgresBroker) -> agentwarrant::Guard {
-    agentwarrant::Guard::builder()
-        .clock(ManualClock::new(
-            time::OffsetDateTime::now_utc() - time::Duration::HOUR,
-        ))
-        .credential_broker(broker)
-        .build()
-        .unwrap()
-}
 
 /// Begins a task on `worker` that is never ended (its process was killed: no revoke
 /// reaches the server); returns its login role.
@@ -33,17 +21,11 @@ fn killed_task(worker: &agentwarrant::Guard) -> String {
 fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
     let url = server!();
     let prefix = prefix();
-    let broker = || {
-        PostgresBroker::builder(&url)
-            .role_prefix(prefix.clone())
-            .build()
-            .unwrap()
-    };
     // A worker whose grants expired an hour ago, killed before its task ended.
-    let stale = stale_worker(broker());
+    let stale = guard_at(an_hour_behind(), broker(&url, &prefix));
     let left_behind = killed_task(&stale);
     // A live worker's task, still valid, also not ended yet.
-    let live = guard(PostgresBroker::builder(&url).role_prefix(prefix.clone()));
+    let live = guard(broker(&url, &prefix));
     let running = live
         .begin(reporter(), intent(&["db.read:x".to_owned()]))
         .unwrap();
@@ -57,7 +39,7 @@ fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
         ))
         .unwrap();
 
-    let reaper = broker();
+    let reaper = broker(&url, &prefix).build().unwrap();
     assert_eq!(reaper.reap().unwrap(), [left_behind.as_str()]);
     assert!(!role_exists(&url, &left_behind));
     assert!(role_exists(&url, &still_valid));
@@ -79,18 +61,12 @@ fn the_reaper_drops_expired_roles_of_killed_workers_and_nothing_else() {
 fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
     let url = server!();
     let prefix = prefix();
-    let broker = || {
-        PostgresBroker::builder(&url)
-            .role_prefix(prefix.clone())
-            .build()
-            .unwrap()
-    };
     let guard = agentwarrant::Guard::builder()
         .limits(agentwarrant::Limits {
             grant_ttl: std::time::Duration::from_secs(6),
             ..agentwarrant::Limits::default()
         })
-        .credential_broker(broker())
+        .credential_broker(broker(&url, &prefix).build().unwrap())
         .build()
         .unwrap();
     let task = guard
@@ -114,7 +90,8 @@ fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
     // VALID UNTIL stops logins, not sessions: this one still works.
     session.batch_execute("SELECT 1").unwrap();
 
-    assert_eq!(broker().reap().unwrap(), [credential.id()]);
+    let reaper = broker(&url, &prefix).build().unwrap();
+    assert_eq!(reaper.reap().unwrap(), [credential.id()]);
     assert!(session.batch_execute("SELECT 1").is_err());
     assert!(!role_exists(&url, credential.id()));
 }
@@ -123,16 +100,12 @@ fn a_session_that_outlived_its_roles_validity_is_ended_by_the_reaper() {
 fn a_scheduled_reaper_drops_a_killed_workers_expired_role_and_stops_when_dropped() {
     let url = server!();
     let prefix = prefix();
-    let broker = || {
-        PostgresBroker::builder(&url)
-            .role_prefix(prefix.clone())
-            .build()
-            .unwrap()
-    };
-    let stale = stale_worker(broker());
+    let stale = guard_at(an_hour_behind(), broker(&url, &prefix));
     let left_behind = killed_task(&stale);
 
-    let reaper = broker()
+    let scheduled = broker(&url, &prefix)
+        .build()
+        .unwrap()
         .reap_every(std::time::Duration::from_secs(1))
         .unwrap();
     // The first round runs at once; waits up to a minute on a loaded machine.
@@ -142,9 +115,10 @@ fn a_scheduled_reaper_drops_a_killed_workers_expired_role_and_stops_when_dropped
     }
     assert!(!role_exists(&url, &left_behind));
     // Dropping it stops the thread: the drop returns, and a role left after it stays.
-    drop(reaper);
+    drop(scheduled);
     let after = killed_task(&stale);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(role_exists(&url, &after));
-    assert_eq!(broker().reap().unwrap(), [after.as_str()]);
+    let reaper = broker(&url, &prefix).build().unwrap();
+    assert_eq!(reaper.reap().unwrap(), [after.as_str()]);
 }

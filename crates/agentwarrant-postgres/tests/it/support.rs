@@ -5,8 +5,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use agentwarrant::{Credential, Guard, Identity, Intent, Role};
-use agentwarrant_postgres::PostgresBrokerBuilder;
+use agentwarrant::{Clock, Credential, Guard, GuardBuilder, Identity, Intent, ManualClock, Role};
+use agentwarrant_postgres::{PostgresBroker, PostgresBrokerBuilder};
 use postgres::{Client, NoTls};
 
 /// The superuser URL of the test server, or `None` (with the reason printed) when there is
@@ -111,12 +111,33 @@ pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A broker on the server at `url` whose roles' names start with `prefix` (see [`prefix`]).
+pub(crate) fn broker(url: &str, prefix: &str) -> PostgresBrokerBuilder {
+    PostgresBroker::builder(url).role_prefix(prefix)
+}
+
 /// A guard whose tasks get their credentials from `broker`.
 pub(crate) fn guard(broker: PostgresBrokerBuilder) -> Guard {
-    Guard::builder()
+    with_broker(Guard::builder(), broker)
+}
+
+/// A guard on `clock` whose tasks get their credentials from `broker`.
+pub(crate) fn guard_at(clock: impl Clock + 'static, broker: PostgresBrokerBuilder) -> Guard {
+    with_broker(Guard::builder().clock(clock), broker)
+}
+
+fn with_broker(builder: GuardBuilder, broker: PostgresBrokerBuilder) -> Guard {
+    builder
         .credential_broker(broker.build().unwrap())
         .build()
         .unwrap()
+}
+
+/// A clock an hour behind the server's: the grants a guard on it issues, and so the roles of
+/// their credentials, expired before they were made (PostgreSQL checks a role's validity on
+/// its own clock).
+pub(crate) fn an_hour_behind() -> ManualClock {
+    ManualClock::new(time::OffsetDateTime::now_utc() - time::Duration::HOUR)
 }
 
 /// A reporting agent that may read and write anything under `db.`.

@@ -98,9 +98,9 @@ fn query() -> ToolCall {
     ToolCall::new("query_orders", json!({"table": "sales.orders"}))
 }
 
-/// One task of `calls` guarded calls, each completed; the calls granted.
-fn run(guard: &Guard, calls: usize) -> usize {
-    let task = guard
+/// A task of `agent()` reading the sales tables.
+fn orders_task(guard: &Guard) -> agentwarrant::Task {
+    guard
         .begin(
             agent(),
             Intent::builder("orders")
@@ -108,7 +108,12 @@ fn run(guard: &Guard, calls: usize) -> usize {
                 .build()
                 .unwrap(),
         )
-        .unwrap();
+        .unwrap()
+}
+
+/// One task of `calls` guarded calls, each completed; the calls granted.
+fn run(guard: &Guard, calls: usize) -> usize {
+    let task = orders_task(guard);
     let mut granted = 0;
     for _ in 0..calls {
         if let Ok(warrant) = task.authorize(query()) {
@@ -319,15 +324,7 @@ fn a_ledger_whose_chain_moved_on_in_the_table_refuses_its_next_record() {
     let scratch = Scratch::new(&url, "");
     let ledger = scratch.ledger("w").open().unwrap();
     let guard = guard_on(ledger);
-    let task = guard
-        .begin(
-            agent(),
-            Intent::builder("orders")
-                .scopes(["db.read:sales.*"])
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    let task = orders_task(&guard);
     admin(&url)
         .execute(
             &format!(
@@ -377,15 +374,7 @@ fn postgresql_going_away_mid_run_refuses_the_calls_and_loses_nothing_acknowledge
                 .unwrap(),
         );
         let guard = guard_on(ledger.clone());
-        let task = guard
-            .begin(
-                agent(),
-                Intent::builder("orders")
-                    .scopes(["db.read:sales.*"])
-                    .build()
-                    .unwrap(),
-            )
-            .unwrap();
+        let task = orders_task(&guard);
         let mut granted = 0;
         for _ in 0..3 {
             task.authorize(query())
