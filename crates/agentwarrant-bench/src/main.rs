@@ -426,6 +426,13 @@ fn profile(what: &str, n: usize, args: &[String]) {
             let rig = rig((what == "guard_file").then_some(Durability::Os));
             guarded(&rig, &calls, n, None);
         }
+        "guard_memory_plain" => {
+            // What the guard did before it redacted secrets and recorded policy inputs.
+            let builder = workload::builder()
+                .record_policy_inputs(false)
+                .redaction(Redaction::off());
+            guarded(&rig_on(builder, None), &calls, n, None);
+        }
         "guard_custom" => guarded(&custom_rig(CUSTOM_VETTED, Backend::Vm), &calls, n, None),
         "guard_custom_interpreted" => guarded(
             &custom_rig(CUSTOM_RAISING, Backend::Interpreter),
@@ -497,7 +504,7 @@ fn profile(what: &str, n: usize, args: &[String]) {
             }
         }
         other => eprintln!(
-            "unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_file, guard_custom, guard_custom_interpreted, input, validate, chain, threads"
+            "unknown profile `{other}`: floor, floor_variants, bundle, guard_memory, guard_memory_plain, guard_file, guard_custom, guard_custom_interpreted, input, validate, chain, threads"
         ),
     }
 }
