@@ -202,12 +202,12 @@ impl PendingInput {
     /// when given, is their canonical JSON already written.
     pub(crate) fn finish(mut self, args: Option<&Json>, text: Option<&[u8]>) -> RecordedInput {
         if let Some(at) = self.args_at.filter(|at| *at <= self.text.len()) {
-            let mut value = Vec::new();
-            let value = match (text, args) {
+            let mut written = Vec::new();
+            let value: &[u8] = match (text, args) {
                 (Some(text), _) => text,
                 (None, Some(args)) => {
-                    write_canonical(args, &mut value);
-                    &value
+                    write_canonical(args, &mut written);
+                    &written
                 }
                 (None, None) => b"null",
             };
