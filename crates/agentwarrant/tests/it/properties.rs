@@ -175,6 +175,21 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// A decision's recorded input reads back as the document it holds, floats included
+    /// (replay evaluates what it reads).
+    #[test]
+    fn a_recorded_input_reads_back_every_float_exactly(
+        x in any::<f64>().prop_filter("JSON has finite numbers only", |x| x.is_finite()),
+    ) {
+        let document = serde_json::json!({"x": x});
+        let recorded = ledger::RecordedInput::from_json(&document);
+        prop_assert_eq!(recorded.to_json(), document);
+    }
+}
+
 fn kind() -> impl Strategy<Value = RecordKind> {
     prop_oneof![
         Just(RecordKind::TaskBegun),
