@@ -727,8 +727,7 @@ mod tests {
                 );
                 let input = regorus::Value::from(top);
                 let got = memo.recorded(&input, &redaction).unwrap().finish(None, None);
-                // Compared as text: reading floats back may move them by a unit in the last
-                // place, the bytes do not.
+                // Compared as text: the bytes the ledger keeps and hashes.
                 let expected = RecordedInput::from_json(&reference(&input, &redaction));
                 proptest::prop_assert_eq!(got.as_str(), expected.as_str());
             }
